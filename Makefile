@@ -1,0 +1,34 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8501
+
+.PHONY: run test setup setup-test browser lint bench
+
+$(BIN)/python:
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+setup: $(BIN)/python
+	$(BIN)/pip install -q -r requirements.txt
+
+setup-test: $(BIN)/python
+	$(BIN)/pip install -q -r requirements-test.txt
+
+# Debian's chromium for the Playwright tests (Playwright's own browser download needs the internet).
+browser:
+	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+
+## Set up and start the dashboard on the built-in default dataset (digits, no download).
+run: setup
+	$(BIN)/streamlit run app.py --server.port $(PORT)
+
+## Set up and run every test: lint, trainer unit tests, AppTest page tests, real-browser tests.
+test: setup-test browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+bench: setup
+	$(BIN)/python benchmarks/throughput.py

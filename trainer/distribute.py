@@ -1,0 +1,38 @@
+"""Which tf.distribute.Strategy runs a config: one device, all local GPUs, or a cluster."""
+
+from __future__ import annotations
+
+import tensorflow as tf
+
+
+def make_strategy(name: str) -> tf.distribute.Strategy:
+    """`default` (one device), `mirrored` (all local GPUs, else the CPU), or `multi_worker`
+    (MultiWorkerMirroredStrategy: the cluster comes from the TF_CONFIG environment variable)."""
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    raise ValueError(
+        f"strategy must be one of default, mirrored, multi_worker. Received: strategy={name!r}"
+    )
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """True where outputs are written: always on one machine; task 0 (or `chief`) in a cluster."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.cluster_spec().as_dict():
+        return True
+    task_type, task_id = resolver.task_type, resolver.task_id
+    return task_type == "chief" or (task_type == "worker" and task_id == 0)
+
+
+def describe(strategy: tf.distribute.Strategy, global_batch: int) -> dict[str, object]:
+    """What people should see: the strategy, replicas in sync and the per-replica batch."""
+    replicas = strategy.num_replicas_in_sync
+    return {
+        "strategy": type(strategy).__name__,
+        "replicas_in_sync": replicas,
+        "per_replica_batch": max(global_batch // replicas, 1),
+    }

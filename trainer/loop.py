@@ -1,0 +1,226 @@
+"""`train`: the GradientTape loop as a generator of per-batch, per-epoch and final events."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Generator, Iterator, Mapping
+from dataclasses import dataclass
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from trainer.config import RunConfig
+from trainer.data import Dataset, split_validation
+from trainer.datasets import dataset_for
+from trainer.distribute import make_strategy
+from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
+from trainer.model import build_model, make_loss, make_metrics, make_optimizer
+from trainer.steps import Arrays, make_evaluate, make_train_chunk
+
+# Wall time one compiled chunk should take: long enough that Python's per-call overhead vanishes,
+# short enough that the first losses and every pause/stop show within a fraction of a second.
+CHUNK_TARGET_S = 0.1
+EVAL_BATCH = 1024
+
+
+def train(
+    config: RunConfig,
+    dataset: Dataset | None = None,
+    model: keras.Model | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+) -> Generator[Event, object, None]:
+    """Train as the Keras guide's custom loop does, yielding an event for every batch.
+
+    Yields `BatchEnd` for every batch, `EpochEnd` after each epoch (with validation metrics when
+    there is validation data), and `TrainingEnd` last. `dataset` defaults to the registry entry
+    named by `config.dataset`; `model` to `build_model(config, dataset)` (a given model trains
+    from the weights it has); `strategy` to the one named by `config.strategy`.
+
+    The consumer pauses by not pulling, stops gracefully with `gen.send(trainer.STOP)` (the
+    batches already computed are still yielded, then `TrainingEnd(reason="stopped")`), or ends
+    at once with `gen.close()`.
+    """
+    if not isinstance(config, RunConfig):
+        raise ValueError(f"config must be a trainer.RunConfig. Received: config={config!r}")
+    data = dataset if dataset is not None else dataset_for(config)
+    if data.task != config.task:
+        raise ValueError(
+            f"RunConfig.task is {config.task!r} but dataset {data.name!r} is a {data.task} "
+            f"task. Set task={data.task!r}."
+        )
+    data = split_validation(data, config.validation_split, config.seed)
+    strategy = strategy or make_strategy(config.strategy)
+    return _run(config, data, model, strategy)
+
+
+@dataclass
+class _Counters:
+    step: int = -1
+    epoch: int = 0
+    samples: int = 0
+    elapsed: float = 0.0
+
+
+def _run(
+    config: RunConfig,
+    data: Dataset,
+    model: keras.Model | None,
+    strategy: tf.distribute.Strategy,
+) -> Generator[Event, object, None]:
+    if model is None:
+        # Seeds Python, NumPy and TF so that initial weights are reproducible.
+        keras.utils.set_random_seed(config.seed)
+    with strategy.scope():
+        model = model if model is not None else build_model(config, data)
+        optimizer = make_optimizer(config)
+        loss_fn = make_loss(data.task)
+        train_metrics = make_metrics(data.task)
+        val_metrics = make_metrics(data.task, prefix="val_")
+    regression = data.task == "regression"
+    train_arrays = _to_arrays(data.x_train, data.y_train, data.scale, regression)
+    chunk = make_train_chunk(
+        model, optimizer, loss_fn, train_metrics, strategy, train_arrays, config.batch_size
+    )
+    evaluate = None
+    if data.x_val is not None and len(data.x_val):
+        val_arrays = _to_arrays(data.x_val, data.y_val, data.scale, regression)
+        evaluate = make_evaluate(model, loss_fn, val_metrics, strategy, val_arrays)
+    orders = _epoch_orders(len(data.x_train), config)
+
+    batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
+    sizer = _ChunkSizer(config.steps_per_execution)
+    early = _EarlyStopping(config.patience)
+    c = _Counters()
+    metrics: dict[str, float] = {}
+    try:
+        for epoch in range(config.epochs):
+            c.epoch = epoch
+            order = next(orders)
+            batch = 0
+            while batch < len(batch_sizes):
+                want = min(sizer.size, len(batch_sizes) - batch)
+                start = time.perf_counter()
+                losses = chunk(order, tf.constant(batch), tf.constant(want)).numpy()
+                spent = time.perf_counter() - start
+                sizer.observe(len(losses), spent)
+                stop = False
+                for k, loss in enumerate(losses.tolist()):
+                    c.step += 1
+                    c.samples += int(batch_sizes[batch])
+                    event = BatchEnd(
+                        step=c.step,
+                        epoch=epoch,
+                        batch=batch,
+                        loss=loss,
+                        samples_seen=c.samples,
+                        elapsed_s=c.elapsed + spent * (k + 1) / len(losses),
+                    )
+                    batch += 1
+                    stop = (yield event) == STOP or stop
+                c.elapsed += spent
+                if len(losses) and not math.isfinite(losses[-1]):
+                    yield _end("diverged", c, metrics, model, _diverged_message(c, losses[-1]))
+                    return
+                if stop:
+                    yield _end("stopped", c, metrics, model, "Stopped by request.")
+                    return
+            metrics = _read_metrics(train_metrics)
+            if evaluate is not None:
+                evaluate(tf.constant(EVAL_BATCH))
+                metrics.update(_read_metrics(val_metrics))
+            if (yield EpochEnd(epoch, metrics, c.step, c.elapsed)) == STOP:
+                yield _end("stopped", c, metrics, model, "Stopped by request.")
+                return
+            if early.should_stop(metrics.get("val_loss", metrics["loss"])):
+                message = (
+                    f"Early stopped after epoch {epoch + 1}: no better validation loss "
+                    f"for {config.patience} epochs (best {early.best:.4g})."
+                )
+                yield _end("early_stopped", c, metrics, model, message)
+                return
+        yield _end("completed", c, metrics, model, f"Completed {config.epochs} epochs.")
+    finally:
+        # Drop the compiled functions (and the data tensors they hold) promptly, whether the
+        # run ended, was stopped or was abandoned with close().
+        del chunk, evaluate, orders
+
+
+def _to_arrays(x: np.ndarray, y: np.ndarray, scale: float, regression: bool) -> Arrays:
+    with tf.device("/cpu:0"):
+        return Arrays(tf.constant(x), tf.constant(y), float(scale), regression)
+
+
+def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
+    """Each epoch's row order, as the seed's `shuffle(buffer_size).batch(...)` would take rows:
+    tf.data shuffles the indices (same buffer semantics, reshuffled every epoch, seeded) and
+    hands over the whole epoch's order at once; `shuffle=False` keeps dataset order."""
+    if not config.shuffle:
+        order = tf.range(n, dtype=tf.int64)
+        while True:
+            yield order
+    indices = tf.data.Dataset.range(n).shuffle(
+        config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True
+    )
+    whole_epoch = indices.batch(n)
+    while True:
+        yield next(iter(whole_epoch))
+
+
+def _batch_sizes(n: int, batch_size: int) -> np.ndarray:
+    sizes = np.full(math.ceil(n / batch_size), batch_size, dtype=np.int64)
+    if n % batch_size:
+        sizes[-1] = n % batch_size
+    return sizes
+
+
+def _read_metrics(metrics: Mapping[str, keras.metrics.Metric]) -> dict[str, float]:
+    values = {name: float(metric.result()) for name, metric in metrics.items()}
+    for metric in metrics.values():
+        metric.reset_state()
+    return values
+
+
+def _end(
+    reason: str, c: _Counters, metrics: dict[str, float], model: keras.Model, message: str
+) -> TrainingEnd:
+    return TrainingEnd(reason, c.step, c.epoch, c.elapsed, dict(metrics), message, model)
+
+
+def _diverged_message(c: _Counters, loss: float) -> str:
+    return (
+        f"Diverged: the loss became {loss} at step {c.step} (epoch {c.epoch + 1}); training "
+        "stopped there. Try a lower learning rate."
+    )
+
+
+class _ChunkSizer:
+    """Steps per compiled call: start small so the first losses appear at once, then grow until
+    a call takes about CHUNK_TARGET_S, capped at `steps_per_execution`."""
+
+    def __init__(self, most: int) -> None:
+        self.most = most
+        self.size = min(4, most)
+        self.calls = 0
+
+    def observe(self, steps: int, seconds: float) -> None:
+        self.calls += 1
+        if self.calls == 1 or steps == 0:
+            return  # the first call includes tracing: its time says nothing about a step
+        per_step = seconds / steps
+        self.size = int(min(self.most, max(1, CHUNK_TARGET_S / max(per_step, 1e-9))))
+
+
+class _EarlyStopping:
+    def __init__(self, patience: int) -> None:
+        self.patience = patience
+        self.best = math.inf
+        self.waited = 0
+
+    def should_stop(self, value: float) -> bool:
+        if value < self.best:
+            self.best, self.waited = value, 0
+            return False
+        self.waited += 1
+        return self.patience > 0 and self.waited >= self.patience

@@ -1,0 +1,95 @@
+"""Model, optimizer, schedule, loss and metrics for a RunConfig: the guide's pieces, configurable."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import keras
+import numpy as np
+
+if TYPE_CHECKING:
+    from trainer.config import RunConfig
+    from trainer.data import Dataset
+
+
+def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
+    """The seed's functional model: Dense(units, activation) per hidden layer, linear output.
+
+    Images are flattened first (the seed reshapes MNIST to 784 features). The output layer is
+    linear: logits for classification (the loss applies softmax), one value for regression.
+    """
+    regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    inputs = keras.Input(shape=tuple(dataset.input_shape), name="inputs")
+    x = keras.layers.Flatten(name="flatten")(inputs) if len(dataset.input_shape) > 1 else inputs
+    for i, units in enumerate(config.hidden_units, start=1):
+        x = keras.layers.Dense(
+            units,
+            activation=config.activation,
+            kernel_regularizer=regularizer,
+            name=f"dense_{i}",
+        )(x)
+        if config.dropout > 0:
+            x = keras.layers.Dropout(config.dropout, seed=config.seed + i, name=f"dropout_{i}")(x)
+    outputs = keras.layers.Dense(
+        dataset.num_outputs, kernel_regularizer=regularizer, name="predictions"
+    )(x)
+    return keras.Model(inputs=inputs, outputs=outputs, name="tapeboard_mlp")
+
+
+def make_learning_rate(config: RunConfig) -> float | keras.optimizers.schedules.LearningRateSchedule:
+    """A float for `constant`, else the matching Keras LearningRateSchedule."""
+    lr, steps, rate = config.learning_rate, config.decay_steps, config.decay_rate
+    schedules = keras.optimizers.schedules
+    if config.lr_schedule == "exponential":
+        return schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=rate)
+    if config.lr_schedule == "step":
+        # Staircase decay: the rate drops by `decay_rate` at every `decay_steps` boundary.
+        return schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=rate, staircase=True)
+    if config.lr_schedule == "cosine":
+        return schedules.CosineDecay(lr, decay_steps=steps)
+    return lr
+
+
+def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
+    """The optimizer named by the config, on its learning-rate schedule."""
+    lr = make_learning_rate(config)
+    name = config.optimizer
+    if name == "sgd":
+        return keras.optimizers.SGD(learning_rate=lr)
+    if name == "momentum":
+        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
+    if name == "adam":
+        return keras.optimizers.Adam(learning_rate=lr)
+    if name == "rmsprop":
+        return keras.optimizers.RMSprop(learning_rate=lr)
+    return keras.optimizers.AdamW(learning_rate=lr)
+
+
+def learning_rate_curve(
+    config: RunConfig, total_steps: int, points: int = 200
+) -> list[tuple[int, float]]:
+    """(step, learning rate) pairs over a run of `total_steps`, for a preview plot."""
+    steps = np.unique(np.linspace(0, max(total_steps - 1, 0), num=max(points, 2)).astype(int))
+    lr = make_learning_rate(config)
+    if not callable(lr):
+        return [(int(s), float(lr)) for s in steps]
+    values = keras.ops.convert_to_numpy(lr(keras.ops.convert_to_tensor(steps, dtype="float32")))
+    return [(int(s), float(v)) for s, v in zip(steps, np.broadcast_to(values, steps.shape))]
+
+
+def make_loss(task: str) -> keras.losses.Loss:
+    """Per-example loss (no reduction): averaged over the global batch in the train step, which
+    is what tf.distribute needs and equals the guide's mean loss on one device."""
+    if task == "regression":
+        return keras.losses.MeanSquaredError(reduction=None)
+    return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+
+
+def make_metrics(task: str, prefix: str = "") -> dict[str, keras.metrics.Metric]:
+    """Keras metric objects, as in the guide: updated per batch, read and reset per epoch."""
+    metrics: dict[str, keras.metrics.Metric] = {f"{prefix}loss": keras.metrics.Mean()}
+    if task == "regression":
+        metrics[f"{prefix}mae"] = keras.metrics.MeanAbsoluteError()
+    else:
+        metrics[f"{prefix}accuracy"] = keras.metrics.SparseCategoricalAccuracy()
+    return metrics
