@@ -10,13 +10,52 @@ serves the dashboard, the CLI (`python -m trainer`), notebooks and tests.
             print(event.step, event.loss)
 """
 
-from trainer.config import RunConfig
-from trainer.data import Dataset, split_validation
-from trainer.datasets import DATASETS, DatasetInfo, dataset_for, load_dataset
-from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
-from trainer.history import History
-from trainer.loop import train
-from trainer.model import build_model, learning_rate_curve, make_optimizer
+import importlib
+from typing import TYPE_CHECKING
+
+# Lazy exports (PEP 562): `trainer.RunConfig` or `trainer.DATASETS` must not import TensorFlow,
+# so the dashboard's first paint stays fast; `trainer.train` loads it on first use.
+_EXPORTS = {
+    "RunConfig": "trainer.config",
+    "Dataset": "trainer.data",
+    "split_validation": "trainer.data",
+    "DATASETS": "trainer.datasets",
+    "DatasetInfo": "trainer.datasets",
+    "dataset_for": "trainer.datasets",
+    "load_dataset": "trainer.datasets",
+    "STOP": "trainer.events",
+    "BatchEnd": "trainer.events",
+    "EpochEnd": "trainer.events",
+    "Event": "trainer.events",
+    "TrainingEnd": "trainer.events",
+    "History": "trainer.history",
+    "train": "trainer.loop",
+    "build_model": "trainer.model",
+    "learning_rate_curve": "trainer.model",
+    "make_optimizer": "trainer.model",
+}
+
+if TYPE_CHECKING:
+    from trainer.config import RunConfig
+    from trainer.data import Dataset, split_validation
+    from trainer.datasets import DATASETS, DatasetInfo, dataset_for, load_dataset
+    from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
+    from trainer.history import History
+    from trainer.loop import train
+    from trainer.model import build_model, learning_rate_curve, make_optimizer
+
+
+def __getattr__(name: str):
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'trainer' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_EXPORTS[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))
+
 
 __all__ = [
     "DATASETS",

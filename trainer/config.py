@@ -189,9 +189,7 @@ _KIND_NAMES = {
     tuple: "a list of integers (e.g. 64,64)",
 }
 _FIELD_TYPES: dict[str, type] = {
-    f.name: {"tuple[int, ...]": tuple, "int": int, "float": float, "bool": bool, "str": str}[
-        f.type
-    ]
+    f.name: {"tuple[int, ...]": tuple, "int": int, "float": float, "bool": bool, "str": str}[f.type]
     for f in fields(RunConfig)
 }
 

@@ -36,7 +36,9 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
     return keras.Model(inputs=inputs, outputs=outputs, name="tapeboard_mlp")
 
 
-def make_learning_rate(config: RunConfig) -> float | keras.optimizers.schedules.LearningRateSchedule:
+def make_learning_rate(
+    config: RunConfig,
+) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """A float for `constant`, else the matching Keras LearningRateSchedule."""
     lr, steps, rate = config.learning_rate, config.decay_steps, config.decay_rate
     schedules = keras.optimizers.schedules

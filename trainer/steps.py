@@ -80,9 +80,7 @@ def make_train_chunk(
         global_size = tf.shape(global_idx)[0]
         with tf.GradientTape() as tape:
             outputs = model(x, training=True)
-            loss = tf.nn.compute_average_loss(
-                loss_fn(y, outputs), global_batch_size=global_size
-            )
+            loss = tf.nn.compute_average_loss(loss_fn(y, outputs), global_batch_size=global_size)
             if model.losses:
                 loss += tf.nn.scale_regularization_loss(tf.add_n(model.losses))
         grads = tape.gradient(loss, model.trainable_weights)

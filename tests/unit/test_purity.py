@@ -1,0 +1,24 @@
+"""trainer is the engine for scripts, CLIs and notebooks: it must never pull in the UI stack."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_importing_and_using_trainer_loads_no_streamlit_or_altair():
+    code = (
+        "import sys, trainer\n"
+        "config = trainer.RunConfig(dataset='xor', num_samples=64, epochs=1, batch_size=32)\n"
+        "events = list(trainer.train(config))\n"
+        "assert events[-1].reason == 'completed', events[-1]\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('streamlit', 'altair'))\n"
+        "print('UI modules:', bad)\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "UI modules: []" in done.stdout

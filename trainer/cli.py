@@ -1,0 +1,179 @@
+"""`python -m trainer`: the dashboard's loop, headless, with a progress bar and saved outputs.
+
+    python -m trainer                                  # digits, the seed's defaults
+    python -m trainer --config run.json --out runs/a   # a config saved from the dashboard
+    python -m trainer --dataset spiral --hidden_units 8,8 --optimizer adam --learning_rate 0.03
+    python -m trainer --csv data.csv --target label
+
+Writes into --out: history.csv (every batch), epochs.csv, config.json, model.keras, result.json.
+Every file is written to a temporary name and renamed, so a crash never leaves half a file.
+Under TF_CONFIG (multi-worker), every worker trains and only the chief writes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from pathlib import Path
+from typing import TextIO
+
+from trainer.config import RunConfig
+from trainer.events import BatchEnd, EpochEnd, TrainingEnd
+
+EXIT_CODES = {"completed": 0, "early_stopped": 0, "stopped": 3, "diverged": 4}
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m trainer", description="Train a Tapeboard RunConfig headless."
+    )
+    parser.add_argument("--config", type=Path, help="RunConfig JSON (flags below override it)")
+    parser.add_argument("--out", type=Path, default=Path("runs/latest"), help="output folder")
+    parser.add_argument("--csv", type=Path, help="train on this CSV file instead of a registry set")
+    parser.add_argument("--target", help="the CSV's target column")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    for f in fields(RunConfig):
+        parser.add_argument(f"--{f.name}", dest=f"cfg_{f.name}", metavar="VALUE")
+    return parser.parse_args(argv)
+
+
+def make_config(args: argparse.Namespace) -> RunConfig:
+    """The JSON file's config, with every given flag applied on top (then validated)."""
+    base = RunConfig.from_json(args.config.read_text()).to_dict() if args.config else {}
+    flags = {
+        f.name: getattr(args, f"cfg_{f.name}")
+        for f in fields(RunConfig)
+        if getattr(args, f"cfg_{f.name}") is not None
+    }
+    if args.csv:
+        flags.setdefault("dataset", "csv")
+    config = RunConfig.from_dict({**base, **flags})
+    if "task" not in flags and "task" not in base:
+        config = config.replace(task=_registry_task(config.dataset) or config.task)
+    return config
+
+
+def _registry_task(name: str) -> str | None:
+    from trainer.datasets import DATASETS
+
+    info = DATASETS.get(name)
+    return info.task if info else None
+
+
+def load_data(args: argparse.Namespace, config: RunConfig):
+    from trainer.data import Dataset
+    from trainer.datasets import dataset_for
+
+    if args.csv:
+        if not args.target:
+            raise ValueError("--csv needs --target: the name of the column to predict")
+        task = config.task if args.cfg_task else None
+        return Dataset.from_csv(args.csv, target=args.target, task=task)
+    return dataset_for(config)
+
+
+def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through a temporary file in the same folder, then rename over the target."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_text(path: Path, text: str) -> None:
+    write_atomic(path, lambda tmp: tmp.write_text(text))
+
+
+class ProgressBar:
+    """One self-rewriting line: epoch, bar, step, loss, steps/s, ETA, like Keras' verbose=1."""
+
+    def __init__(self, total_steps: int, epochs: int, stream: TextIO, enabled: bool) -> None:
+        self.total, self.epochs, self.stream, self.enabled = total_steps, epochs, stream, enabled
+        self.last_draw = 0.0
+
+    def update(self, event: BatchEnd) -> None:
+        now = time.monotonic()
+        if not self.enabled or now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        done = event.step + 1
+        rate = done / event.elapsed_s if event.elapsed_s > 0 else 0.0
+        eta = (self.total - done) / rate if rate else 0.0
+        filled = int(30 * done / max(self.total, 1))
+        self.stream.write(
+            f"\repoch {event.epoch + 1}/{self.epochs} [{'=' * filled}{'.' * (30 - filled)}] "
+            f"step {done}/{self.total} loss {event.loss:.4f} {rate:,.0f} steps/s "
+            f"ETA {eta:,.0f}s  seen {event.samples_seen:,}"
+        )
+        self.stream.flush()
+
+    def epoch(self, event: EpochEnd) -> None:
+        if self.enabled:
+            shown = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
+            self.stream.write(f"\repoch {event.epoch + 1}/{self.epochs} done: {shown}\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        config = make_config(args)
+        dataset = load_data(args, config)
+    except (ValueError, OSError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+
+    from trainer.data import split_validation
+    from trainer.distribute import is_chief, make_strategy
+    from trainer.history import History
+    from trainer.loop import train
+
+    strategy = make_strategy(config.strategy)
+    split = split_validation(dataset, config.validation_split, config.seed)
+    total = -(-split.num_train // config.batch_size) * config.epochs
+    bar = ProgressBar(total, config.epochs, sys.stderr, enabled=not args.quiet)
+    history = History()
+    end: TrainingEnd | None = None
+    try:
+        for event in train(config, split, strategy=strategy):
+            history.record(event)
+            if isinstance(event, BatchEnd):
+                bar.update(event)
+            elif isinstance(event, EpochEnd):
+                bar.epoch(event)
+            else:
+                end = event
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    assert end is not None
+    print(f"{end.reason}: {end.message}", file=sys.stderr)
+    if is_chief(strategy):
+        save_outputs(args.out, config, history, end)
+        print(f"wrote {args.out}/", file=sys.stderr)
+    return EXIT_CODES[end.reason]
+
+
+def save_outputs(out: Path, config, history, end: TrainingEnd) -> None:
+    write_text(out / "config.json", config.to_json() + "\n")
+    write_atomic(out / "history.csv", lambda tmp: history.batches().to_csv(tmp, index=False))
+    write_atomic(out / "epochs.csv", lambda tmp: history.epochs().to_csv(tmp, index=False))
+    write_atomic(out / "model.keras", lambda tmp: end.model.save(tmp))
+    result = {
+        "reason": end.reason,
+        "message": end.message,
+        "steps": end.step + 1,
+        "elapsed_s": end.elapsed_s,
+        "metrics": end.metrics,
+    }
+    write_text(out / "result.json", json.dumps(result, indent=2) + "\n")
