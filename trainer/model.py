@@ -1,4 +1,4 @@
-"""Model, optimizer, schedule, loss and metrics for a RunConfig: the guide's pieces, configurable."""
+"""Model, optimizer, schedule, loss and metrics for a RunConfig: the guide's pieces."""
 
 from __future__ import annotations
 
