@@ -144,11 +144,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     bar = ProgressBar(total, config.epochs, sys.stderr, enabled=not args.quiet)
     history = History()
     end: TrainingEnd | None = None
+    last_loss = float("nan")
     try:
         for event in train(config, split, strategy=strategy):
             history.record(event)
             if isinstance(event, BatchEnd):
                 bar.update(event)
+                last_loss = event.loss
             elif isinstance(event, EpochEnd):
                 bar.epoch(event)
             else:
@@ -157,7 +159,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: {err}", file=sys.stderr)
         return 2
     assert end is not None
-    print(f"{end.reason}: {end.message}", file=sys.stderr)
+    # Every worker prints this line, so a cluster's workers can be checked against each other.
+    print(
+        f"{end.reason}: {end.message} steps={end.step + 1} last_loss={last_loss:.6f}",
+        file=sys.stderr,
+    )
     if is_chief(strategy):
         save_outputs(args.out, config, history, end)
         print(f"wrote {args.out}/", file=sys.stderr)
