@@ -1,0 +1,294 @@
+"""The registry of built-in datasets, and loading one by name (`load_dataset`, `dataset_for`).
+
+`digits` (the default) ships with scikit-learn: offline and instant. `mnist` and
+`fashion_mnist` come from the Keras download cache (downloaded once when missing), and the
+TensorFlow Playground's 2-D sets are generated from a seed (`trainer.playground`). CSV data is
+not in the registry: the caller builds it with `Dataset.from_csv` and passes it in.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import gzip
+import numbers
+import os
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from trainer import playground
+from trainer.data import Dataset
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """What the dashboard shows about a registry entry before loading it."""
+
+    name: str
+    title: str
+    task: str  # "classification" | "regression"
+    kind: str  # "image" | "points" | "table"
+    description: str
+    needs_download: bool  # False: works offline
+
+
+def _points(name: str, title: str, task: str, description: str) -> DatasetInfo:
+    return DatasetInfo(name, title, task, "points", description, needs_download=False)
+
+
+DATASETS: dict[str, DatasetInfo] = {
+    info.name: info
+    for info in (
+        DatasetInfo(
+            "digits",
+            "Digits (8x8)",
+            "classification",
+            "image",
+            "1,797 handwritten digits, 8x8 pixels, from scikit-learn. Offline and instant.",
+            needs_download=False,
+        ),
+        DatasetInfo(
+            "mnist",
+            "MNIST",
+            "classification",
+            "image",
+            "70,000 handwritten digits, 28x28 pixels (60,000 train, 10,000 test).",
+            needs_download=True,
+        ),
+        DatasetInfo(
+            "fashion_mnist",
+            "Fashion-MNIST",
+            "classification",
+            "image",
+            "70,000 clothing images in 10 classes, 28x28 pixels (60,000 train, 10,000 test).",
+            needs_download=True,
+        ),
+        _points("circle", "Circle", "classification", "Playground: a disc inside a ring."),
+        _points("xor", "Exclusive or", "classification", "Playground: opposite quadrants match."),
+        _points("gauss", "Gaussian", "classification", "Playground: two gaussian blobs."),
+        _points("spiral", "Spiral", "classification", "Playground: two interleaved spirals."),
+        _points("plane", "Plane", "regression", "Playground: a tilted plane, (x1 + x2) / 10."),
+        _points(
+            "multi_gauss", "Multi Gaussian", "regression", "Playground: six signed gaussian bumps."
+        ),
+    )
+}
+
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+
+# Where Keras downloads from, and the files its loaders cache, relative to the datasets folder
+# (`~/.keras/datasets` or `$KERAS_HOME/datasets`). Hashes as in keras.datasets (fashion has none).
+ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+CACHE_FILES = {
+    "mnist": ("mnist.npz",),
+    "fashion_mnist": tuple(
+        f"fashion-mnist/{f}"
+        for f in (
+            "train-labels-idx1-ubyte.gz",
+            "train-images-idx3-ubyte.gz",
+            "t10k-labels-idx1-ubyte.gz",
+            "t10k-images-idx3-ubyte.gz",
+        )
+    ),
+}
+FILE_HASHES = {"mnist.npz": "731c5ac602752760c8e48fbffcf8c3b850d9dc2a2aedcf2cc48468fc17b673d1"}
+
+MAX_SAMPLES = 1_000_000
+
+
+def load_dataset(
+    name: str,
+    *,
+    noise: float = 0.0,
+    num_samples: int = 500,
+    seed: int = 0,
+    cache_dir: str | os.PathLike | None = None,
+) -> Dataset:
+    """A fresh `Dataset` for the registry entry `name` (see `DATASETS`).
+
+    `noise` (percent, 0-50), `num_samples` and `seed` shape the Playground sets and are ignored
+    by the image sets. `cache_dir` is the folder holding Keras' downloads (`mnist.npz`,
+    `fashion-mnist/`); by default `$KERAS_HOME/datasets` or `~/.keras/datasets`.
+    """
+    _check_name(name)
+    if name == "digits":
+        return _load_digits()
+    if name in CACHE_FILES:
+        return _load_keras_images(name, _datasets_dir(cache_dir))
+    _check_playground_args(noise, num_samples, seed)
+    return _load_points(name, noise, num_samples, seed)
+
+
+def dataset_for(config: Any) -> Dataset:
+    """The registry dataset a `RunConfig` names, generated with its noise, size and seed."""
+    return load_dataset(
+        config.dataset, noise=config.noise, num_samples=config.num_samples, seed=config.seed
+    )
+
+
+def _check_name(name: str) -> None:
+    if name == "csv":
+        raise ValueError(
+            "A CSV run needs its data passed in: Dataset.from_csv(...), then "
+            "trainer.train(config, dataset=...)."
+        )
+    if name not in DATASETS:
+        raise ValueError(
+            f"Unknown dataset {name!r}. Known datasets: {', '.join(DATASETS)} (or 'csv' with "
+            "the data passed in)."
+        )
+
+
+def _check_playground_args(noise: float, num_samples: int, seed: int) -> None:
+    if isinstance(noise, bool) or not isinstance(noise, numbers.Real) or not 0 <= noise <= 50:
+        raise ValueError(
+            "Expected `noise` to be a percentage in [0, 50] as in the TensorFlow Playground. "
+            f"Received: noise={noise!r}"
+        )
+    if not _is_int(num_samples) or not 2 <= num_samples <= MAX_SAMPLES:
+        raise ValueError(
+            f"Expected `num_samples` to be an integer in [2, {MAX_SAMPLES}]. "
+            f"Received: num_samples={num_samples!r}"
+        )
+    if not _is_int(seed) or seed < 0:
+        raise ValueError(f"Expected `seed` to be a non-negative integer. Received: seed={seed!r}")
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _read_only(*arrays: np.ndarray) -> tuple[np.ndarray, ...]:
+    # Cached arrays are shared by every Dataset handed out: nobody may change them in place.
+    for array in arrays:
+        array.setflags(write=False)
+    return arrays
+
+
+# -- digits ------------------------------------------------------------------------------------
+@functools.lru_cache(maxsize=1)
+def _digits_arrays() -> tuple[np.ndarray, ...]:
+    from sklearn.datasets import load_digits  # lazy: scikit-learn takes a while to import
+
+    bunch = load_digits()
+    return _read_only(bunch.images.astype(np.uint8), bunch.target.astype(np.int32))
+
+
+def _load_digits() -> Dataset:
+    x, y = _digits_arrays()
+    # Pixel values are 0..16, so 1/16 maps them to [0, 1] like 1/255 does for MNIST.
+    return Dataset.from_arrays(x, y, class_names=DIGIT_CLASSES, name="digits", scale=1 / 16)
+
+
+# -- mnist, fashion_mnist ----------------------------------------------------------------------
+def _datasets_dir(cache_dir: str | os.PathLike | None) -> Path:
+    if cache_dir is not None:
+        return Path(cache_dir).expanduser()
+    return Path(os.environ.get("KERAS_HOME", "~/.keras")).expanduser() / "datasets"
+
+
+def _load_keras_images(name: str, directory: Path) -> Dataset:
+    paths = [directory / relative for relative in CACHE_FILES[name]]
+    # Look in the cache first: Keras' get_file would re-download a file failing its hash check.
+    if not all(path.is_file() for path in paths):
+        paths = [_fetch(name, relative, directory) for relative in CACHE_FILES[name]]
+    stamp = tuple(path.stat().st_mtime_ns for path in paths)
+    (x, y), (x_test, y_test) = _read_images(name, tuple(str(p) for p in paths), stamp)
+    classes = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
+    return Dataset.from_arrays(x, y, x_test, y_test, class_names=classes, name=name)
+
+
+def _fetch(name: str, relative: str, directory: Path) -> Path:
+    """Path of a cache file, downloading it when missing; offline, a ValueError saying how."""
+    path = directory / relative
+    if path.is_file():
+        return path
+    try:
+        return Path(_download_file(relative, directory))
+    except Exception as err:  # get_file raises bare Exception (and URLError, OSError...)
+        raise _offline_error(name, directory, err) from None
+
+
+def _download_file(relative: str, directory: Path) -> str:
+    """Keras' own downloader (same URLs and hash checks as keras.datasets); returns the path."""
+    from keras.utils import get_file  # lazy: importing Keras takes seconds
+
+    subdir, fname = os.path.split(relative)
+    return get_file(
+        fname,
+        origin=ORIGIN + fname,
+        file_hash=FILE_HASHES.get(fname),
+        cache_dir=str(directory),
+        cache_subdir=subdir or ".",
+    )
+
+
+def _offline_error(name: str, directory: Path, err: Exception) -> ValueError:
+    files = CACHE_FILES[name]
+    wanted = "; ".join(f"{ORIGIN}{os.path.basename(f)} -> {directory / f}" for f in files)
+    return ValueError(
+        f"The {name!r} dataset could not be downloaded ({type(err).__name__}: {err}). "
+        f"Without internet, download the file(s) elsewhere and put them here: {wanted}. "
+        "(Or pass cache_dir=, or set KERAS_HOME to the folder that holds 'datasets'.) "
+        "The built-in 'digits' dataset works offline."
+    )
+
+
+@functools.lru_cache(maxsize=2)
+def _read_images(name: str, paths: tuple[str, ...], stamp: tuple[int, ...]) -> tuple:
+    """((x_train, y_train), (x_test, y_test)) as read-only uint8 arrays, read as Keras does.
+
+    `stamp` (file modification times) is only part of the cache key: a replaced file is reread.
+    """
+    try:
+        parts = _read_npz(paths[0]) if name == "mnist" else _read_idx_files(paths)
+    except (OSError, EOFError, KeyError, ValueError, zipfile.BadZipFile) as err:
+        raise ValueError(
+            f"The cached {name!r} file(s) {', '.join(paths)} could not be read "
+            f"({type(err).__name__}: {err}). Delete them to download again, or replace them "
+            "with good copies."
+        ) from None
+    return tuple(_read_only(*pair) for pair in parts)
+
+
+def _read_npz(path: str) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    with np.load(path, allow_pickle=False) as f:
+        return (f["x_train"], f["y_train"]), (f["x_test"], f["y_test"])
+
+
+def _read_idx_files(paths: tuple[str, ...]) -> tuple[tuple[np.ndarray, np.ndarray], ...]:
+    y_train = _read_gzip_bytes(paths[0], offset=8)  # IDX headers: 8 bytes labels, 16 images
+    x_train = _read_gzip_bytes(paths[1], offset=16).reshape(len(y_train), 28, 28)
+    y_test = _read_gzip_bytes(paths[2], offset=8)
+    x_test = _read_gzip_bytes(paths[3], offset=16).reshape(len(y_test), 28, 28)
+    return (x_train, y_train), (x_test, y_test)
+
+
+def _read_gzip_bytes(path: str, offset: int) -> np.ndarray:
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+# -- TensorFlow Playground sets ----------------------------------------------------------------
+def _load_points(name: str, noise: float, num_samples: int, seed: int) -> Dataset:
+    x, y = playground.make_points(name, num_samples, noise, seed)
+    task = DATASETS[name].task
+    names = playground.CLASS_NAMES if task == "classification" else None
+    dataset = Dataset.from_arrays(x, y, task=task, class_names=names, name=name)
+    return dataclasses.replace(dataset, feature_names=playground.FEATURE_NAMES)
