@@ -33,6 +33,8 @@ _EXPORTS = {
     "build_model": "trainer.model",
     "learning_rate_curve": "trainer.model",
     "make_optimizer": "trainer.model",
+    "export_script": "trainer.export",
+    "export_arrays": "trainer.export",
 }
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
     from trainer.data import Dataset, split_validation
     from trainer.datasets import DATASETS, DatasetInfo, dataset_for, load_dataset
     from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
+    from trainer.export import export_arrays, export_script
     from trainer.history import History
     from trainer.loop import train
     from trainer.model import build_model, learning_rate_curve, make_optimizer
@@ -69,6 +72,8 @@ __all__ = [
     "RunConfig",
     "TrainingEnd",
     "build_model",
+    "export_arrays",
+    "export_script",
     "dataset_for",
     "learning_rate_curve",
     "load_dataset",

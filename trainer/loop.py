@@ -69,9 +69,9 @@ def _run(
     model: keras.Model | None,
     strategy: tf.distribute.Strategy,
 ) -> Generator[Event, object, None]:
-    if model is None:
-        # Seeds Python, NumPy and TF so that initial weights are reproducible.
-        keras.utils.set_random_seed(config.seed)
+    # TF's global seed pairs with each op seed (the epoch shuffle's too): fixing it here makes the
+    # batch order a function of config.seed alone, as in an exported script.
+    keras.utils.set_random_seed(config.seed)
     with strategy.scope():
         model = model if model is not None else build_model(config, data)
         optimizer = make_optimizer(config)

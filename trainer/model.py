@@ -17,7 +17,10 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
 
     Images are flattened first (the seed reshapes MNIST to 784 features). The output layer is
     linear: logits for classification (the loss applies softmax), one value for regression.
+    Seeded from `config.seed`, so a config always starts from the same weights, whatever was
+    built before it (Keras draws initializer seeds from Python's global `random`).
     """
+    keras.utils.set_random_seed(config.seed)
     regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
     inputs = keras.Input(shape=tuple(dataset.input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(dataset.input_shape) > 1 else inputs
