@@ -1,0 +1,99 @@
+"""trainer.evaluate: scores match hand computation; the decision grid matches model.predict."""
+
+import numpy as np
+import pytest
+
+import trainer
+from trainer.evaluate import (
+    Classification,
+    classify,
+    decision_grid,
+    regression_frame,
+    summarize_run,
+)
+
+
+def trained(name: str, **changes):
+    config = trainer.RunConfig(
+        dataset=name,
+        num_samples=300,
+        epochs=15,
+        batch_size=32,
+        optimizer="adam",
+        learning_rate=0.03,
+        hidden_units=(8, 8),
+        **changes,
+    )
+    data = trainer.split_validation(trainer.dataset_for(config), config.validation_split, 0)
+    events = list(trainer.train(config, data))
+    return events[-1].model, data
+
+
+def test_confusion_precision_recall_by_hand():
+    result = Classification(
+        y_true=np.array([0, 0, 1, 1, 2, 2]),
+        y_pred=np.array([0, 1, 1, 1, 2, 0]),
+        probabilities=np.eye(3)[[0, 1, 1, 1, 2, 0]] * 0.9 + 0.1 / 3,
+        class_names=("a", "b", "c"),
+    )
+    assert result.confusion().tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 1]]
+    assert result.confusion(normalize=True)[0].tolist() == [0.5, 0.5, 0.0]
+    table = result.per_class().set_index("class")
+    assert table.loc["a", "precision"] == pytest.approx(0.5)
+    assert table.loc["b", "precision"] == pytest.approx(2 / 3)
+    assert table.loc["c", "recall"] == pytest.approx(0.5)
+    assert table["support"].tolist() == [2, 2, 2]
+    assert result.accuracy == pytest.approx(4 / 6)
+    assert sorted(result.misclassified().tolist()) == [1, 5]
+    frame = result.confusion_frame()
+    assert len(frame) == 9 and frame["count"].sum() == 6
+
+
+def test_classify_agrees_with_model_predict_and_learns_xor():
+    model, data = trained("xor")
+    result = classify(model, data)
+    logits = model.predict(data.x_val.astype(np.float32), verbose=0)
+    assert (result.y_pred == logits.argmax(axis=1)).all()
+    assert result.accuracy > 0.85
+    assert result.confusion().sum() == data.num_val
+
+
+def test_decision_grid_matches_model_predict_at_grid_points():
+    model, data = trained("circle")
+    grid = decision_grid(model, data, resolution=20)
+    assert len(grid) == 400 and set(grid.columns) == {"x1", "x2", "value", "class"}
+    probe = grid.sample(5, random_state=0)
+    logits = model.predict(probe[["x1", "x2"]].to_numpy(np.float32), verbose=0)
+    p1 = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
+    np.testing.assert_allclose(probe["value"], p1, atol=1e-5)
+    points = np.vstack([data.x_train, data.x_val])
+    assert grid["x1"].min() < points[:, 0].min() and grid["x1"].max() > points[:, 0].max()
+
+
+def test_regression_frame_and_grid():
+    model, data = trained("plane", task="regression")
+    frame = regression_frame(model, data)
+    assert len(frame) == data.num_val
+    np.testing.assert_allclose(frame["residual"], frame["predicted"] - frame["true"], atol=1e-6)
+    grid = decision_grid(model, data, resolution=10)
+    direct = model.predict(grid[["x1", "x2"]].to_numpy(np.float32), verbose=0)[:, 0]
+    np.testing.assert_allclose(grid["value"], direct, atol=1e-5)
+
+
+def test_decision_grid_needs_two_features():
+    data = trainer.load_dataset("digits")
+    with pytest.raises(ValueError, match="2 input features"):
+        decision_grid(None, data)
+
+
+def test_summary_names_best_epoch_reason_and_gap():
+    epochs = [
+        {"loss": 1.0, "accuracy": 0.5, "val_loss": 1.1, "val_accuracy": 0.5},
+        {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.7, "val_accuracy": 0.75},
+        {"loss": 0.2, "accuracy": 0.95, "val_loss": 0.9, "val_accuracy": 0.7},
+    ]
+    text = summarize_run(epochs, "early_stopped", "")
+    assert "Trained 3 epochs" in text and "stopped early" in text
+    assert "Best val loss 0.7 at epoch 2" in text
+    assert "overfits" in text
+    assert "before its first epoch" in summarize_run([], "stopped", "Stopped by request.")
