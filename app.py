@@ -1,0 +1,19 @@
+"""Tapeboard: pick data and hyperparameters, press Train, watch a GradientTape loop learn.
+
+The entry script only routes. TensorFlow is imported by the pages that need it, so the page
+frame and navigation paint before it loads.
+"""
+
+import streamlit as st
+
+st.set_page_config(page_title="Tapeboard", page_icon=":material/monitoring:", layout="wide")
+
+page = st.navigation(
+    [
+        st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+        st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
+        st.Page("pages/train.py", title="Train", icon=":material/play_circle:"),
+        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+    ]
+)
+page.run()

@@ -1,0 +1,147 @@
+"""Model page: the network and how it is optimized, as one validated RunConfig."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from trainer.config import ACTIVATIONS, LR_SCHEDULES, MAX_LAYERS, OPTIMIZERS, RunConfig
+from ui import charts, common, state
+from ui import datasets as data
+
+DEFAULT_NEW_LAYER = 32
+
+
+def _layer_widths() -> list[str]:
+    text = str(state.draft()["hidden_units"])
+    return [p for p in text.replace(" ", "").split(",") if p]
+
+
+def _add_layer() -> None:
+    widths = _layer_widths()
+    widths.append(widths[-1] if widths else str(DEFAULT_NEW_LAYER))
+    state.set_field("hidden_units", ",".join(widths[:MAX_LAYERS]))
+
+
+def _remove_layer() -> None:
+    state.set_field("hidden_units", ",".join(_layer_widths()[:-1]))
+
+
+def architecture() -> None:
+    st.subheader("Network")
+    st.text_input(
+        "Hidden units per layer",
+        help="Comma-separated widths of the Dense layers, e.g. 64,64. Empty: no hidden layer "
+        "(a linear model).",
+        **state.bound("hidden_units"),
+    )
+    add, remove = st.columns(2)
+    add.button("Add layer", on_click=_add_layer, icon=":material/add:", width="stretch")
+    remove.button("Remove layer", on_click=_remove_layer, icon=":material/remove:", width="stretch")
+    st.selectbox("Activation", ACTIVATIONS, **state.bound("activation"))
+    st.number_input("L2 penalty", step=1e-4, format="%g", **state.bound("l2"))
+    st.number_input("Dropout", step=0.05, format="%g", **state.bound("dropout"))
+
+
+def optimization() -> None:
+    st.subheader("Optimizer")
+    st.selectbox("Optimizer", OPTIMIZERS, **state.bound("optimizer"))
+    st.number_input(
+        "Learning rate", step=1e-3, format="%g", help="In (0, 100].", **state.bound("learning_rate")
+    )
+    schedule = st.selectbox("Learning-rate schedule", LR_SCHEDULES, **state.bound("lr_schedule"))
+    if schedule != "constant":
+        left, right = st.columns(2)
+        left.number_input("Decay steps", step=100, **state.bound("decay_steps"))
+        if schedule != "cosine":
+            right.number_input("Decay rate", step=0.05, format="%g", **state.bound("decay_rate"))
+
+
+def training() -> None:
+    st.subheader("Training")
+    left, right = st.columns(2)
+    left.number_input("Batch size", step=1, **state.bound("batch_size"))
+    right.number_input("Epochs", step=1, **state.bound("epochs"))
+    left.number_input(
+        "Logging interval (batches)",
+        step=1,
+        help="The chart redraws after this many batches (at most a few times a second).",
+        **state.bound("log_every"),
+    )
+    right.number_input(
+        "Early-stopping patience (epochs)",
+        step=1,
+        help="Stop after this many epochs without a better validation loss; 0 turns it off.",
+        **state.bound("patience"),
+    )
+    left.number_input(
+        "Seed", step=1, help="Seeds data generation, split and weights.", **state.bound("seed")
+    )
+    right.checkbox("Shuffle each epoch", **state.bound("shuffle"))
+
+
+@st.cache_data(show_spinner=False, max_entries=64)
+def _model_summary(config_json: str, data_key: tuple, _dataset: object) -> tuple[str, int]:
+    """Keras' summary text and parameter count; `data_key` stands for the unhashed dataset."""
+    from trainer.model import build_model
+
+    model = build_model(RunConfig.from_json(config_json), _dataset)
+    lines: list[str] = []
+    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=80)
+    return "\n".join(lines), int(model.count_params())
+
+
+def summary(config: RunConfig) -> None:
+    st.subheader("Model summary")
+    try:
+        dataset = data.dataset_for(config)
+    except ValueError as err:
+        st.info(f"Choose data first to see the model: {err}")
+        return
+    # Only what shapes the network: a change of epochs or learning rate keeps the cache entry.
+    shape_config = RunConfig(
+        hidden_units=config.hidden_units,
+        activation=config.activation,
+        l2=config.l2,
+        dropout=config.dropout,
+        task=config.task,
+    )
+    key = (dataset.name, tuple(dataset.input_shape), dataset.num_outputs, dataset.task)
+    text, params = _model_summary(shape_config.to_json(), key, dataset)
+    st.metric("Trainable parameters", f"{params:,}")
+    st.code(text, language=None)
+
+
+def schedule_preview(config: RunConfig) -> None:
+    from trainer.model import learning_rate_curve
+
+    try:
+        dataset = data.with_validation(data.dataset_for(config), config)
+        total = state.steps_per_epoch(dataset.num_train, config.batch_size) * config.epochs
+    except ValueError:
+        total = max(config.decay_steps * 2, 100)
+    st.caption(f"Learning rate over {total:,} steps")
+    st.altair_chart(charts.learning_rate_chart(learning_rate_curve(config, total)), width="stretch")
+
+
+def main() -> None:
+    st.title("Model")
+    config, error = common.page_setup()
+    cols = st.columns(3, gap="large")
+    with cols[0]:
+        architecture()
+    with cols[1]:
+        optimization()
+    with cols[2]:
+        training()
+    if config is None:
+        st.error(f"Invalid config: {error}")
+        st.stop()
+    st.success(
+        "Config is valid: press **Train** on the Train page.", icon=":material/check_circle:"
+    )
+    with cols[1]:
+        schedule_preview(config)
+    summary(config)
+
+
+main()

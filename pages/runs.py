@@ -1,0 +1,88 @@
+"""Runs page: every run of this session side by side, and their downloads."""
+
+from __future__ import annotations
+
+import functools
+import json
+
+import pandas as pd
+import streamlit as st
+
+from ui import charts, common, export, state
+
+CURVE_POINTS = 800  # per run in the overlay
+FIRST_COLUMNS = ["run", "state", "data", "steps", "train time (s)"]
+
+
+def overlay(runs: list[state.Run]) -> None:
+    names = {run.name: run for run in runs}
+    chosen = st.multiselect("Compare runs", list(names), default=list(names)[-5:])
+    cols = st.columns([2, 1, 1])
+    x = cols[0].radio("X axis", list(charts.X_AXES), horizontal=True, key="w_runs_x")
+    smoothing = cols[1].slider("Smoothing weight", 0.0, 0.999, 0.6, step=0.001, key="w_runs_smooth")
+    log_scale = cols[2].toggle("Log scale", key="w_runs_log")
+    curves = []
+    for name in chosen:
+        batches, _ = names[name].curves(CURVE_POINTS, smoothing)
+        curves.append(batches.assign(run=name))
+    if not curves or not sum(len(c) for c in curves):
+        st.info("The chosen runs have no steps yet.")
+        return
+    chart = charts.runs_chart(pd.concat(curves, ignore_index=True), x=x, log_scale=log_scale)
+    st.altair_chart(chart, width="stretch")
+
+
+def downloads(runs: list[state.Run]) -> None:
+    st.subheader("Downloads")
+    st.download_button(
+        "Download history CSV (all runs)",
+        export.history_csv(runs),
+        file_name="tapeboard-history.csv",
+        mime="text/csv",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    names = {run.name: run for run in runs}
+    run = names[st.selectbox("Run", list(names), index=len(names) - 1, key="w_runs_pick")]
+    left, right = st.columns(2)
+    left.download_button(
+        "Download config JSON",
+        run.config.to_json(),
+        file_name=f"tapeboard-run-{run.id}-config.json",
+        mime="application/json",
+        on_click="ignore",
+        icon=":material/download:",
+    )
+    right.download_button(
+        "Download model (.keras)",
+        # Deferred: Streamlit calls it on click, so the model is not saved on every rerun.
+        functools.partial(export.model_bytes, run),
+        file_name=f"tapeboard-run-{run.id}.keras",
+        mime="application/octet-stream",
+        on_click="ignore",
+        icon=":material/download:",
+        disabled=run.model is None,
+    )
+    with st.expander("Config of the chosen run"):
+        st.code(json.dumps(run.config.to_dict(), indent=2), language="json")
+
+
+def main() -> None:
+    st.title("Runs")
+    common.page_setup()
+    runs = state.runs()
+    if not runs:
+        st.info("No runs yet: press **Train** on the Train page.")
+        st.stop()
+    table = export.runs_table(runs)
+    ordered = [c for c in FIRST_COLUMNS if c in table] + [
+        c for c in table if c not in FIRST_COLUMNS
+    ]
+    st.dataframe(table[ordered], width="stretch", hide_index=True)
+    if any(run.live for run in runs):
+        st.caption("A running run is paused while you are away from the Train page.")
+    overlay(runs)
+    downloads(runs)
+
+
+main()

@@ -1,0 +1,323 @@
+"""Train page: start, pause, resume, step and stop a run, and watch it learn.
+
+How it works with Streamlit's rerun model: the run's generator lives in a plain Python `Run`
+in `st.session_state`. A script run that finds the run "running" pulls `log_every` batches from
+it (no Streamlit call in between, so nothing can interrupt between pulling and recording),
+records them, then redraws through placeholders. Any click (Pause, a slider, another page)
+stops this script at its next Streamlit call; the generator just waits at its `yield`. Pause is
+therefore "not pulling", Resume is pulling again, and leaving the page pauses by itself.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import streamlit as st
+
+from trainer.config import RunConfig
+from trainer.history import History
+from ui import charts, common, state
+from ui import datasets as data
+
+MAX_POINTS = 1200  # chart rows per redraw, whatever the length of the run
+MIN_REDRAW_S = 0.3  # redraw at most this often...
+REDRAW_BUDGET = 0.05  # ...and spend at most this share of the time drawing
+
+
+# -- starting and steering runs (button callbacks: they run before the page script) -----------
+def start_run(status: str) -> None:
+    """Build data, model and generator for the current config; make it the shown run."""
+    import trainer  # lazy: TensorFlow loads on the first Train, not on first paint
+
+    config, error = state.current_config()
+    if config is None:
+        state.notify("error", f"Cannot train: {error} Fix the config on the Model page.")
+        return
+    try:
+        dataset = data.with_validation(data.dataset_for(config), config)
+        model = trainer.build_model(config, dataset)
+        gen = trainer.train(config, dataset, model=model)
+    except ValueError as err:
+        state.notify("error", f"Cannot train: {err}")
+        return
+    per_epoch = state.steps_per_epoch(dataset.num_train, config.batch_size)
+    state.add_run(
+        state.Run(
+            id=state.next_run_id(),
+            config=config,
+            data_title=_data_title(config),
+            num_train=dataset.num_train,
+            num_val=dataset.num_val,
+            steps_per_epoch=per_epoch,
+            history=History(capacity=per_epoch * config.epochs, steps_per_epoch=per_epoch),
+            gen=gen,
+            model=model,
+            status=status,
+        )
+    )
+
+
+def _data_title(config: RunConfig) -> str:
+    if config.dataset == "csv":
+        upload = state.csv_upload()
+        return f"CSV {upload.file_name}" if upload else "CSV"
+    from trainer.datasets import DATASETS
+
+    info = DATASETS.get(config.dataset)
+    return info.title if info else config.dataset
+
+
+def on_train() -> None:
+    start_run("running")
+
+
+def on_step() -> None:
+    run = state.current_run()
+    if run is None or run.finished:
+        start_run("stepping")
+    else:
+        run.set_status("stepping")
+
+
+def on_pause() -> None:
+    if run := state.current_run():
+        run.set_status("paused")
+
+
+def on_resume() -> None:
+    if run := state.current_run():
+        run.set_status("running")
+
+
+def on_stop() -> None:
+    if run := state.current_run():
+        run.stop()
+
+
+def on_reset() -> None:
+    if run := state.current_run():
+        run.close("Reset before it finished.")
+    state.clear_current()
+
+
+def controls(run: state.Run | None, config_ok: bool) -> None:
+    idle = run is None or run.finished
+    running = run is not None and run.live
+    paused = run is not None and not run.finished and not run.live
+    cols = st.columns(6)
+    cols[0].button(
+        "Train",
+        key="btn_train",
+        type="primary",
+        icon=":material/play_arrow:",
+        on_click=on_train,
+        disabled=not (idle and config_ok),
+        width="stretch",
+        help="Start a new run with the current config.",
+    )
+    cols[1].button(
+        "Pause",
+        key="btn_pause",
+        icon=":material/pause:",
+        on_click=on_pause,
+        disabled=not running,
+        width="stretch",
+    )
+    cols[2].button(
+        "Resume",
+        key="btn_resume",
+        icon=":material/resume:",
+        on_click=on_resume,
+        disabled=not paused,
+        width="stretch",
+    )
+    cols[3].button(
+        "Stop",
+        key="btn_stop",
+        icon=":material/stop:",
+        on_click=on_stop,
+        disabled=idle,
+        width="stretch",
+        help="End the run here; what it learned is kept.",
+    )
+    cols[4].button(
+        "Step",
+        key="btn_step",
+        icon=":material/skip_next:",
+        on_click=on_step,
+        disabled=running or (idle and not config_ok),
+        width="stretch",
+        help="Train one logging interval, then pause.",
+    )
+    cols[5].button(
+        "Reset",
+        key="btn_reset",
+        icon=":material/restart_alt:",
+        on_click=on_reset,
+        disabled=run is None,
+        width="stretch",
+        help="Put this run aside (it stays on the Runs page) for a fresh start.",
+    )
+
+
+# -- drawing ---------------------------------------------------------------------------------
+@dataclass
+class Slots:
+    """Placeholders created once per script run; every redraw replaces their content."""
+
+    status: st.delta_generator.DeltaGenerator
+    progress: st.delta_generator.DeltaGenerator
+    stats: st.delta_generator.DeltaGenerator
+    chart: st.delta_generator.DeltaGenerator
+    metric_chart: st.delta_generator.DeltaGenerator
+
+
+def make_slots() -> Slots:
+    status = st.empty()
+    chart_col, side_col = st.columns([3, 1], gap="medium")
+    with chart_col:
+        chart = st.empty()
+        metric_chart = st.empty()
+    with side_col:
+        progress = st.empty()
+        stats = st.empty()
+    return Slots(status, progress, stats, chart, metric_chart)
+
+
+def view_controls() -> dict:
+    view = state.view()
+    cols = st.columns([2, 1, 2, 1])
+    cols[0].radio("X axis", list(charts.X_AXES), horizontal=True, **state.bound_view("x"))
+    cols[1].toggle("Smoothing", **state.bound_view("smooth"))
+    cols[2].slider(
+        "Smoothing weight",
+        0.0,
+        0.999,
+        step=0.001,
+        format="%.3f",
+        disabled=not view["smooth"],
+        **state.bound_view("smoothing"),
+    )
+    cols[3].toggle("Log scale", **state.bound_view("log"))
+    return dict(view)
+
+
+def _format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    minutes, s = divmod(seconds, 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def draw(run: state.Run, slots: Slots, view: dict) -> None:
+    """Redraw chart, progress and numbers from the run's history (bounded cost)."""
+    smoothing = float(view["smoothing"]) if view["smooth"] else 0.0
+    batches, epochs = run.curves(MAX_POINTS, smoothing)
+    x = view["x"] if view["x"] in charts.X_AXES else "step"
+    slots.chart.altair_chart(
+        charts.loss_chart(
+            batches, epochs, x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
+        ),
+        width="stretch",
+    )
+    metric = "accuracy" if run.config.task == "classification" else "mae"
+    if len(epochs) and metric in epochs:
+        slots.metric_chart.altair_chart(charts.metric_chart(epochs, metric), width="stretch")
+    history = run.history
+    last = history.last
+    done = last.step + 1 if last else 0
+    total = max(run.total_steps, 1)
+    slots.progress.progress(min(done / total, 1.0), text=f"Step {done:,} of {run.total_steps:,}")
+    with slots.stats.container():
+        epoch = (last.epoch + 1) if last else 0
+        st.metric("Epoch", f"{epoch} / {run.config.epochs}")
+        st.markdown(f"Seen so far: {last.samples_seen if last else 0:,} samples")
+        rate = history.steps_per_second()
+        st.metric("Steps/s", "-" if rate is None else f"{rate:,.0f}")
+        st.metric("ETA", _format_seconds(run.eta_s()) if not run.finished else "done")
+        st.metric("Loss (last batch)", _fmt(last.loss if last else None))
+        row = history.last_epoch or {}
+        val = "val_loss" if "val_loss" in row else "loss"
+        st.metric(
+            "Validation loss" if val == "val_loss" else "Epoch loss",
+            _fmt(row.get(val)),
+            help=f"Best so far: {_fmt(history.best(val))}",
+        )
+        key = f"val_{metric}" if f"val_{metric}" in row else metric
+        if key in row:
+            st.metric(
+                key.replace("_", " ").capitalize(),
+                _fmt(row[key]),
+                help=f"Best so far: {_fmt(history.best(key))}",
+            )
+            st.caption(f"Best {key.replace('_', ' ')}: {_fmt(history.best(key))}")
+
+
+def show_status(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None:
+    end = run.end
+    if end is None:
+        label = "Running" if run.live else "Paused"
+        slot.info(f"{run.name}: {label} - {describe(run.config)}", icon=":material/info:")
+    elif end.reason == "completed":
+        slot.success(f"{run.name} finished: {end.message}", icon=":material/check_circle:")
+    elif end.reason == "diverged":
+        slot.error(f"{run.name} diverged: {end.message}", icon=":material/error:")
+    else:
+        slot.warning(
+            f"{run.name} {end.reason.replace('_', ' ')}: {end.message}", icon=":material/warning:"
+        )
+
+
+def describe(config: RunConfig) -> str:
+    units = ",".join(map(str, config.hidden_units)) or "none"
+    return (
+        f"{config.dataset}, hidden {units} {config.activation}, {config.optimizer} "
+        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs"
+    )
+
+
+def train_live(run: state.Run, slots: Slots, view: dict) -> None:
+    """Pull and draw until the run pauses or ends; a click elsewhere interrupts at a draw."""
+    next_draw = 0.0
+    while True:
+        run.pull_interval(run.config.log_every)  # pure Python: records every event
+        if not run.live or time.perf_counter() >= next_draw:
+            started = time.perf_counter()
+            draw(run, slots, view)
+            cost = time.perf_counter() - started
+            next_draw = time.perf_counter() + max(MIN_REDRAW_S, cost / REDRAW_BUDGET)
+        if not run.live:
+            return
+
+
+def main() -> None:
+    st.title("Train")
+    config, error = common.page_setup()
+    run = state.current_run()  # taken out of session_state once; the loop uses this object
+    if config is None:
+        st.error(f"{error} Fix the config on the Model page.")
+    controls(run, config is not None)
+    view = view_controls()
+    slots = make_slots()
+    if run is None:
+        slots.status.info(
+            "Press **Train** to start a run with the config from the Data and Model pages."
+        )
+        st.stop()
+    if config is not None and config != run.config and run.finished:
+        st.caption("The config changed since this run: press Train to start one with it.")
+    show_status(run, slots.status)
+    draw(run, slots, view)
+    if run.live:
+        train_live(run, slots, view)
+        st.rerun()  # the run paused or ended: redraw the buttons for its new state
+
+
+main()

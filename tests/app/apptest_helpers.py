@@ -1,0 +1,64 @@
+"""AppTest helpers: drive one page file, or app.py, with a tiny fast config."""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+from streamlit.testing.v1 import AppTest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))  # pages import `ui` and `trainer` from the repository root
+
+# TensorFlow Playground XOR, 200 points: 160 train / 40 validation, 5 batches of 32 per epoch.
+TINY = {"dataset": "xor", "num_samples": "200", "epochs": "1", "batch_size": "32"}
+
+
+def page(name: str, params: dict[str, str] | None = None, timeout: float = 60) -> AppTest:
+    """An AppTest of pages/<name>.py, with `params` as the URL query (not run yet)."""
+    at = AppTest.from_file(str(ROOT / "pages" / f"{name}.py"), default_timeout=timeout)
+    at.query_params.update(params or {})
+    return at
+
+
+def app(params: dict[str, str] | None = None, timeout: float = 60) -> AppTest:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=timeout)
+    at.query_params.update(params or {})
+    return at
+
+
+def _walk(node, out):
+    for child in getattr(node, "children", {}).values():
+        out.append(child)
+        _walk(child, out)
+    return out
+
+
+def elements(at: AppTest, kind: str) -> list:
+    """Every element of type `kind` in the last run, however deeply nested."""
+    return [e for e in _walk(at._tree, []) if getattr(e, "type", None) == kind]
+
+
+def charts(at: AppTest) -> list:
+    """Every Vega-Lite chart drawn in the last run (AppTest has no accessor for charts)."""
+    return elements(at, "vega_lite_chart")
+
+
+def chart_spec(element) -> dict:
+    return json.loads(element.proto.spec)
+
+
+def chart_rows(element) -> list[int]:
+    """Row count of each dataset a chart carries (Streamlit ships them as Arrow IPC)."""
+    return [
+        pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().num_rows
+        for d in element.proto.datasets
+    ]
+
+
+def texts(elements) -> list[str]:
+    return [str(e.value) for e in elements]

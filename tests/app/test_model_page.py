@@ -1,0 +1,71 @@
+"""Model page: widgets build a validated RunConfig; errors name the field."""
+
+from __future__ import annotations
+
+from apptest_helpers import page, texts
+
+
+def test_default_shows_summary_and_parameter_count():
+    at = page("model").run()
+    assert not at.exception
+    assert not at.error
+    # digits: 64 -> 64 -> 64 -> 10 Dense layers.
+    assert [m.value for m in at.metric if m.label == "Trainable parameters"] == ["8,970"]
+    assert any("tapeboard_mlp" in c.value and "dense_2" in c.value for c in at.code)
+
+
+def test_bad_hidden_units_text_is_an_error_naming_the_field():
+    at = page("model").run()
+    at.text_input(key="w_hidden_units").set_value("64,abc").run()
+    assert not at.exception
+    assert any("RunConfig.hidden_units" in t and "64,abc" in t for t in texts(at.error))
+    at.text_input(key="w_hidden_units").set_value("16").run()
+    assert not at.error
+    assert [m.value for m in at.metric if m.label == "Trainable parameters"] == ["1,210"]
+
+
+def test_learning_rate_out_of_range_is_an_error():
+    at = page("model").run()
+    for bad in (0.0, 200.0):
+        at.number_input(key="w_learning_rate").set_value(bad).run()
+        assert not at.exception
+        assert any("RunConfig.learning_rate must be in (0, 100]" in t for t in texts(at.error))
+    at.number_input(key="w_learning_rate").set_value(0.01).run()
+    assert not at.error
+    assert at.query_params["learning_rate"] == "0.01"
+
+
+def test_add_and_remove_layer_buttons_edit_the_widths():
+    at = page("model").run()
+    at.button[0].click().run()  # Add layer
+    assert at.text_input(key="w_hidden_units").value == "64,64,64"
+    at.button[1].click().run().button[1].click().run()  # Remove layer, twice
+    assert at.text_input(key="w_hidden_units").value == "64"
+
+
+def test_schedule_shows_its_settings_and_preview():
+    at = page("model").run()
+    assert not [n for n in at.number_input if n.label == "Decay steps"]
+    at.selectbox(key="w_lr_schedule").set_value("exponential").run()
+    assert not at.exception
+    labels = [n.label for n in at.number_input]
+    assert "Decay steps" in labels and "Decay rate" in labels
+
+
+def test_share_link_restores_every_control():
+    params = {"hidden_units": "16,8", "activation": "tanh", "learning_rate": "0.05", "epochs": "7"}
+    at = page("model", params).run()
+    assert not at.exception
+    assert at.text_input(key="w_hidden_units").value == "16,8"
+    assert at.selectbox(key="w_activation").value == "tanh"
+    assert at.number_input(key="w_learning_rate").value == 0.05
+    assert at.number_input(key="w_epochs").value == 7
+    assert any("learning_rate=0.05" in c.value for c in at.code)  # the copyable link
+
+
+def test_bad_link_value_is_reported_and_the_default_kept():
+    at = page("model", {"learning_rate": "-1", "epochs": "3"}).run()
+    assert not at.exception
+    assert any("learning_rate" in t for t in texts(at.warning))
+    assert at.number_input(key="w_learning_rate").value == 0.001
+    assert at.number_input(key="w_epochs").value == 3

@@ -1,0 +1,135 @@
+"""Train page: Train / Pause / Resume / Stop / Step / Reset drive one generator; history stays."""
+
+from __future__ import annotations
+
+import pytest
+from apptest_helpers import TINY, app, chart_rows, chart_spec, charts, page, texts
+
+# 2,000 XOR points: 1,600 train / 50 batches of 32 per epoch; 150 steps in all.
+LONGER = {**TINY, "num_samples": "2000", "epochs": "3", "log_every": "10"}
+BUTTONS = ["Train", "Pause", "Resume", "Stop", "Step", "Reset"]
+
+
+def enabled(at) -> list[str]:
+    return [b.label for b in at.button if b.label in BUTTONS and not b.disabled]
+
+
+def current(at):
+    return at.session_state["tb_runs"][-1]
+
+
+def loss_chart(at):
+    (chart,) = [c for c in charts(at) if "layer" in chart_spec(c)]
+    return chart
+
+
+def test_default_render_offers_train_and_step_only():
+    at = page("train").run()
+    assert not at.exception
+    assert [b.label for b in at.button] == BUTTONS
+    assert enabled(at) == ["Train", "Step"]
+    assert any("Press **Train**" in t for t in texts(at.info))
+
+
+def test_tiny_run_completes_and_its_history_is_drawn():
+    at = page("train", TINY, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    assert not at.exception
+    run = current(at)
+    assert run.end.reason == "completed"
+    assert len(run.history) == run.total_steps == 5
+    assert any("finished: Completed 1 epochs" in t for t in texts(at.success))
+    # Every batch is in the chart's data; the validation point in its own dataset.
+    assert sorted(chart_rows(loss_chart(at))) == [1, 5]
+    assert at.get("progress")[0].value == 100
+    assert {m.label: m.value for m in at.metric}["Epoch"] == "1 / 1"
+    assert "Seen so far: 160 samples" in texts(at.markdown)
+    assert enabled(at) == ["Train", "Step", "Reset"]
+
+
+def test_step_pauses_after_one_interval_then_resume_finishes():
+    at = page("train", LONGER, timeout=120).run()
+    at.button(key="btn_step").click().run()
+    assert not at.exception
+    run = current(at)
+    assert (len(run.history), run.status) == (10, "paused")
+    assert enabled(at) == ["Resume", "Stop", "Step", "Reset"]
+    at.button(key="btn_step").click().run()
+    assert len(run.history) == 20
+    at.button(key="btn_resume").click().run()
+    assert run.end.reason == "completed"
+    steps = run.history.batches()["step"].tolist()
+    assert steps == list(range(150))  # nothing lost or repeated across pauses
+
+
+def test_stop_keeps_what_was_learned():
+    at = page("train", LONGER, timeout=120).run()
+    at.button(key="btn_step").click().run()
+    at.button(key="btn_stop").click().run()
+    assert not at.exception
+    run = current(at)
+    assert run.end.reason == "stopped"
+    # The batches the engine had already computed in its chunk still arrive, then the end.
+    assert 10 <= len(run.history) == run.end.step + 1 < run.total_steps
+    assert run.history.batches()["step"].tolist() == list(range(len(run.history)))
+    assert run.model is not None
+    assert any("stopped" in t for t in texts(at.warning))
+
+
+def test_leaving_the_page_pauses_and_coming_back_resumes():
+    at = app(LONGER, timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="btn_step").click().run()
+    run = current(at)
+    run.set_status("running")  # as when a click interrupted a running page
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert len(run.history) == 10  # no page but Train pulls
+    at.switch_page("pages/train.py").run()
+    assert run.end.reason == "completed"
+    assert len(run.history) == 150
+
+
+def test_reset_puts_the_run_aside():
+    at = page("train", TINY, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    at.button(key="btn_reset").click().run()
+    assert not at.exception
+    assert enabled(at) == ["Train", "Step"]
+    assert len(at.session_state["tb_runs"]) == 1
+
+
+def test_view_controls_redraw_a_finished_run():
+    at = page("train", TINY, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    at.toggle(key="w_view_log").set_value(True).run()
+    at.radio(key="w_view_x").set_value("epoch").run()
+    at.toggle(key="w_view_smooth").set_value(False).run()
+    assert not at.exception
+    spec = chart_spec(loss_chart(at))
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks.count("line") == 1  # raw only
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    assert spec["layer"][0]["encoding"]["x"]["title"] == "epoch"
+
+
+def test_invalid_config_blocks_training():
+    at = page("train", TINY)
+    at.session_state["tb_draft"] = {
+        **{"dataset": "xor", "num_samples": 200, "epochs": 1, "batch_size": 32},
+        "hidden_units": "64,abc",
+    }
+    at.run()
+    assert not at.exception
+    assert any("Fix the config on the Model page" in t for t in texts(at.error))
+    assert enabled(at) == []
+
+
+@pytest.mark.parametrize("lr", ["100"])
+def test_divergence_is_reported_as_an_error(lr):
+    params = {**TINY, "dataset": "plane", "optimizer": "sgd", "learning_rate": lr, "epochs": "5"}
+    at = page("train", params, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    assert not at.exception
+    assert current(at).end.reason == "diverged"
+    assert any("diverged" in t for t in texts(at.error))

@@ -1,0 +1,111 @@
+"""Chart builders are pure: a DataFrame in, an alt.Chart out, inspected through to_dict()."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from trainer.events import BatchEnd, EpochEnd
+from trainer.history import History
+from ui import charts
+
+
+def history(n: int, per_epoch: int = 100) -> History:
+    h = History(steps_per_epoch=per_epoch)
+    rng = np.random.default_rng(0)
+    for i in range(n):
+        h.record(BatchEnd(i, i // per_epoch, i % per_epoch, 1 + rng.random(), (i + 1) * 10, i))
+        if i % per_epoch == per_epoch - 1:
+            h.record(
+                EpochEnd(
+                    i // per_epoch,
+                    {"loss": 1.0, "val_loss": 0.9, "accuracy": 0.5, "val_accuracy": 0.6},
+                    i,
+                    float(i),
+                )
+            )
+    return h
+
+
+def datasets(spec: dict) -> dict[str, list]:
+    return spec.get("datasets", {})
+
+
+def test_loss_chart_layers_and_encodings():
+    h = history(300)
+    spec = charts.loss_chart(h.decimated(smoothing=0.6), h.epochs()).to_dict()
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "line", "point", "rule", "point"]  # raw, smoothed, hover, rule, val
+    raw, smoothed, hover, _, val = spec["layer"]
+    assert raw["encoding"]["y"]["field"] == "loss"
+    assert raw["mark"]["opacity"] < 1  # faint under the smoothed line
+    assert smoothed["encoding"]["y"]["field"] == "smoothed"
+    assert val["encoding"]["y"]["field"] == "val_loss"
+    assert {t["field"] for t in hover["encoding"]["tooltip"]} == {"step", "x", "loss", "smoothed"}
+    assert sorted(len(rows) for rows in datasets(spec).values()) == [3, 300]
+
+
+def test_loss_chart_data_is_bounded_by_the_decimated_frame():
+    h = history(20_000)
+    spec = charts.loss_chart(h.decimated(max_points=1000), h.epochs()).to_dict()
+    assert max(len(rows) for rows in datasets(spec).values()) <= 1000
+
+
+@pytest.mark.parametrize(
+    ("x", "title"), [("step", "step"), ("epoch", "epoch"), ("samples seen", "samples seen")]
+)
+def test_x_axis_choices(x, title):
+    h = history(200)
+    spec = charts.loss_chart(h.decimated(), h.epochs(), x=x).to_dict()
+    assert spec["layer"][0]["encoding"]["x"]["title"] == title
+    rows = next(r for r in datasets(spec).values() if len(r) == 200)
+    expected = {"step": 199, "epoch": 2.0, "samples seen": 2000}[x]
+    assert rows[-1]["x"] == pytest.approx(expected)
+
+
+def test_log_scale_and_no_smoothing():
+    h = history(50)
+    frame = h.decimated()
+    frame.loc[3, "loss"] = 0.0  # cannot be drawn on a log axis: becomes a gap, not an error
+    spec = charts.loss_chart(frame, None, log_scale=True, show_smoothed=False).to_dict()
+    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point", "rule"]
+    assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
+    rows = next(iter(datasets(spec).values()))
+    assert rows[3]["loss"] is None
+
+
+def test_loss_chart_of_an_empty_history():
+    h = History()
+    spec = charts.loss_chart(h.decimated(), h.epochs()).to_dict()
+    assert all(len(rows) == 0 for rows in datasets(spec).values())
+
+
+def test_unknown_x_axis_is_rejected():
+    with pytest.raises(ValueError, match="x must be one of"):
+        charts.loss_chart(History().decimated(), x="time")
+
+
+def test_metric_chart_has_train_and_validation():
+    spec = charts.metric_chart(history(300).epochs(), "accuracy").to_dict()
+    rows = next(iter(datasets(spec).values()))
+    assert {r["split"] for r in rows} == {"train", "validation"}
+    assert len(rows) == 6
+
+
+def test_runs_chart_colors_by_run():
+    curves = pd.concat(
+        [history(100).decimated(smoothing=0.6).assign(run=name) for name in ("run 1", "run 2")]
+    )
+    spec = charts.runs_chart(curves).to_dict()
+    assert spec["encoding"]["color"]["field"] == "run"
+    assert {r["run"] for r in next(iter(datasets(spec).values()))} == {"run 1", "run 2"}
+
+
+def test_small_charts_build():
+    lr = charts.learning_rate_chart([(0, 0.1), (10, 0.05)]).to_dict()
+    assert lr["encoding"]["y"]["field"] == "learning_rate"
+    points = pd.DataFrame({"x1": [0.0, 1.0], "x2": [1.0, 0.0], "label": ["-1", "+1"]})
+    assert charts.scatter_chart(points).to_dict()["encoding"]["color"]["type"] == "nominal"
+    counts = pd.DataFrame({"class": ["a", "a"], "split": ["train", "validation"], "count": [3, 1]})
+    assert charts.class_counts_chart(counts).to_dict()["mark"]["type"] == "bar"

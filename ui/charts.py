@@ -1,0 +1,252 @@
+"""Pure chart builders: DataFrame in, `alt.Chart` out. No Streamlit here, so each is unit-tested
+through `chart.to_dict()` without a server."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+# x-axis choices on the Train page: label -> (column in the History frames, axis title).
+X_AXES = {
+    "step": ("step", "step"),
+    "epoch": ("epoch_progress", "epoch"),
+    "samples seen": ("samples_seen", "samples seen"),
+}
+TRAIN_COLOR = "#1f6feb"
+VAL_COLOR = "#e8590c"
+SERIES = ["train loss", "train loss (smoothed)", "validation loss"]
+SERIES_COLORS = ["#9ec5fe", TRAIN_COLOR, VAL_COLOR]
+
+
+def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
+    """NaN where a value cannot be drawn (inf, or <= 0 on a log axis): a gap, not an error."""
+    out = values.astype("float64").replace([np.inf, -np.inf], np.nan)
+    return out.where(out > 0) if log_scale else out
+
+
+def loss_chart(
+    batches: pd.DataFrame,
+    epochs: pd.DataFrame | None = None,
+    *,
+    x: str = "step",
+    log_scale: bool = False,
+    show_smoothed: bool = True,
+    height: int = 360,
+) -> alt.LayerChart:
+    """Per-batch training loss (faint raw line + smoothed line) and validation loss per epoch.
+
+    `batches` is `History.decimated()` (columns step, epoch_progress, samples_seen, loss,
+    smoothed); `epochs` is `History.epochs()` (with val_loss when there is validation data).
+    `x` is a key of X_AXES.
+    """
+    if x not in X_AXES:
+        raise ValueError(f"x must be one of {', '.join(X_AXES)}. Received: x={x!r}")
+    column, title = X_AXES[x]
+    scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
+    color = alt.Color(
+        "series:N",
+        scale=alt.Scale(domain=SERIES, range=SERIES_COLORS),
+        legend=alt.Legend(title=None, orient="top"),
+    )
+    train = pd.DataFrame(
+        {
+            "x": batches[column].to_numpy() if len(batches) else [],
+            "step": batches["step"].to_numpy() if len(batches) else [],
+            "loss": _finite_for_scale(batches["loss"], log_scale) if len(batches) else [],
+            "smoothed": (
+                _finite_for_scale(batches["smoothed"], log_scale)
+                if len(batches) and "smoothed" in batches
+                else np.nan
+            ),
+        }
+    )
+    x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False))
+    base = alt.Chart(train).encode(x=x_enc)
+    tooltip = [
+        alt.Tooltip("step:Q", title="step"),
+        alt.Tooltip("x:Q", title=title, format=",.4~f"),
+        alt.Tooltip("loss:Q", title="loss", format=".4~g"),
+    ]
+    raw = (
+        base.mark_line(strokeWidth=1, opacity=0.6 if show_smoothed else 1.0)
+        .encode(
+            y=alt.Y("loss:Q", title="loss", scale=scale),
+            color=color,
+        )
+        .transform_calculate(series=f"'{SERIES[0]}'")
+    )
+    layers: list[alt.Chart] = [raw]
+    if show_smoothed:
+        tooltip.append(alt.Tooltip("smoothed:Q", title="smoothed", format=".4~g"))
+        layers.append(
+            base.mark_line(strokeWidth=2)
+            .encode(
+                y=alt.Y("smoothed:Q", scale=scale),
+                color=color,
+            )
+            .transform_calculate(series=f"'{SERIES[1]}'")
+        )
+    # Hover: the nearest batch along x gets a rule and a tooltip (Altair's multi-line example).
+    hover = alt.selection_point(
+        name="hover", nearest=True, on="pointerover", fields=["x"], empty=False
+    )
+    layers.append(
+        base.mark_point(size=60)
+        .encode(
+            y=alt.Y("smoothed:Q" if show_smoothed else "loss:Q", scale=scale),
+            opacity=alt.value(0),
+            tooltip=tooltip,
+        )
+        .add_params(hover)
+    )
+    layers.append(base.mark_rule(color="#888", strokeDash=[3, 3]).transform_filter(hover))
+    if epochs is not None and len(epochs) and "val_loss" in epochs:
+        val = pd.DataFrame(
+            {
+                "x": epochs[column].to_numpy(),
+                "epoch": epochs["epoch"].to_numpy() + 1,
+                "step": epochs["step"].to_numpy(),
+                "val_loss": _finite_for_scale(epochs["val_loss"], log_scale),
+            }
+        )
+        layers.append(
+            alt.Chart(val)
+            .transform_calculate(series=f"'{SERIES[2]}'")
+            .mark_point(filled=True, size=70)
+            .encode(
+                x=x_enc,
+                y=alt.Y("val_loss:Q", scale=scale),
+                color=color,
+                tooltip=[
+                    alt.Tooltip("epoch:Q", title="epoch"),
+                    alt.Tooltip("step:Q", title="step"),
+                    alt.Tooltip("val_loss:Q", title="validation loss", format=".4~g"),
+                ],
+            )
+        )
+    return alt.layer(*layers).properties(height=height)
+
+
+def metric_chart(epochs: pd.DataFrame, metric: str, *, height: int = 220) -> alt.Chart:
+    """One epoch metric and its validation twin (e.g. accuracy and val_accuracy) per epoch."""
+    names = [m for m in (metric, f"val_{metric}") if m in epochs]
+    long = (
+        epochs[["epoch", *names]]
+        .assign(epoch=epochs["epoch"] + 1)
+        .melt(id_vars=["epoch"], value_vars=names, var_name="split", value_name="value")
+        .replace({"split": {metric: "train", f"val_{metric}": "validation"}})
+    )
+    return (
+        alt.Chart(long)
+        .mark_line(point=True)
+        .encode(
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            color=alt.Color(
+                "split:N",
+                scale=alt.Scale(domain=["train", "validation"], range=[TRAIN_COLOR, VAL_COLOR]),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", title=metric, format=".4~g")],
+        )
+        .properties(height=height)
+    )
+
+
+def runs_chart(
+    curves: pd.DataFrame, *, x: str = "step", log_scale: bool = False, height: int = 380
+) -> alt.Chart:
+    """Smoothed loss curves of several runs, one color per run (`curves` has columns run,
+    the x column of X_AXES[x], and smoothed)."""
+    column, title = X_AXES[x]
+    scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
+    data = pd.DataFrame(
+        {
+            "run": curves["run"].astype(str).to_numpy(),
+            "x": curves[column].to_numpy(),
+            "smoothed": _finite_for_scale(curves["smoothed"], log_scale).to_numpy(),
+        }
+    )
+    return (
+        alt.Chart(data)
+        .mark_line(strokeWidth=2)
+        .encode(
+            x=alt.X("x:Q", title=title, scale=alt.Scale(zero=False)),
+            y=alt.Y("smoothed:Q", title="loss (smoothed)", scale=scale),
+            color=alt.Color("run:N", title="run"),
+            tooltip=[
+                "run:N",
+                alt.Tooltip("x:Q", title=title),
+                alt.Tooltip("smoothed:Q", format=".4~g"),
+            ],
+        )
+        .properties(height=height)
+    )
+
+
+def learning_rate_chart(curve: Sequence[tuple[int, float]], *, height: int = 160) -> alt.Chart:
+    """The schedule's learning rate against the step (from trainer.learning_rate_curve)."""
+    data = pd.DataFrame(list(curve), columns=["step", "learning_rate"])
+    return (
+        alt.Chart(data)
+        .mark_line(color=TRAIN_COLOR)
+        .encode(
+            x=alt.X("step:Q", title="step"),
+            y=alt.Y("learning_rate:Q", title="learning rate", axis=alt.Axis(format=".2~e")),
+            tooltip=["step:Q", alt.Tooltip("learning_rate:Q", format=".3~e")],
+        )
+        .properties(height=height)
+    )
+
+
+def scatter_chart(
+    points: pd.DataFrame,
+    *,
+    color: str = "label",
+    regression: bool = False,
+    palette: dict[str, str] | None = None,
+    height: int = 360,
+) -> alt.Chart:
+    """2-D points (columns x1, x2 and `color`) as in the TensorFlow Playground; `palette` maps
+    class names to colors (the Playground's orange -1 and blue +1)."""
+    if regression:
+        color_enc = alt.Color(f"{color}:Q", scale=alt.Scale(scheme="blueorange"), title=color)
+    elif palette:
+        scale = alt.Scale(domain=list(palette), range=list(palette.values()))
+        color_enc = alt.Color(f"{color}:N", scale=scale, title=color)
+    else:
+        color_enc = alt.Color(f"{color}:N", title=color)
+    return (
+        alt.Chart(points)
+        .mark_circle(size=30, opacity=0.8)
+        .encode(
+            x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False)),
+            y=alt.Y("x2:Q", title="x2", scale=alt.Scale(zero=False)),
+            color=color_enc,
+            tooltip=["x1:Q", "x2:Q", f"{color}"],
+        )
+        .properties(height=height)
+    )
+
+
+def class_counts_chart(counts: pd.DataFrame, *, height: int = 220) -> alt.Chart:
+    """Bar per class (columns class, count, split)."""
+    return (
+        alt.Chart(counts)
+        .mark_bar()
+        .encode(
+            x=alt.X("class:N", title="class", sort=None),
+            y=alt.Y("count:Q", title="samples"),
+            color=alt.Color(
+                "split:N",
+                scale=alt.Scale(domain=["train", "validation"], range=[TRAIN_COLOR, VAL_COLOR]),
+                legend=alt.Legend(title=None, orient="top"),
+            ),
+            xOffset="split:N",
+            tooltip=["class:N", "split:N", "count:Q"],
+        )
+        .properties(height=height)
+    )

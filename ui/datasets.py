@@ -1,0 +1,101 @@
+"""Getting the data a config names: registry sets through a process-wide cache, an uploaded CSV
+from this session only. Plus small pure helpers that turn a Dataset into things to draw."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from trainer.config import RunConfig
+from trainer.data import Dataset, split_validation
+from trainer.datasets import DATASETS, load_dataset
+from ui import state
+
+PLAYGROUND_COLORS = {"-1": "#f59322", "+1": "#0877bd"}  # TensorFlow Playground's orange/blue
+
+
+@st.cache_resource(show_spinner="Loading the dataset...", max_entries=16)
+def _load_registry(name: str, noise: float, num_samples: int, seed: int) -> Dataset:
+    # cache_resource, not cache_data: the arrays are shared read-only (no copy per session).
+    return load_dataset(name, noise=noise, num_samples=num_samples, seed=seed)
+
+
+def load_registry(name: str, noise: float = 0.0, num_samples: int = 500, seed: int = 0) -> Dataset:
+    """A registry dataset; only the Playground sets depend on noise / size / seed, so the image
+    sets share one cache entry whatever those are. Raises ValueError (e.g. offline download)."""
+    info = DATASETS.get(name)
+    if info is not None and info.kind != "points":
+        noise, num_samples, seed = 0.0, 500, 0
+    return _load_registry(name, float(noise), int(num_samples), int(seed))
+
+
+def dataset_for(config: RunConfig) -> Dataset:
+    """The data `config` trains on. Raises ValueError with a message for people."""
+    if config.dataset == "csv":
+        upload = state.csv_upload()
+        if upload is None:
+            raise ValueError("This config uses an uploaded CSV: upload it on the Data page.")
+        return upload.dataset
+    return load_registry(config.dataset, config.noise, config.num_samples, config.seed)
+
+
+def with_validation(dataset: Dataset, config: RunConfig) -> Dataset:
+    """The dataset as training will see it: the config's validation split held out."""
+    return split_validation(dataset, config.validation_split, config.seed)
+
+
+def class_counts_frame(dataset: Dataset) -> pd.DataFrame:
+    """Tidy counts per class and split (columns class, split, count)."""
+    rows = [
+        {"class": name, "split": split_name, "count": count}
+        for split, split_name in (("train", "train"), ("val", "validation"))
+        for name, count in dataset.class_counts(split).items()
+    ]
+    return pd.DataFrame(rows, columns=["class", "split", "count"])
+
+
+def points_frame(dataset: Dataset, max_points: int = 2000, seed: int = 0) -> pd.DataFrame:
+    """2-D points of both splits (columns x1, x2, label, split); a seeded sample of at most
+    `max_points` rows, so a 100,000-point set does not ship 100,000 marks to the browser."""
+    parts = []
+    splits = (
+        ("train", dataset.x_train, dataset.y_train),
+        ("validation", dataset.x_val, dataset.y_val),
+    )
+    for split, x, y in splits:
+        if x is None:
+            continue
+        x = np.asarray(x, dtype=np.float64) * dataset.scale
+        if dataset.task == "classification":
+            labels = np.asarray(dataset.class_names, dtype=object)[np.asarray(y)]
+        else:
+            labels = np.asarray(y, dtype=np.float64)
+        parts.append(pd.DataFrame({"x1": x[:, 0], "x2": x[:, 1], "label": labels, "split": split}))
+    if not parts:
+        return pd.DataFrame(columns=["x1", "x2", "label", "split"])
+    frame = pd.concat(parts, ignore_index=True)
+    if len(frame) > max_points:
+        frame = frame.sample(n=max_points, random_state=seed).sort_index()
+    return frame
+
+
+def image_samples(
+    dataset: Dataset, count: int = 24, size: int = 84
+) -> tuple[list[np.ndarray], list[str]]:
+    """The first `count` training images as uint8 grey-scale arrays upscaled (nearest) to about
+    `size` pixels, with their class names as captions."""
+    images, captions = [], []
+    n = min(count, dataset.num_train)
+    for i in range(n):
+        pixels = np.asarray(dataset.x_train[i], dtype=np.float64) * dataset.scale
+        if pixels.ndim == 3 and pixels.shape[-1] == 1:
+            pixels = pixels[..., 0]
+        if pixels.ndim != 2:
+            break
+        grey = np.clip(pixels * 255.0, 0, 255).astype(np.uint8)
+        factor = max(1, size // max(grey.shape))
+        images.append(np.kron(grey, np.ones((factor, factor), dtype=np.uint8)))
+        label = int(dataset.y_train[i])
+        captions.append(dataset.class_names[label] if dataset.class_names else str(label))
+    return images, captions
