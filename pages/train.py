@@ -19,10 +19,13 @@ from trainer.config import RunConfig
 from trainer.history import History
 from ui import charts, common, state
 from ui import datasets as data
+from ui.limits import check_run_size
+from ui.server import server_limits, server_slots
 
 MAX_POINTS = 1200  # chart rows per redraw, whatever the length of the run
 MIN_REDRAW_S = 0.3  # redraw at most this often...
 REDRAW_BUDGET = 0.05  # ...and spend at most this share of the time drawing
+BUSY_RETRY_S = 1.0  # how often a run waiting for a free training slot looks again
 
 
 # -- starting and steering runs (button callbacks: they run before the page script) -----------
@@ -36,6 +39,14 @@ def start_run(status: str) -> None:
         return
     try:
         dataset = data.with_validation(data.dataset_for(config), config)
+    except ValueError as err:
+        state.notify("error", f"Cannot train: {err}")
+        return
+    too_big = check_run_size(config.epochs, dataset.num_train, server_limits())
+    if too_big:
+        state.notify("error", f"Cannot train: {too_big}")
+        return
+    try:
         model = trainer.build_model(config, dataset)
         gen = trainer.train(config, dataset, model=model)
     except ValueError as err:
@@ -284,7 +295,29 @@ def describe(config: RunConfig) -> str:
 
 
 def train_live(run: state.Run, slots: Slots, view: dict) -> None:
-    """Pull and draw until the run pauses or ends; a click elsewhere interrupts at a draw."""
+    """Pull and draw until the run pauses or ends; a click elsewhere interrupts at a draw.
+
+    The run holds one of the server's training slots only while pulling: a rerun (Pause,
+    another page) interrupts at a draw and `hold` gives the slot back on the way out.
+    """
+    with server_slots().hold() as got_slot:
+        if not got_slot:
+            wait_for_slot(slots)
+            return
+        pull_and_draw(run, slots, view)
+
+
+def wait_for_slot(slots: Slots) -> None:
+    busy = server_slots()
+    slots.status.warning(
+        f"The server is busy: {busy.busy} of {busy.limit} training slots are in use by other "
+        "people. Your run starts by itself as soon as one frees up (or press Pause).",
+        icon=":material/hourglass_top:",
+    )
+    time.sleep(BUSY_RETRY_S)
+
+
+def pull_and_draw(run: state.Run, slots: Slots, view: dict) -> None:
     next_draw = 0.0
     while True:
         run.pull_interval(run.config.log_every)  # pure Python: records every event

@@ -155,7 +155,9 @@ def _to_arrays(x: np.ndarray, y: np.ndarray, scale: float, regression: bool) -> 
 def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
     """Each epoch's row order, as the seed's `shuffle(buffer_size).batch(...)` would take rows:
     tf.data shuffles the indices (same buffer semantics, reshuffled every epoch, seeded) and
-    hands over the whole epoch's order at once; `shuffle=False` keeps dataset order."""
+    hands over a whole epoch's order at once, computing the next one in the background while
+    this one trains (a buffer shuffle of 50k indices takes ~50 ms). `shuffle=False` keeps
+    dataset order."""
     if not config.shuffle:
         order = tf.range(n, dtype=tf.int64)
         while True:
@@ -163,9 +165,7 @@ def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
     indices = tf.data.Dataset.range(n).shuffle(
         config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True
     )
-    whole_epoch = indices.batch(n)
-    while True:
-        yield next(iter(whole_epoch))
+    yield from indices.batch(n).repeat().prefetch(1)
 
 
 def _batch_sizes(n: int, batch_size: int) -> np.ndarray:

@@ -68,6 +68,7 @@ class TrainingSlots:
 
     def __init__(self, limit: int) -> None:
         self.limit = limit
+        self.refusals = 0  # how often a run had to wait: a sign the cap is too low
         self._busy = 0
         self._lock = threading.Lock()
 
@@ -78,6 +79,7 @@ class TrainingSlots:
     def try_acquire(self) -> bool:
         with self._lock:
             if self._busy >= self.limit:
+                self.refusals += 1
                 return False
             self._busy += 1
             return True

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import threading
+import time
+
 import pytest
 from apptest_helpers import TINY, app, chart_rows, chart_spec, charts, page, texts
 
@@ -133,3 +136,50 @@ def test_divergence_is_reported_as_an_error(lr):
     assert not at.exception
     assert current(at).end.reason == "diverged"
     assert any("diverged" in t for t in texts(at.error))
+
+
+@pytest.fixture
+def server_env(monkeypatch):
+    """Set TAPEBOARD_* limits for one test; the page reads them once per process (cached)."""
+    import streamlit as st
+
+    def set_env(**values):
+        for name, value in values.items():
+            monkeypatch.setenv(name, str(value))
+        st.cache_resource.clear()
+
+    yield set_env
+    monkeypatch.undo()
+    st.cache_resource.clear()
+
+
+def test_a_run_over_the_servers_budget_is_refused_with_the_numbers(server_env):
+    server_env(TAPEBOARD_MAX_SAMPLE_EPOCHS=100)
+    at = page("train", TINY).run()
+    at.button(key="btn_train").click().run()
+    assert not at.exception
+    (error,) = [t for t in texts(at.error) if "too big for this server" in t]
+    assert "160 training samples" in error and "limit is 100" in error
+    assert "tb_runs" not in at.session_state or not at.session_state["tb_runs"]
+
+
+def test_a_full_server_makes_the_run_wait_then_it_trains(server_env):
+    from ui.server import server_slots
+
+    server_env(TAPEBOARD_MAX_CONCURRENT=1)
+    slots = server_slots()
+    at = page("train", TINY, timeout=120).run()
+    assert slots.try_acquire()  # somebody else's run holds the only slot...
+
+    def finish_the_other_run():  # ...until our run has been told to wait (or 30 s, if never)
+        deadline = time.monotonic() + 30
+        while slots.refusals == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        slots.release()
+
+    threading.Thread(target=finish_the_other_run, daemon=True).start()
+    at.button(key="btn_train").click().run()
+    assert not at.exception
+    assert slots.refusals >= 1  # our run waited for the slot
+    assert current(at).end.reason == "completed"
+    assert slots.busy == 0  # and gave it back

@@ -1,0 +1,148 @@
+"""Training through the dashboard vs headless trainer.train, same config, in one run.
+
+Starts `streamlit run app.py` on a loopback port, opens the Train page with the config in the
+link in Debian's Chromium (Playwright), presses Train and waits for the run to finish; then runs
+the same config headless. Both first do a small warm-up run (the TensorFlow import), then are
+timed wall-clock from "start" to the final event, model building and tracing included, and
+compared as steps/s. Also reports how long a redraw takes
+early and late in the run (it must not grow with the history).
+
+    python benchmarks/dashboard.py                 # seed model, xor 100k points, 8 epochs
+    python benchmarks/dashboard.py --epochs 4 --samples 50000
+
+Both the browser and the server share this machine's cores here; on Streamlit Community Cloud
+the browser runs on the visitor's machine, so this is the harder case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+CHROMIUM_ARGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+]  # fmt: skip
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_server(port: int, log: Path) -> subprocess.Popen:
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    # The benchmark's run is bigger than a public server's default budget allows.
+    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TAPEBOARD_MAX_SAMPLE_EPOCHS": str(10**9)}
+    server = subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as reply:
+                if reply.read() == b"ok":
+                    return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+
+
+def run_in_browser(page, port: int, query: str) -> float:
+    from playwright.sync_api import expect
+
+    page.goto(f"http://127.0.0.1:{port}/train?{query}")
+    train = page.get_by_role("button", name="Train", exact=True)
+    expect(train).to_be_enabled(timeout=60_000)
+    started = time.perf_counter()
+    train.click()
+    page.get_by_text(re.compile(r"run \d+ finished")).wait_for(timeout=600_000)
+    return time.perf_counter() - started
+
+
+def time_in_browser(port: int, query: str, warmup: str) -> tuple[float, int, str]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        page = browser.new_page(viewport={"width": 1400, "height": 900})
+        run_in_browser(page, port, warmup)  # imports TensorFlow in the server: steady state
+        seconds = run_in_browser(page, port, query)
+        progress = page.get_by_text(re.compile(r"Step [\d,]+ of [\d,]+")).first.inner_text()
+        browser.close()
+    done = int(re.search(r"Step ([\d,]+) of", progress).group(1).replace(",", ""))
+    return seconds, done, progress
+
+
+HEADLESS = """
+import sys, time
+import trainer
+for query in sys.argv[1:]:  # the warm-up run first, as in the browser
+    start = time.perf_counter()
+    config = trainer.RunConfig.from_query(query)
+    steps = sum(isinstance(e, trainer.BatchEnd) for e in trainer.train(config))
+print(steps, time.perf_counter() - start)
+"""
+
+
+def time_headless(query: str, warmup: str) -> tuple[float, int]:
+    """Warm-up run, then the timed one; model building and tracing are in both timings."""
+    done = subprocess.run(
+        [sys.executable, "-c", HEADLESS, warmup, query], cwd=ROOT, capture_output=True, text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "TF_CPP_MIN_LOG_LEVEL": "2"}, check=True,
+    )  # fmt: skip
+    steps, seconds = done.stdout.split()
+    return float(seconds), int(steps)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--samples", type=int, default=100_000)
+    parser.add_argument("--epochs", type=int, default=8)
+    args = parser.parse_args()
+    import trainer
+
+    config = trainer.RunConfig(dataset="xor", num_samples=args.samples, epochs=args.epochs)
+    query = config.to_query()
+    warmup = config.replace(num_samples=500, epochs=1).to_query()
+    port = free_port()
+    log = Path(tempfile.mkdtemp()) / "streamlit.log"
+    server = start_server(port, log)
+    try:
+        browser_s, browser_steps, progress = time_in_browser(port, query, warmup)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    headless_s, headless_steps = time_headless(query, warmup)
+    assert browser_steps == headless_steps, (progress, headless_steps)
+    ours, theirs = browser_steps / browser_s, headless_steps / headless_s
+    print(f"\nconfig: {query}  ({headless_steps:,} steps, log_every={config.log_every})")
+    print(f"{'':<26}{'seconds':>9}{'steps/s':>10}")
+    print(f"{'headless trainer.train':<26}{headless_s:>9.2f}{theirs:>10.0f}")
+    print(f"{'dashboard in Chromium':<26}{browser_s:>9.2f}{ours:>10.0f}")
+    print(f"dashboard / headless: {ours / theirs:.2f}x (bar 0.90x)")
+    redraws = re.findall(r"redraw (\d+) ms at step (\d+)", log.read_text())
+    if redraws:
+        print("redraw cost (server side):", ", ".join(f"{ms} ms @ {s}" for ms, s in redraws[:3]),
+              "...", ", ".join(f"{ms} ms @ {s}" for ms, s in redraws[-3:]))  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
