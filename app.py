@@ -13,6 +13,7 @@ page = st.navigation(
         st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
         st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
         st.Page("pages/train.py", title="Train", icon=":material/play_circle:"),
+        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/troubleshoot:"),
         st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
     ]
 )

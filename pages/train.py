@@ -64,6 +64,7 @@ def start_run(status: str) -> None:
             history=History(capacity=per_epoch * config.epochs, steps_per_epoch=per_epoch),
             gen=gen,
             model=model,
+            dataset=dataset,
             status=status,
         )
     )

@@ -1,0 +1,218 @@
+"""Evaluate page: what the trained model does, where it fails, try it, and take its code home.
+
+Works on any run of this session that has a model: finished, stopped, or paused mid-training
+(the model as of its last completed chunk). All computing is in `trainer.evaluate`; this page
+only picks, draws and offers downloads.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import streamlit as st
+
+from ui import common, state
+from ui import datasets as data
+from ui import insight_charts as charts
+
+GALLERY = 16  # misclassified samples shown
+MAX_TYPED_FEATURES = 16  # above this, typing values in is no way to try a model
+
+
+def pick_run() -> state.Run | None:
+    runs = [r for r in state.runs() if r.model is not None and r.dataset is not None]
+    if not runs:
+        st.info("No trained model yet: press **Train** on the Train page, then come back.")
+        return None
+    names = [f"{r.name} ({r.state_label()})" for r in runs]
+    index = st.selectbox(
+        "Run", range(len(runs)), index=len(runs) - 1, format_func=names.__getitem__
+    )
+    return runs[index]
+
+
+def show_classification(run: state.Run) -> None:
+    from trainer.evaluate import classify
+
+    result = classify(run.model, run.dataset)
+    split = "validation" if run.dataset.num_val else "training"
+    cols = st.columns(3)
+    cols[0].metric(f"Accuracy ({split})", f"{result.accuracy:.1%}")
+    cols[1].metric("Mistakes", f"{int((result.y_true != result.y_pred).sum()):,}")
+    cols[2].metric("Samples", f"{len(result.y_true):,}")
+    left, right = st.columns([3, 2], gap="large")
+    with left:
+        st.subheader("Confusion matrix")
+        normalized = st.toggle("Row-normalised (share of each true class)", value=False)
+        st.altair_chart(charts.confusion_heatmap(result.confusion_frame(), normalized))
+    with right:
+        st.subheader("Per class")
+        st.dataframe(
+            result.per_class().style.format(
+                {"precision": "{:.1%}", "recall": "{:.1%}", "f1": "{:.3f}"}
+            ),
+            hide_index=True,
+            width="stretch",
+        )
+    if run.dataset.is_image:
+        show_mistakes(run, result)
+
+
+def show_mistakes(run: state.Run, result) -> None:
+    st.subheader("Most confident mistakes")
+    wrong = result.misclassified(GALLERY)
+    if not len(wrong):
+        st.success(f"No misclassified {'validation' if run.dataset.num_val else ''} samples.")
+        return
+    x = run.dataset.x_val if run.dataset.num_val else run.dataset.x_train
+    names = result.class_names
+    images = [_as_image(x[i], run.dataset.scale) for i in wrong]
+    captions = [
+        f"true {names[result.y_true[i]]}, predicted {names[result.y_pred[i]]} "
+        f"({result.confidence[i]:.0%})"
+        for i in wrong
+    ]
+    st.image(images, caption=captions, width=96)
+
+
+def _as_image(x: np.ndarray, scale: float) -> np.ndarray:
+    """A sample as a displayable uint8 image, upscaled so 8x8 digits are visible."""
+    pixels = np.clip(np.asarray(x, dtype=np.float32) * scale * 255, 0, 255).astype(np.uint8)
+    factor = max(1, 96 // max(pixels.shape[:2]))
+    return np.kron(pixels, np.ones((factor, factor), dtype=np.uint8))
+
+
+def show_regression(run: state.Run) -> None:
+    from trainer.evaluate import regression_frame
+
+    frame = regression_frame(run.model, run.dataset)
+    cols = st.columns(3)
+    cols[0].metric("MSE", f"{float(np.mean(frame['residual'] ** 2)):.4g}")
+    cols[1].metric("MAE", f"{float(np.mean(np.abs(frame['residual']))):.4g}")
+    cols[2].metric("Samples", f"{len(frame):,}")
+    left, right = st.columns(2, gap="large")
+    left.subheader("Predicted vs true")
+    left.altair_chart(charts.predicted_vs_true(frame), width="stretch")
+    right.subheader("Residuals")
+    right.altair_chart(charts.residual_histogram(frame), width="stretch")
+
+
+def show_boundary(run: state.Run) -> None:
+    from trainer.evaluate import decision_grid
+
+    st.subheader("Decision boundary")
+    grid = decision_grid(run.model, run.dataset, resolution=60)
+    points = data.points_frame(run.dataset)
+    st.altair_chart(
+        charts.boundary_chart(grid, points, run.dataset.task, run.dataset.class_names),
+        width="stretch",
+    )
+
+
+def try_the_model(run: state.Run) -> None:
+    from trainer.evaluate import predict, softmax
+
+    st.subheader("Try the model")
+    ds = run.dataset
+    x_pool = ds.x_val if ds.num_val else ds.x_train
+    y_pool = ds.y_val if ds.num_val else ds.y_train
+    index = st.number_input(
+        f"Sample number (0 to {len(x_pool) - 1})", 0, len(x_pool) - 1, 0, key="try_index"
+    )
+    sample = np.asarray(x_pool[index])
+    left, right = st.columns([1, 2], gap="large")
+    with left:
+        if ds.is_image:
+            st.image(_as_image(sample, ds.scale), caption=f"sample {index}", width=160)
+            upload = st.file_uploader("...or upload an image", type=["png", "jpg", "jpeg"])
+            if upload is not None:
+                sample = image_to_sample(upload, ds, st.toggle("Invert (dark digit on light)"))
+                st.image(_as_image(sample, ds.scale), caption="your image", width=160)
+        elif ds.input_shape and ds.input_shape[0] <= MAX_TYPED_FEATURES:
+            sample = typed_features(sample, ds, index)
+        truth = y_pool[index]
+        st.caption(
+            f"True value: {ds.class_names[truth] if ds.task == 'classification' else truth:}"
+        )
+    outputs = predict(run.model, sample[None, ...], ds.scale)[0]
+    with right:
+        if ds.task == "classification":
+            st.altair_chart(
+                charts.probability_bars(softmax(outputs[None])[0], ds.class_names),
+                width="stretch",
+            )
+        else:
+            st.metric("Prediction", f"{float(outputs[0]):.4g}")
+
+
+def typed_features(sample: np.ndarray, ds, index: int) -> np.ndarray:
+    """Number inputs per feature, in the CSV's own units (standardization undone and redone)."""
+    mean = ds.feature_mean if ds.feature_mean is not None else np.zeros(len(sample))
+    std = ds.feature_std if ds.feature_std is not None else np.ones(len(sample))
+    names = ds.feature_names or tuple(f"x{i + 1}" for i in range(len(sample)))
+    raw = sample * std + mean
+    typed = [
+        st.number_input(name, value=float(value), key=f"try_{index}_{name}", format="%.4g")
+        for name, value in zip(names, raw, strict=True)
+    ]
+    return ((np.asarray(typed) - mean) / std).astype(np.float32)
+
+
+def image_to_sample(upload, ds, invert: bool) -> np.ndarray:
+    """An uploaded picture as the dataset's input: grayscale, resized, in its value range."""
+    from PIL import Image
+
+    height, width = ds.input_shape[:2]
+    image = Image.open(upload).convert("L").resize((width, height), Image.Resampling.LANCZOS)
+    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    if invert:
+        pixels = 1.0 - pixels
+    return (pixels / ds.scale).astype(np.float32)  # the model sees x * scale in [0, 1]
+
+
+def export_code(run: state.Run) -> None:
+    import trainer
+
+    st.subheader("Take the code home")
+    st.caption(
+        "A standalone script in the Keras guide's shape (tf.data pipeline, functional model, "
+        "GradientTape loop under tf.function, validation loop), using only TensorFlow and NumPy. "
+        "Run with the same seed, it reproduces this run's per-batch losses."
+    )
+    cols = st.columns(2)
+    cols[0].download_button(
+        "Download training script (.py)",
+        trainer.export_script(run.config),
+        file_name=f"tapeboard_{run.config.dataset}_{run.id}.py",
+        mime="text/x-python",
+        icon=":material/code:",
+    )
+    if run.config.dataset == "csv":
+        cols[1].download_button(
+            "Download its data (.npz)",
+            trainer.export_arrays(run.dataset),
+            file_name="data.npz",
+            help="The script reads it with --data data.npz",
+            icon=":material/database:",
+        )
+    with st.expander("Show the script"):
+        st.code(trainer.export_script(run.config), language="python")
+
+
+def main() -> None:
+    st.title("Evaluate")
+    common.page_setup()
+    run = pick_run()
+    if run is None:
+        return
+    with run.lock:  # a paused run's model must not change while we read it
+        if run.dataset.task == "classification":
+            show_classification(run)
+        else:
+            show_regression(run)
+        if run.dataset.is_2d:
+            show_boundary(run)
+        try_the_model(run)
+    export_code(run)
+
+
+main()

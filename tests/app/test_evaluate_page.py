@@ -1,0 +1,72 @@
+"""Evaluate page: scores, confusion, boundary, try-the-model and the exported script."""
+
+from __future__ import annotations
+
+import ast
+
+from apptest_helpers import TINY, app, chart_spec, charts, page, texts
+
+
+def trained(params: dict[str, str]):
+    at = app(params, timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    at.button(key="btn_train").click().run()
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception
+    return at
+
+
+def test_no_model_yet():
+    at = page("evaluate").run()
+    assert not at.exception
+    assert any("No trained model yet" in t for t in texts(at.info))
+
+
+def test_classification_on_2d_data_shows_scores_confusion_and_boundary():
+    at = trained({**TINY, "epochs": "3", "optimizer": "adam", "learning_rate": "0.05"})
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Samples"] == "40"  # xor 200 points, 20% validation
+    run = at.session_state["tb_runs"][-1]
+    from trainer.evaluate import classify
+
+    expected = classify(run.model, run.dataset).accuracy
+    assert metrics["Accuracy (validation)"] == f"{expected:.1%}"
+    marks = [chart_spec(c).get("layer", [{}])[0].get("mark", {}) for c in charts(at)]
+    assert {"type": "rect"} in [{"type": m.get("type")} for m in marks]  # heatmaps
+    per_class = at.dataframe[0].value
+    assert per_class["class"].tolist() == ["-1", "+1"]
+    assert per_class["support"].sum() == 40
+    assert "Decision boundary" in [h.value for h in at.subheader]
+
+
+def test_trying_a_sample_and_typing_features_changes_the_prediction():
+    at = trained(TINY)
+    bars = [c for c in charts(at) if chart_spec(c).get("mark", {}).get("type") == "bar"]
+    assert len(bars) == 1
+    at.number_input(key="try_index").set_value(3).run()
+    assert not at.exception
+    assert [n.label for n in at.number_input][1:] == ["x1", "x2"]
+
+
+def test_exported_script_is_offered_and_is_python():
+    at = trained(TINY)
+    (button,) = [b for b in at.get("download_button") if "training script" in b.label]
+    source = [c.value for c in at.code if "GradientTape" in c.value][0]
+    ast.parse(source)
+    assert "import trainer" not in source and "streamlit" not in source
+
+
+def test_regression_shows_predicted_vs_true_and_residuals():
+    at = trained(
+        {
+            "dataset": "plane",
+            "task": "regression",
+            "num_samples": "200",
+            "epochs": "1",
+            "batch_size": "32",
+        }
+    )
+    assert {"MSE", "MAE", "Samples", "Prediction"} <= {m.label for m in at.metric}
+    assert {"Predicted vs true", "Residuals", "Decision boundary"} <= {
+        h.value for h in at.subheader
+    }

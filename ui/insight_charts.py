@@ -1,0 +1,147 @@
+"""Pure chart builders for what a trained model does (Evaluate page, live decision boundary).
+
+DataFrame in, `alt.Chart` out, no Streamlit: unit-tested through `chart.to_dict()`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import altair as alt
+import numpy as np
+import pandas as pd
+
+PLAYGROUND_RANGE = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: orange-white-blue
+
+
+def confusion_heatmap(frame: pd.DataFrame, normalized: bool = False) -> alt.LayerChart:
+    """Counts (or each true class's shares) as a heatmap with the numbers written in."""
+    value = "share" if normalized else "count"
+    order = list(dict.fromkeys(frame["true"]))
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=order, title="predicted"),
+        y=alt.Y("true:N", sort=order, title="true"),
+    )
+    cells = base.mark_rect().encode(
+        color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%")],
+    )
+    text = base.mark_text(fontSize=11).encode(
+        text=alt.Text(f"{value}:Q", format=".0%" if normalized else "d"),
+        color=alt.condition(
+            alt.datum[value] > frame[value].max() / 2, alt.value("white"), alt.value("#222")
+        ),
+    )
+    size = min(40 * len(order) + 60, 520)
+    return (cells + text).properties(width=size, height=size)
+
+
+def boundary_chart(
+    grid: pd.DataFrame,
+    points: pd.DataFrame,
+    task: str,
+    class_names: Sequence[str] = (),
+    height: int = 360,
+) -> alt.LayerChart:
+    """The model's output over the plane (heatmap) with the data on top, as in TF Playground.
+
+    `grid`: trainer.evaluate.decision_grid (x1, x2, value). `points`: x1, x2, label, split.
+    """
+    step_x = _cell(grid["x1"])
+    step_y = _cell(grid["x2"])
+    cells = grid.assign(x1_end=grid["x1"] + step_x, x2_end=grid["x2"] + step_y)
+    two_classes = task == "classification" and len(class_names) == 2
+    if task == "regression" or two_classes:
+        domain = [0, 0.5, 1] if two_classes else [-1, 0, 1]
+        color = alt.Color(
+            "value:Q",
+            scale=alt.Scale(domain=domain, range=PLAYGROUND_RANGE, clamp=True),
+            legend=alt.Legend(title="P(+1)" if two_classes else "output"),
+        )
+    else:
+        color = alt.Color("class:N", legend=alt.Legend(title="predicted"))
+    heat = (
+        alt.Chart(cells)
+        .mark_rect(opacity=0.55)
+        .encode(
+            x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False, nice=False)),
+            x2="x1_end:Q",
+            y=alt.Y("x2:Q", title="x2", scale=alt.Scale(zero=False, nice=False)),
+            y2="x2_end:Q",
+            color=color,
+        )
+    )
+    dots = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=28, stroke="white", strokeWidth=0.6, opacity=0.95)
+        .encode(
+            x="x1:Q",
+            y="x2:Q",
+            fill=alt.Fill(
+                "label:N" if task == "classification" else "label:Q",
+                scale=_point_scale(task, class_names),
+                legend=None,
+            ),
+            shape=alt.Shape("split:N", legend=alt.Legend(title=None, orient="bottom")),
+            tooltip=["x1", "x2", "label", "split"],
+        )
+    )
+    return (heat + dots).properties(height=height).resolve_scale(color="independent")
+
+
+def _cell(values: pd.Series) -> float:
+    distinct = np.unique(values.to_numpy())
+    return float(distinct[1] - distinct[0]) if len(distinct) > 1 else 1.0
+
+
+def _point_scale(task: str, class_names: Sequence[str]) -> alt.Scale:
+    if task == "regression":
+        return alt.Scale(domain=[-1, 0, 1], range=PLAYGROUND_RANGE, clamp=True)
+    if list(class_names) == ["-1", "+1"]:
+        return alt.Scale(domain=["-1", "+1"], range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
+    return alt.Scale(scheme="category10")
+
+
+def probability_bars(probabilities: Sequence[float], class_names: Sequence[str]) -> alt.Chart:
+    """Predicted class probabilities, the winner highlighted."""
+    frame = pd.DataFrame({"class": list(class_names), "probability": list(probabilities)})
+    best = frame["probability"].idxmax() if len(frame) else -1
+    frame["predicted"] = frame.index == best
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("probability:Q", scale=alt.Scale(domain=[0, 1]), axis=alt.Axis(format="%")),
+            y=alt.Y("class:N", sort=list(class_names), title=None),
+            color=alt.condition(alt.datum.predicted, alt.value("#1f6feb"), alt.value("#b6c8e6")),
+            tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
+        )
+        .properties(height=max(22 * len(frame), 80))
+    )
+
+
+def predicted_vs_true(frame: pd.DataFrame) -> alt.LayerChart:
+    """Regression: predictions against targets, with the y = x line a perfect model sits on."""
+    lo = float(min(frame["true"].min(), frame["predicted"].min())) if len(frame) else 0.0
+    hi = float(max(frame["true"].max(), frame["predicted"].max())) if len(frame) else 1.0
+    diagonal = alt.Chart(pd.DataFrame({"true": [lo, hi], "predicted": [lo, hi]})).mark_line(
+        color="#999", strokeDash=[4, 4]
+    )
+    dots = (
+        alt.Chart(frame)
+        .mark_circle(size=24, opacity=0.6, color="#1f6feb")
+        .encode(x="true:Q", y="predicted:Q", tooltip=["true", "predicted", "residual"])
+    )
+    return (diagonal.encode(x="true:Q", y="predicted:Q") + dots).properties(height=320)
+
+
+def residual_histogram(frame: pd.DataFrame) -> alt.Chart:
+    return (
+        alt.Chart(frame)
+        .mark_bar(color="#e8590c")
+        .encode(
+            x=alt.X("residual:Q", bin=alt.Bin(maxbins=40), title="residual (predicted - true)"),
+            y=alt.Y("count():Q", title="samples"),
+        )
+        .properties(height=320)
+    )
