@@ -77,6 +77,14 @@ def training() -> None:
         "Seed", step=1, help="Seeds data generation, split and weights.", **state.bound("seed")
     )
     right.checkbox("Shuffle each epoch", **state.bound("shuffle"))
+    left.selectbox(
+        "Distribution strategy",
+        ["default", "mirrored"],
+        help="default: one device. mirrored: tf.distribute.MirroredStrategy over every local "
+        "GPU (the CPU if none). For a cluster (multi_worker), take the config to "
+        "`python -m trainer`: see the README's Scale out section.",
+        **state.bound("strategy"),
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=64)

@@ -17,7 +17,7 @@ import streamlit as st
 
 from trainer.config import RunConfig
 from trainer.history import History
-from ui import charts, common, state
+from ui import charts, common, insight_charts, state
 from ui import datasets as data
 from ui.limits import check_run_size
 from ui.server import server_limits, server_slots
@@ -25,6 +25,8 @@ from ui.server import server_limits, server_slots
 MAX_POINTS = 1200  # chart rows per redraw, whatever the length of the run
 MIN_REDRAW_S = 0.3  # redraw at most this often...
 REDRAW_BUDGET = 0.05  # ...and spend at most this share of the time drawing
+BOUNDARY_GRID = 32  # cells per side of the live decision boundary
+BOUNDARY_POINTS = 600  # data points drawn on it
 BUSY_RETRY_S = 1.0  # how often a run waiting for a free training slot looks again
 
 
@@ -47,8 +49,12 @@ def start_run(status: str) -> None:
         state.notify("error", f"Cannot train: {too_big}")
         return
     try:
-        model = trainer.build_model(config, dataset)
-        gen = trainer.train(config, dataset, model=model)
+        from trainer.distribute import make_strategy
+
+        strategy = make_strategy(config.strategy)
+        with strategy.scope():
+            model = trainer.build_model(config, dataset)
+        gen = trainer.train(config, dataset, model=model, strategy=strategy)
     except ValueError as err:
         state.notify("error", f"Cannot train: {err}")
         return
@@ -65,6 +71,7 @@ def start_run(status: str) -> None:
             gen=gen,
             model=model,
             dataset=dataset,
+            replicas=strategy.num_replicas_in_sync,
             status=status,
         )
     )
@@ -183,6 +190,7 @@ class Slots:
     stats: st.delta_generator.DeltaGenerator
     chart: st.delta_generator.DeltaGenerator
     metric_chart: st.delta_generator.DeltaGenerator
+    boundary: st.delta_generator.DeltaGenerator
 
 
 def make_slots() -> Slots:
@@ -191,10 +199,11 @@ def make_slots() -> Slots:
     with chart_col:
         chart = st.empty()
         metric_chart = st.empty()
+        boundary = st.empty()
     with side_col:
         progress = st.empty()
         stats = st.empty()
-    return Slots(status, progress, stats, chart, metric_chart)
+    return Slots(status, progress, stats, chart, metric_chart, boundary)
 
 
 def view_controls() -> dict:
@@ -239,6 +248,8 @@ def draw(run: state.Run, slots: Slots, view: dict) -> None:
         ),
         width="stretch",
     )
+    if run.dataset is not None and run.dataset.is_2d and run.model is not None:
+        draw_boundary(run, slots.boundary)
     metric = "accuracy" if run.config.task == "classification" else "mae"
     if len(epochs) and metric in epochs:
         slots.metric_chart.altair_chart(charts.metric_chart(epochs, metric), width="stretch")
@@ -272,11 +283,28 @@ def draw(run: state.Run, slots: Slots, view: dict) -> None:
             st.caption(f"Best {key.replace('_', ' ')}: {_fmt(history.best(key))}")
 
 
+def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None:
+    """The model's output over the plane with the points on top, as TensorFlow Playground
+    redraws it while training. A coarse grid keeps each redraw to a few milliseconds."""
+    from trainer.evaluate import decision_grid
+
+    grid = decision_grid(run.model, run.dataset, resolution=BOUNDARY_GRID)
+    points = data.points_frame(run.dataset, max_points=BOUNDARY_POINTS)
+    slot.altair_chart(
+        insight_charts.boundary_chart(
+            grid, points, run.dataset.task, run.dataset.class_names, height=300
+        ),
+        width="stretch",
+    )
+
+
 def show_status(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None:
     end = run.end
     if end is None:
         label = "Running" if run.live else "Paused"
-        slot.info(f"{run.name}: {label} - {describe(run.config)}", icon=":material/info:")
+        slot.info(
+            f"{run.name}: {label} - {describe(run.config, run.replicas)}", icon=":material/info:"
+        )
     elif end.reason == "completed":
         slot.success(f"{run.name} finished: {end.message}", icon=":material/check_circle:")
     elif end.reason == "diverged":
@@ -287,11 +315,14 @@ def show_status(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None
         )
 
 
-def describe(config: RunConfig) -> str:
+def describe(config: RunConfig, replicas: int = 1) -> str:
     units = ",".join(map(str, config.hidden_units)) or "none"
+    per_replica = max(config.batch_size // max(replicas, 1), 1)
     return (
         f"{config.dataset}, hidden {units} {config.activation}, {config.optimizer} "
-        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs"
+        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs; "
+        f"strategy {config.strategy}: {replicas} replica{'s' * (replicas != 1)} in sync, "
+        f"{per_replica} per replica"
     )
 
 

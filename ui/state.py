@@ -184,6 +184,7 @@ class Run:
     gen: Generator[Any, Any, None] | None = None
     model: Any = None  # the keras.Model being trained (same object the generator updates)
     dataset: Any = None  # the trainer.Dataset it trains on, validation split held out
+    replicas: int = 1  # replicas in sync under the run's tf.distribute strategy
     status: str = "paused"  # running | stepping | paused | finished
     end: TrainingEnd | None = None
     started_at: float = field(default_factory=time.time)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 import time
 
@@ -22,8 +23,12 @@ def current(at):
 
 
 def loss_chart(at):
-    (chart,) = [c for c in charts(at) if "layer" in chart_spec(c)]
+    (chart,) = [c for c in charts(at) if "train loss" in json.dumps(chart_spec(c))]
     return chart
+
+
+def boundary_charts(at):
+    return [c for c in charts(at) if '"x1_end"' in json.dumps(chart_spec(c))]
 
 
 def test_default_render_offers_train_and_step_only():
@@ -183,3 +188,13 @@ def test_a_full_server_makes_the_run_wait_then_it_trains(server_env):
     assert slots.refusals >= 1  # our run waited for the slot
     assert current(at).end.reason == "completed"
     assert slots.busy == 0  # and gave it back
+
+
+def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
+    at = page("train", TINY, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    (boundary,) = boundary_charts(at)
+    assert 32 * 32 in chart_rows(boundary)  # the grid's cells, beside the data points
+    digits = page("train", {"epochs": "1"}, timeout=120).run()
+    digits.button(key="btn_train").click().run()
+    assert not digits.exception and boundary_charts(digits) == []
