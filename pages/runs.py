@@ -11,7 +11,7 @@ import streamlit as st
 from ui import charts, common, export, state
 
 CURVE_POINTS = 800  # per run in the overlay
-FIRST_COLUMNS = ["run", "state", "data", "steps", "train time (s)"]
+FIRST_COLUMNS = ["run", "best", "state", "data", "steps", "train time (s)"]
 
 
 def overlay(runs: list[state.Run]) -> None:
@@ -30,6 +30,21 @@ def overlay(runs: list[state.Run]) -> None:
         return
     chart = charts.runs_chart(pd.concat(curves, ignore_index=True), x=x, log_scale=log_scale)
     st.altair_chart(chart, width="stretch")
+
+
+def diff(runs: list[state.Run]) -> None:
+    if len(runs) < 2:
+        return
+    st.subheader("What differs between two runs")
+    names = {run.name: run for run in runs}
+    cols = st.columns(2)
+    a = cols[0].selectbox("First run", list(names), index=len(names) - 2, key="w_diff_a")
+    b = cols[1].selectbox("Second run", list(names), index=len(names) - 1, key="w_diff_b")
+    table = export.config_diff(names[a], names[b])
+    if table.empty:
+        st.caption("Same config: any difference in their curves comes from the data order.")
+    else:
+        st.dataframe(table, hide_index=True, width="stretch")
 
 
 def downloads(runs: list[state.Run]) -> None:
@@ -82,6 +97,7 @@ def main() -> None:
     if any(run.live for run in runs):
         st.caption("A running run is paused while you are away from the Train page.")
     overlay(runs)
+    diff(runs)
     downloads(runs)
 
 

@@ -9,9 +9,13 @@ import pandas as pd
 
 from ui.state import Run
 
+# The metric each task's runs are ranked by, and whether bigger is better.
+RANKING = {"classification": ("val_accuracy", True), "regression": ("val_loss", False)}
+
 
 def runs_table(runs: list[Run]) -> pd.DataFrame:
-    """One row per run: identity, end reason, final metrics, then every config field."""
+    """One row per run, TensorBoard HParams-style: identity, end reason, the best validation
+    metric (the ranking: best runs first), final metrics, then every config field."""
     rows = []
     for run in runs:
         last = run.history.last
@@ -22,13 +26,41 @@ def runs_table(runs: list[Run]) -> pd.DataFrame:
             "steps": run.steps_done,
             "train time (s)": round(last.elapsed_s, 2) if last else 0.0,
         }
+        metric, _ = RANKING[run.config.task]
+        best = run.history.best(metric)
+        row["best"] = f"{metric} {best:.4g}" if best is not None else ""
+        row["_rank"] = best
         row.update({k: round(v, 4) for k, v in run.final_metrics().items()})
         config = run.config.to_dict()
         config["hidden_units"] = ",".join(map(str, run.config.hidden_units))
         row.update(config)
         row["message"] = run.end.message if run.end else ""
         rows.append(row)
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows)
+    if table.empty:
+        return table
+    # Rank within each task by its metric; runs without one (no epoch yet) go last.
+    _, bigger_better = RANKING[runs[0].config.task]
+    key = table["_rank"].astype(float) * (-1 if bigger_better else 1)
+    return (
+        table.assign(_key=key)
+        .sort_values(["_key", "run"], na_position="last")
+        .drop(columns=["_rank", "_key"])
+        .reset_index(drop=True)
+    )
+
+
+def config_diff(a: Run, b: Run) -> pd.DataFrame:
+    """The config fields where two runs differ (field, value in a, value in b)."""
+    left, right = a.config.to_dict(), b.config.to_dict()
+    return pd.DataFrame(
+        [
+            {"field": k, a.name: str(left[k]), b.name: str(right[k])}
+            for k in left
+            if left[k] != right[k]
+        ],
+        columns=["field", a.name, b.name],
+    )
 
 
 def history_csv(runs: list[Run]) -> str:

@@ -56,3 +56,40 @@ def test_export_files_round_trip():
     assert zipfile.is_zipfile(io.BytesIO(keras_file))
     assert "config.json" in zipfile.ZipFile(io.BytesIO(keras_file)).namelist()
     assert json.loads(at.code[-1].value) if at.code[-1].language == "json" else True
+
+
+def _finished_run(run_id: int, val_accuracy: float, **config):
+    from trainer.events import EpochEnd
+    from trainer.history import History
+    from ui.state import Run
+
+    history = History()
+    history.record(EpochEnd(0, {"loss": 1.0, "val_accuracy": val_accuracy}, 0, 1.0))
+    return Run(
+        id=run_id,
+        config=RunConfig(**config),
+        data_title="xor",
+        num_train=10,
+        num_val=2,
+        steps_per_epoch=1,
+        history=history,
+    )
+
+
+def test_runs_are_ranked_by_best_validation_metric_and_configs_diffed():
+    runs = [
+        _finished_run(1, 0.7),
+        _finished_run(2, 0.9, learning_rate=0.1),
+        _finished_run(3, 0.8, optimizer="adam"),
+    ]
+    table = export.runs_table(runs)
+    assert table["run"].tolist() == [2, 3, 1]
+    assert table["best"].tolist()[0] == "val_accuracy 0.9"
+    diff = export.config_diff(runs[0], runs[2])
+    assert diff.to_dict("records") == [{"field": "optimizer", "run 1": "sgd", "run 3": "adam"}]
+    assert export.config_diff(runs[0], runs[0]).empty
+
+
+def test_two_runs_of_one_config_show_no_difference():
+    at = two_runs()
+    assert any("Same config" in t for t in texts(at.caption))
