@@ -10,6 +10,7 @@ therefore "not pulling", Resume is pulling again, and leaving the page pauses by
 
 from __future__ import annotations
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -17,7 +18,7 @@ import streamlit as st
 
 from trainer.config import RunConfig
 from trainer.history import History
-from ui import charts, common, insight_charts, state
+from ui import charts, common, export, insight_charts, state
 from ui import datasets as data
 from ui.limits import check_run_size
 from ui.server import server_limits, server_slots
@@ -298,6 +299,28 @@ def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> No
     )
 
 
+def present(run: state.Run, view: dict) -> None:
+    """Presentation mode's extras: the run in a few sentences, and the chart as PNG or SVG."""
+    from trainer.evaluate import summarize_run
+
+    if run.end is not None:
+        epochs = run.history.epochs().to_dict("records")
+        st.markdown(
+            "**Summary.** "
+            + summarize_run(epochs, run.end.reason, run.end.message, run.config.task)
+        )
+    left, right = st.columns(2)
+    for column, kind, mime in ((left, "png", "image/png"), (right, "svg", "image/svg+xml")):
+        column.download_button(
+            f"Download chart ({kind.upper()})",
+            functools.partial(export.chart_file, run, view, kind),  # rendered on click
+            file_name=f"tapeboard-{run.name.replace(' ', '-')}-loss.{kind}",
+            mime=mime,
+            on_click="ignore",
+            icon=":material/image:",
+        )
+
+
 def show_status(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None:
     end = run.end
     if end is None:
@@ -368,8 +391,12 @@ def main() -> None:
     run = state.current_run()  # taken out of session_state once; the loop uses this object
     if config is None:
         st.error(f"{error} Fix the config on the Model page.")
-    controls(run, config is not None)
-    view = view_controls()
+    presenting = bool(state.view()["present"])
+    if presenting:
+        view = dict(state.view())
+    else:
+        controls(run, config is not None)
+        view = view_controls()
     slots = make_slots()
     if run is None:
         slots.status.info(
@@ -380,6 +407,8 @@ def main() -> None:
         st.caption("The config changed since this run: press Train to start one with it.")
     show_status(run, slots.status)
     draw(run, slots, view)
+    if presenting:
+        present(run, view)
     if run.live:
         train_live(run, slots, view)
         st.rerun()  # the run paused or ended: redraw the buttons for its new state

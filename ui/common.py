@@ -20,6 +20,12 @@ def page_setup() -> tuple[RunConfig | None, str | None]:
     if config is not None:
         share.sync_query_params(config)
     with st.sidebar:
+        st.toggle(
+            "Presentation mode",
+            help="For demos: the Train page hides its controls and shows the chart, the key "
+            "figures and a summary of the run.",
+            **state.bound_view("present"),
+        )
         _share_box(config)
     return config, error
 

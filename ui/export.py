@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import tempfile
 from pathlib import Path
 
@@ -81,3 +82,24 @@ def model_bytes(run: Run) -> bytes:
         path = Path(folder) / f"tapeboard-run-{run.id}.keras"
         run.model.save(path)
         return path.read_bytes()
+
+
+def chart_file(run: Run, view: dict, kind: str, max_points: int = 1200) -> bytes:
+    """The run's loss chart as PNG or SVG, rendered server-side by vl-convert (Altair's own
+    exporter), as the Train page's view options draw it."""
+    from ui import charts
+
+    smoothing = float(view["smoothing"]) if view["smooth"] else 0.0
+    with run.lock:
+        batches, epochs = run.curves(max_points, smoothing)
+    chart = charts.loss_chart(
+        batches,
+        epochs,
+        x=view["x"],
+        log_scale=bool(view["log"]),
+        show_smoothed=bool(view["smooth"]),
+    ).properties(width=900, title=f"{run.name}: {run.data_title}")
+    buffer = io.BytesIO() if kind == "png" else io.StringIO()
+    chart.save(buffer, format=kind, **({"scale_factor": 2} if kind == "png" else {}))
+    value = buffer.getvalue()
+    return value if isinstance(value, bytes) else value.encode()

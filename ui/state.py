@@ -36,6 +36,7 @@ VIEW_DEFAULTS: dict[str, Any] = {
     "smooth": True,
     "smoothing": 0.6,
     "log": False,
+    "present": False,  # presentation mode: controls hidden, chart, key figures and a summary
 }
 
 

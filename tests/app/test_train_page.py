@@ -198,3 +198,29 @@ def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
     digits = page("train", {"epochs": "1"}, timeout=120).run()
     digits.button(key="btn_train").click().run()
     assert not digits.exception and boundary_charts(digits) == []
+
+
+def test_presentation_mode_hides_controls_and_summarizes_the_run():
+    at = page("train", TINY, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    at.toggle(key=[t.key for t in at.toggle if t.label == "Presentation mode"][0]).set_value(
+        True
+    ).run()
+    assert not at.exception
+    assert not [b for b in at.button if b.label in BUTTONS]
+    (summary,) = [t for t in texts(at.markdown) if t.startswith("**Summary.**")]
+    assert "Trained 1 epoch" in summary and "completed every epoch" in summary
+    labels = [b.label for b in at.get("download_button")]
+    assert labels == ["Download chart (PNG)", "Download chart (SVG)"]
+
+
+def test_chart_files_are_real_png_and_svg():
+    from ui.export import chart_file
+
+    at = page("train", TINY, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    view = {"x": "step", "smooth": True, "smoothing": 0.6, "log": False}
+    png = chart_file(current(at), view, "png")
+    svg = chart_file(current(at), view, "svg")
+    assert png.startswith(b"\x89PNG") and len(png) > 10_000
+    assert svg.lstrip().startswith(b"<svg") and b"train loss" in svg
