@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -38,6 +39,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument("--csv", type=Path, help="train on this CSV file instead of a registry set")
     parser.add_argument("--target", help="the CSV's target column")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
+    parser.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue the run in --out from its last epoch checkpoint (same config)",
+    )
     for f in fields(RunConfig):
         parser.add_argument(f"--{f.name}", dest=f"cfg_{f.name}", metavar="VALUE")
     return parser.parse_args(argv)
@@ -137,16 +143,25 @@ def main(argv: Sequence[str] | None = None) -> int:
     from trainer.distribute import is_chief, make_strategy
     from trainer.history import History
     from trainer.loop import train
+    from trainer.model import build_model
 
     strategy = make_strategy(config.strategy)
     split = split_validation(dataset, config.validation_split, config.seed)
+    try:
+        checkpoints = prepare_checkpoints(args, strategy)
+    except ValueError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    with strategy.scope():
+        model = build_model(config, split)
     total = -(-split.num_train // config.batch_size) * config.epochs
     bar = ProgressBar(total, config.epochs, sys.stderr, enabled=not args.quiet)
     history = History()
     end: TrainingEnd | None = None
     last_loss = float("nan")
+    events = train(config, split, model=model, strategy=strategy, checkpoint_dir=checkpoints)
     try:
-        for event in train(config, split, strategy=strategy):
+        for event in events:
             history.record(event)
             if isinstance(event, BatchEnd):
                 bar.update(event)
@@ -158,22 +173,56 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValueError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
-    assert end is not None
+    except KeyboardInterrupt:
+        # Nothing learned is lost: write what there is, and say how to go on.
+        events.close()
+        step = history.last.step if history.last else -1
+        message = f"Interrupted at step {step}; continue with --resume."
+        end = TrainingEnd("stopped", step, 0, 0.0, {}, message, model)
     # Every worker prints this line, so a cluster's workers can be checked against each other.
     print(
         f"{end.reason}: {end.message} steps={end.step + 1} last_loss={last_loss:.6f}",
         file=sys.stderr,
     )
     if is_chief(strategy):
-        save_outputs(args.out, config, history, end)
+        save_outputs(args.out, config, history, end, resumed=args.resume)
         print(f"wrote {args.out}/", file=sys.stderr)
     return EXIT_CODES[end.reason]
 
 
-def save_outputs(out: Path, config, history, end: TrainingEnd) -> None:
+def prepare_checkpoints(args: argparse.Namespace, strategy) -> str | None:
+    """The checkpoint folder for this run (None in a cluster, where workers must coordinate
+    saving); ValueError if --resume has nothing to resume. A fresh run replaces old ones."""
+    from trainer.distribute import is_chief
+
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is not None and resolver.cluster_spec().as_dict() or not is_chief(strategy):
+        return None
+    folder = args.out / "checkpoints"
+    if args.resume:
+        if not (folder / "checkpoint").exists():
+            raise ValueError(
+                f"--resume found no checkpoint in {folder}: train without --resume first"
+            )
+    elif folder.exists():
+        shutil.rmtree(folder)
+    return str(folder)
+
+
+def save_outputs(out: Path, config, history, end: TrainingEnd, resumed: bool = False) -> None:
+    """Write every output atomically; a resumed run's history continues the earlier files."""
+    import pandas as pd
+
+    batches, epochs = history.batches(), history.epochs()
+    if resumed:
+        earlier = [pd.read_csv(out / name) for name in ("history.csv", "epochs.csv")]
+        first_step = batches["step"].min() if len(batches) else float("inf")
+        first_epoch = epochs["epoch"].min() if len(epochs) else float("inf")
+        batches = pd.concat([earlier[0][earlier[0]["step"] < first_step], batches])
+        epochs = pd.concat([earlier[1][earlier[1]["epoch"] < first_epoch], epochs])
     write_text(out / "config.json", config.to_json() + "\n")
-    write_atomic(out / "history.csv", lambda tmp: history.batches().to_csv(tmp, index=False))
-    write_atomic(out / "epochs.csv", lambda tmp: history.epochs().to_csv(tmp, index=False))
+    write_atomic(out / "history.csv", lambda tmp: batches.to_csv(tmp, index=False))
+    write_atomic(out / "epochs.csv", lambda tmp: epochs.to_csv(tmp, index=False))
     write_atomic(out / "model.keras", lambda tmp: end.model.save(tmp))
     result = {
         "reason": end.reason,

@@ -30,6 +30,8 @@ def train(
     dataset: Dataset | None = None,
     model: keras.Model | None = None,
     strategy: tf.distribute.Strategy | None = None,
+    *,
+    checkpoint_dir: str | None = None,
 ) -> Generator[Event, object, None]:
     """Train as the Keras guide's custom loop does, yielding an event for every batch.
 
@@ -41,6 +43,10 @@ def train(
     The consumer pauses by not pulling, stops gracefully with `gen.send(trainer.STOP)` (the
     batches already computed are still yielded, then `TrainingEnd(reason="stopped")`), or ends
     at once with `gen.close()`.
+
+    With `checkpoint_dir`, model, optimizer and epoch are checkpointed after every epoch; a run
+    started with a directory that holds a checkpoint resumes after its last epoch, on the same
+    data order, so the losses continue exactly as if it had never stopped.
     """
     if not isinstance(config, RunConfig):
         raise ValueError(f"config must be a trainer.RunConfig. Received: config={config!r}")
@@ -52,7 +58,7 @@ def train(
         )
     data = split_validation(data, config.validation_split, config.seed)
     strategy = strategy or make_strategy(config.strategy)
-    return _run(config, data, model, strategy)
+    return _run(config, data, model, strategy, checkpoint_dir)
 
 
 @dataclass
@@ -68,6 +74,7 @@ def _run(
     data: Dataset,
     model: keras.Model | None,
     strategy: tf.distribute.Strategy,
+    checkpoint_dir: str | None = None,
 ) -> Generator[Event, object, None]:
     # TF's global seed pairs with each op seed (the epoch shuffle's too): fixing it here makes the
     # batch order a function of config.seed alone, as in an exported script.
@@ -88,14 +95,20 @@ def _run(
         val_arrays = _to_arrays(data.x_val, data.y_val, data.scale, regression)
         evaluate = make_evaluate(model, loss_fn, val_metrics, strategy, val_arrays)
     orders = _epoch_orders(len(data.x_train), config)
+    saver = _Checkpointer(checkpoint_dir, model, optimizer, strategy)
 
     batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
     sizer = _ChunkSizer(config.steps_per_execution)
     early = _EarlyStopping(config.patience)
+    first_epoch = saver.restore()
     c = _Counters()
+    for _ in range(first_epoch):  # replay the shuffle sequence: epoch k gets epoch k's order
+        next(orders)
+    c.step = first_epoch * len(batch_sizes) - 1
+    c.samples = first_epoch * int(batch_sizes.sum())
     metrics: dict[str, float] = {}
     try:
-        for epoch in range(config.epochs):
+        for epoch in range(first_epoch, config.epochs):
             c.epoch = epoch
             order = next(orders)
             batch = 0
@@ -130,6 +143,7 @@ def _run(
             if evaluate is not None:
                 evaluate(tf.constant(EVAL_BATCH))
                 metrics.update(_read_metrics(val_metrics))
+            saver.save(epoch)
             if (yield EpochEnd(epoch, metrics, c.step, c.elapsed)) == STOP:
                 yield _end("stopped", c, metrics, model, "Stopped by request.")
                 return
@@ -193,6 +207,41 @@ def _diverged_message(c: _Counters, loss: float) -> str:
         f"Diverged: the loss became {loss} at step {c.step} (epoch {c.epoch + 1}); training "
         "stopped there. Try a lower learning rate."
     )
+
+
+class _Checkpointer:
+    """Model, optimizer and the last finished epoch in a tf.train.CheckpointManager folder (TF
+    writes checkpoints atomically: a crash mid-save leaves the previous one intact)."""
+
+    def __init__(self, directory, model, optimizer, strategy) -> None:
+        self.manager = None
+        if directory is None:
+            return
+        with strategy.scope():
+            self.epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+        # Dropout's random stream is state too: without it a resumed run drops other units.
+        rng = [
+            layer.seed_generator.state
+            for layer in model.layers
+            if getattr(layer, "seed_generator", None) is not None
+        ]
+        checkpoint = tf.train.Checkpoint(
+            model=model, optimizer=optimizer, epoch=self.epoch, rng=rng
+        )
+        self.manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
+        self.checkpoint = checkpoint
+
+    def restore(self) -> int:
+        """The first epoch to train: 0, or the one after the last checkpointed epoch."""
+        if self.manager is None or self.manager.latest_checkpoint is None:
+            return 0
+        self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
+        return int(self.epoch.numpy()) + 1
+
+    def save(self, epoch: int) -> None:
+        if self.manager is not None:
+            self.epoch.assign(epoch)
+            self.manager.save(checkpoint_number=epoch)
 
 
 class _ChunkSizer:

@@ -109,3 +109,38 @@ def test_write_atomic_leaves_the_old_file_when_writing_fails(tmp_path):
         write_atomic(target, explode)
     assert target.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["history.csv"]
+
+
+def test_resume_continues_exactly_where_the_checkpoint_left_off(tmp_path):
+    flags = ["--dataset", "xor", "--num_samples", "300", "--batch_size", "32",
+             "--optimizer", "adam", "--dropout", "0.1", "--quiet"]  # fmt: skip
+    assert main([*flags, "--epochs", "4", "--out", str(tmp_path / "straight")]) == 0
+    assert main([*flags, "--epochs", "2", "--out", str(tmp_path / "split")]) == 0
+    assert main([*flags, "--epochs", "4", "--out", str(tmp_path / "split"), "--resume"]) == 0
+    straight = pd.read_csv(tmp_path / "straight" / "history.csv")
+    resumed = pd.read_csv(tmp_path / "split" / "history.csv")
+    assert list(resumed["step"]) == list(range(4 * 8))  # 240 train points / 32 = 8 per epoch
+    assert (resumed["loss"].to_numpy() == straight["loss"].to_numpy()).all()
+    assert list(pd.read_csv(tmp_path / "split" / "epochs.csv")["epoch"]) == [0, 1, 2, 3]
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path, capsys):
+    assert main(["--resume", "--quiet", "--out", str(tmp_path)]) == 2
+    assert "--resume found no checkpoint" in capsys.readouterr().err
+
+
+def test_train_resumes_from_a_checkpoint_dir_on_the_same_data_order(tmp_path):
+    config = trainer.RunConfig(dataset="xor", num_samples=300, epochs=3, batch_size=32,
+                               dropout=0.1, optimizer="adam")  # fmt: skip
+    straight = [e.loss for e in trainer.train(config) if isinstance(e, trainer.BatchEnd)]
+    first = trainer.train(config, checkpoint_dir=str(tmp_path))
+    head = []
+    for event in first:
+        if isinstance(event, trainer.EpochEnd):
+            first.close()  # abandoned right after epoch 0's checkpoint
+            break
+        head.append(event.loss)
+    tail = [e for e in trainer.train(config, checkpoint_dir=str(tmp_path))
+            if isinstance(e, trainer.BatchEnd)]  # fmt: skip
+    assert tail[0].step == len(head) and tail[0].samples_seen == 240 + 32
+    assert head + [e.loss for e in tail] == straight
