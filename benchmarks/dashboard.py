@@ -27,6 +27,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -112,11 +114,42 @@ def time_headless(query: str, warmup: str) -> tuple[float, int]:
     return float(seconds), int(steps)
 
 
+def redraw_cost(steps: int, repeats: int = 20) -> tuple[float, int]:
+    """Server-side cost of one chart update after `steps` batches: decimate the history, smooth,
+    build the Altair chart and serialize it (what Streamlit sends). Returns (ms, bytes)."""
+    from trainer.events import BatchEnd, EpochEnd
+    from trainer.history import History
+    from ui import charts
+    from ui.state import Run
+
+    history = History(capacity=steps, steps_per_epoch=1000)
+    rng = np.random.default_rng(0)
+    losses = np.exp(-np.arange(steps) / (steps / 5)) + rng.random(steps) * 0.1
+    for step, loss in enumerate(losses):
+        history.record(BatchEnd(step, step // 1000, step % 1000, float(loss), 64 * (step + 1), 0.0))
+        if step % 1000 == 999:
+            history.record(EpochEnd(step // 1000, {"loss": float(loss), "val_loss": 1.0}, step, 0))
+    run = Run(id=1, config=None, data_title="", num_train=0, num_val=0, steps_per_epoch=1000,
+              history=history)  # fmt: skip
+    started = time.perf_counter()
+    for _ in range(repeats):
+        batches, epochs = run.curves(1200, 0.6)
+        spec = charts.loss_chart(batches, epochs).to_json()
+    return (time.perf_counter() - started) / repeats * 1000, len(spec)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--samples", type=int, default=100_000)
     parser.add_argument("--epochs", type=int, default=8)
+    parser.add_argument("--redraw-only", action="store_true", help="only the redraw-cost rows")
     args = parser.parse_args()
+    print(f"{'chart update after':<22}{'ms':>8}{'spec bytes':>12}")
+    for steps in (100, 10_000, 100_000, 1_000_000):
+        ms, size = redraw_cost(steps)
+        print(f"{steps:>10,} steps{'':<6}{ms:>8.1f}{size:>12,}")
+    if args.redraw_only:
+        return
     import trainer
 
     config = trainer.RunConfig(dataset="xor", num_samples=args.samples, epochs=args.epochs)
