@@ -1,0 +1,144 @@
+"""What the browser tests do on every page: open it, move between pages, read the progress,
+check for exception boxes; and the server-log filter. Every wait is on something visible."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+from playwright.sync_api import Locator, Page, expect
+
+REPO = Path(__file__).resolve().parents[2]
+
+TF_FIRST_IMPORT_MS = 60_000  # the first Train imports TensorFlow in the server (~5 s alone)
+RUN_MS = 90_000  # a small run, start to finish, on 2 busy cores
+
+_STEP = re.compile(r"Step ([\d,]+) of ([\d,]+)")
+
+# Reads "Step N of M" from the Train page's progress bar in the page itself (for waits that
+# poll in the browser instead of from Python).
+STEP_JS = """() => {
+    const el = document.querySelector('[data-testid="stProgress"]');
+    const m = el && el.innerText.match(/Step ([\\d,]+) of ([\\d,]+)/);
+    return m ? [Number(m[1].replace(/,/g, '')), Number(m[2].replace(/,/g, ''))] : null;
+}"""
+
+
+# A TensorFlow import prints these C++ log lines to stderr; they are not ours to fix.
+_ABSL_LINE = re.compile(r"^[IWEF]\d{4} [\d:.]+\s+\d+ [\w./-]+:\d+\] ")
+_TF_NOISE = (
+    "WARNING: All log messages before absl::InitializeLog() is called are written to STDERR",
+    "To enable the following instructions:",  # second line of cpu_feature_guard's message
+)
+# `path:line: SomeWarning: message`, as Python's warnings module prints it (then the source line).
+_PY_WARNING = re.compile(r"^(?P<file>.+?):\d+: (?P<category>\w*Warning): ")
+_BAD = re.compile(r"traceback|warning|deprecat", re.IGNORECASE)
+
+
+def log_problems(text: str) -> list[str]:
+    """The log lines that should fail the suite: tracebacks, warnings and deprecations, except
+    TensorFlow's C++ start-up lines and Python warnings raised inside installed packages."""
+    problems: list[str] = []
+    skip_source_line = False
+    for line in text.splitlines():
+        if skip_source_line:
+            skip_source_line = False
+            if line.startswith("  "):
+                continue
+        if _ABSL_LINE.match(line) or line.startswith(_TF_NOISE):
+            continue
+        warning = _PY_WARNING.match(line)
+        if warning and ("site-packages" in warning["file"] or warning["file"].startswith("<")):
+            skip_source_line = True
+            continue
+        if _BAD.search(line):
+            problems.append(line)
+    return problems
+
+
+@dataclass
+class Server:
+    """The `streamlit run app.py` process a session of tests talks to."""
+
+    url: str
+    log_path: Path
+    process: subprocess.Popen
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def heading(page: Page, title: str) -> Locator:
+    return page.get_by_role("heading", name=title, exact=True)
+
+
+def open_app(page: Page, url: str, title: str) -> None:
+    """Load `url` (a new Streamlit session) and wait for the page's title."""
+    page.goto(url)
+    expect(heading(page, title)).to_be_visible(timeout=TF_FIRST_IMPORT_MS)
+
+
+def go_to(page: Page, title: str) -> None:
+    """Switch page through the sidebar navigation (same session, so state is kept)."""
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title, exact=True).click()
+    expect(heading(page, title)).to_be_visible(timeout=TF_FIRST_IMPORT_MS)
+
+
+def button(page: Page, key: str) -> Locator:
+    """A button by its Streamlit key (the element gets the class `st-key-<key>`). Streamlit
+    also renders a hidden copy of a button that has a tooltip: only the visible one counts."""
+    return page.locator(f".st-key-{key} button").filter(visible=True)
+
+
+def steps(page: Page) -> tuple[int, int]:
+    """(steps done, total steps) from the Train page's progress text."""
+    text = page.get_by_test_id("stProgress").inner_text()
+    match = _STEP.search(text)
+    assert match, f"no 'Step N of M' in the progress text: {text!r}"
+    return int(match[1].replace(",", "")), int(match[2].replace(",", ""))
+
+
+def wait_steps_above(page: Page, done: int, timeout: float = TF_FIRST_IMPORT_MS) -> int:
+    """Wait until the progress shows more than `done` steps; return the count shown."""
+    page.wait_for_function(
+        f"([done]) => {{ const s = ({STEP_JS})(); return s !== null && s[0] > done; }}",
+        arg=[done],
+        timeout=timeout,
+    )
+    return steps(page)[0]
+
+
+def start_run_and_finish(page: Page, run_name: str = "run 1") -> None:
+    """On the Train page: press Train and wait for the run's completion message."""
+    button(page, "btn_train").click()
+    expect(page.get_by_text(f"{run_name} finished: Completed")).to_be_visible(
+        timeout=TF_FIRST_IMPORT_MS + RUN_MS
+    )
+    wait_progress_full(page)
+
+
+def wait_progress_full(page: Page) -> None:
+    """Wait for "Step N of N". The page reruns once a run ends (`st.rerun()`): for a moment the
+    new status can show above the progress of the previous draw (even "Step 0 of 3")."""
+    page.wait_for_function(f"() => {{ const s = ({STEP_JS})(); return s && s[0] === s[1]; }}")
+
+
+def choose(page: Page, label: str, option: str) -> None:
+    """Pick `option` in the selectbox labelled `label`."""
+    page.locator(f'input[role="combobox"][aria-label="{label}"]').click()
+    page.get_by_role("option", name=option, exact=True).click()
+    expect(page.locator(f'input[aria-label="{label}"]')).to_have_value(option)
+
+
+def metric_value(page: Page, label: str) -> str:
+    metric = page.get_by_test_id("stMetric").filter(has_text=label)
+    return metric.get_by_test_id("stMetricValue").inner_text()
+
+
+def assert_no_exception(page: Page) -> None:
+    """No Streamlit exception box anywhere on the page (their text in the message if any)."""
+    boxes = page.get_by_test_id("stException")
+    texts = boxes.all_inner_texts()
+    assert not texts, "the page shows exceptions:\n" + "\n---\n".join(texts)

@@ -1,0 +1,261 @@
+"""The whole app as a person uses it: `streamlit run app.py` driven by Debian's Chromium.
+
+Runs are kept small through share-link query parameters (`?epochs=1`), which is also how a
+person would hand a setup to someone else. Tests run in file order; the first one measures the
+first paint on a server that has not served a page yet.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from browser_helpers import (
+    REPO,
+    RUN_MS,
+    STEP_JS,
+    TF_FIRST_IMPORT_MS,
+    Server,
+    assert_no_exception,
+    button,
+    choose,
+    go_to,
+    heading,
+    metric_value,
+    open_app,
+    start_run_and_finish,
+    steps,
+    wait_progress_full,
+    wait_steps_above,
+)
+from playwright.sync_api import Page, expect
+
+pytestmark = pytest.mark.browser
+
+README_SCREENSHOT = REPO / "docs" / "screenshot-train.png"
+LOSS_CHART = '[data-testid="stVegaLiteChart"]'
+VIEW_CORNER = (1390, 10)  # an empty spot of the header: the mouse rests there for screenshots
+
+
+def test_first_paint_renders_the_data_page(page: Page, server: Server) -> None:
+    started = time.perf_counter()
+    page.goto(server.url)
+    expect(heading(page, "Data")).to_be_visible(timeout=TF_FIRST_IMPORT_MS)
+    first_paint = time.perf_counter() - started
+    nav = page.get_by_test_id("stSidebarNav")
+    for title in ("Data", "Model", "Train", "Runs"):
+        expect(nav.get_by_role("link", name=title, exact=True)).to_be_visible()
+    print(f"\nfirst paint (goto -> 'Data' title visible): {first_paint:.2f} s")
+    assert_no_exception(page)
+
+
+def test_first_visit_trains_digits_with_a_live_chart(page: Page, server: Server) -> None:
+    open_app(page, server.url, "Data")
+    expect(page.locator('input[aria-label="Dataset"]')).to_have_value("Digits (8x8)")
+    go_to(page, "Train")
+    # Record every distinct "Step N of M" the page shows, and whether the chart was drawn at
+    # that moment: a live chart shows steps strictly between 0 and the total.
+    page.evaluate(
+        f"""() => {{
+        window.seenSteps = [];
+        const read = {STEP_JS};
+        new MutationObserver(() => {{
+            const s = read();
+            const last = window.seenSteps[window.seenSteps.length - 1];
+            if (s && (!last || last[0] !== s[0])) {{
+                const chart = document.querySelector('{LOSS_CHART}') !== null;
+                window.seenSteps.push([s[0], s[1], chart]);
+            }}
+        }}).observe(document.body, {{subtree: true, childList: true, characterData: true}});
+    }}"""
+    )
+    button(page, "btn_train").click()
+    expect(page.locator(LOSS_CHART).first).to_be_visible(timeout=TF_FIRST_IMPORT_MS)
+    # The progress moves while the run is live: a step count between 0 and the total appears.
+    page.wait_for_function(
+        "() => window.seenSteps.some(([n, total, chart]) => n > 0 && n < total && chart)",
+        timeout=TF_FIRST_IMPORT_MS,
+    )
+    expect(page.get_by_text("run 1 finished: Completed 2 epochs.")).to_be_visible(timeout=RUN_MS)
+    wait_progress_full(page)
+    seen = page.evaluate("() => window.seenSteps")
+    counts = [n for n, _, _ in seen]
+    assert counts == sorted(counts), f"the step count went backwards: {seen}"
+    done, total = steps(page)
+    assert done == total > 0
+    assert_no_exception(page)
+
+
+def test_a_short_adam_run_learns_digits_and_is_the_readme_screenshot(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    open_app(page, f"{server.url}/train?optimizer=adam&learning_rate=0.01&epochs=10", "Train")
+    start_run_and_finish(page)
+    expect(page.locator(LOSS_CHART).first).to_be_visible()
+    accuracy = float(metric_value(page, "Val accuracy"))
+    assert accuracy > 0.8, f"val accuracy after 10 adam epochs on digits: {accuracy}"
+    page.mouse.move(VIEW_CORNER[0], VIEW_CORNER[1])  # no hover tooltip in the picture
+    shot = tmp_path / "screenshot-train.png"
+    page.screenshot(path=shot, full_page=False)
+    README_SCREENSHOT.parent.mkdir(exist_ok=True)
+    shutil.copyfile(shot, README_SCREENSHOT)
+    assert_no_exception(page)
+
+
+def test_pause_resume_and_stop(page: Page, server: Server) -> None:
+    # 360,000 steps (digits in batches of 8, 2,000 epochs): minutes at the engine's few
+    # thousand steps/s, so the run is still going when Stop arrives. A click takes effect at
+    # the page's next redraw (about once a second), thousands of steps later.
+    open_app(page, f"{server.url}/train?epochs=2000&batch_size=8", "Train")
+    button(page, "btn_train").click()
+    wait_steps_above(page, 0)
+    button(page, "btn_pause").click()
+    expect(button(page, "btn_resume")).to_be_enabled()
+    expect(page.get_by_text("run 1: Paused")).to_be_visible()
+    paused_at, total = steps(page)
+    # Proving that nothing moves needs time to pass: there is no event to wait on for "no
+    # event happened". 2.5 s is two redraw intervals of a live run here (one every ~1.2 s:
+    # the page redraws at most every 0.3 s and spends at most 5% of its time drawing).
+    page.wait_for_timeout(2500)
+    assert steps(page)[0] == paused_at, "the step count moved while paused"
+    button(page, "btn_resume").click()
+    expect(page.get_by_text("run 1: Running")).to_be_visible()
+    wait_steps_above(page, paused_at, timeout=RUN_MS)
+    button(page, "btn_stop").click()
+    expect(page.get_by_text("run 1 stopped: Stopped by request.")).to_be_visible(timeout=RUN_MS)
+    expect(button(page, "btn_train")).to_be_enabled()
+    stopped_at = steps(page)[0]
+    assert paused_at < stopped_at < total
+    assert_no_exception(page)
+
+
+SHARED = {
+    "dataset": "spiral",
+    "noise": "20",
+    "hidden_units": "8,8",
+    "optimizer": "adam",
+    "learning_rate": "0.03",
+    "epochs": "7",
+}
+
+
+def test_a_share_link_restores_the_config_and_widgets_rewrite_it(
+    page: Page, server: Server
+) -> None:
+    query = "&".join(f"{k}={v}" for k, v in SHARED.items())
+    open_app(page, f"{server.url}/?{query}", "Data")
+    expect(page.locator('input[aria-label="Dataset"]')).to_have_value("Spiral")
+    expect(page.locator('input[type="range"][aria-label="Noise (%)"]')).to_have_value("20")
+    go_to(page, "Model")
+    expect(page).to_have_url(re.compile(r"/model\?"))
+    expect(page.locator('input[aria-label="Hidden units per layer"]')).to_have_value("8,8")
+    expect(page.locator('input[aria-label="Optimizer"]')).to_have_value("adam")
+    expect(page.locator('input[aria-label="Learning rate"]')).to_have_value("0.03")
+    epochs = page.locator('input[aria-label="Epochs"]')
+    expect(epochs).to_have_value("7")
+    epochs.fill("9")
+    epochs.press("Enter")
+    expect(page).to_have_url(re.compile(r"[?&]epochs=9(&|$)"))
+    for name in ("dataset=spiral", "optimizer=adam", "learning_rate=0.03"):
+        assert name in page.url, page.url
+    assert_no_exception(page)
+
+
+def _write_csv(path: Path, rows: int = 200) -> None:
+    rng = random.Random(0)
+    with path.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["height", "weight", "noise", "label"])
+        for _ in range(rows):
+            a, b, c = rng.gauss(0, 1), rng.gauss(0, 1), rng.gauss(0, 1)
+            writer.writerow([f"{a:.4f}", f"{b:.4f}", f"{c:.4f}", "big" if a + b > 0 else "small"])
+
+
+def test_an_uploaded_csv_trains(page: Page, server: Server, tmp_path: Path) -> None:
+    data = tmp_path / "people.csv"
+    _write_csv(data)
+    open_app(page, f"{server.url}/?epochs=1", "Data")
+    choose(page, "Dataset", "Upload a CSV...")
+    page.get_by_test_id("stFileUploader").locator('input[type="file"]').set_input_files(data)
+    expect(page.locator('input[aria-label="Target column"]')).to_be_visible()
+    choose(page, "Target column", "label")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Training samples")).to_be_visible()
+    assert metric_value(page, "Training samples") == "160"  # 200 rows, validation split 0.2
+    assert metric_value(page, "Classes") == "2"
+    go_to(page, "Train")
+    start_run_and_finish(page)
+    assert steps(page) == (3, 3)  # 160 rows in batches of 64, one epoch
+    expect(page.locator(LOSS_CHART).first).to_be_visible()
+    assert_no_exception(page)
+
+
+def _train_digits_then_open_runs(page: Page, server: Server, query: str) -> None:
+    open_app(page, f"{server.url}/train?{query}", "Train")
+    start_run_and_finish(page)
+    go_to(page, "Runs")
+    expect(page.get_by_role("heading", name="Downloads")).to_be_visible()
+
+
+LOAD_MODEL = """
+import json, sys
+import numpy as np
+import keras
+model = keras.models.load_model(sys.argv[1])
+x = np.zeros((3, *model.input_shape[1:]), dtype="float32")
+shapes = {"output_shape": model.output_shape, "predict": model.predict(x, verbose=0).shape}
+print(json.dumps({k: list(v) for k, v in shapes.items()}))
+"""
+
+
+def test_the_model_download_is_a_loadable_keras_file(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    _train_digits_then_open_runs(page, server, "epochs=1")
+    with page.expect_download(timeout=RUN_MS) as download:
+        page.get_by_role("button", name="Download model (.keras)").click()
+    assert download.value.suggested_filename == "tapeboard-run-1.keras"
+    saved = tmp_path / download.value.suggested_filename
+    download.value.save_as(saved)
+    # Loaded in a subprocess: TensorFlow stays out of the test process.
+    loaded = subprocess.run(
+        [sys.executable, "-c", LOAD_MODEL, str(saved)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert loaded.returncode == 0, loaded.stderr
+    shapes = json.loads(loaded.stdout.strip().splitlines()[-1])
+    assert shapes == {"output_shape": [None, 10], "predict": [3, 10]}
+    assert_no_exception(page)
+
+
+def test_the_history_csv_has_one_row_per_batch(page: Page, server: Server, tmp_path: Path) -> None:
+    epochs, batch_size = 2, 50
+    open_app(page, f"{server.url}/?epochs={epochs}&batch_size={batch_size}", "Data")
+    expect(page.get_by_test_id("stMetric").filter(has_text="Training samples")).to_be_visible()
+    num_train = int(metric_value(page, "Training samples").replace(",", ""))
+    go_to(page, "Train")
+    start_run_and_finish(page)
+    go_to(page, "Runs")
+    with page.expect_download(timeout=RUN_MS) as download:
+        page.get_by_role("button", name="Download history CSV (all runs)").click()
+    saved = tmp_path / "history.csv"
+    download.value.save_as(saved)
+    rows = list(csv.DictReader(io.StringIO(saved.read_text())))
+    expected = epochs * math.ceil(num_train / batch_size)
+    assert len(rows) == expected, f"{len(rows)} rows for {num_train} samples, batch {batch_size}"
+    assert [int(r["step"]) for r in rows] == list(range(expected))
+    assert {r["run"] for r in rows} == {"1"}
+    assert_no_exception(page)
