@@ -11,6 +11,7 @@ therefore "not pulling", Resume is pulling again, and leaving the page pauses by
 from __future__ import annotations
 
 import functools
+import math
 import time
 from dataclasses import dataclass
 
@@ -23,11 +24,14 @@ from ui import datasets as data
 from ui.limits import check_run_size
 from ui.server import server_limits, server_slots
 
-MAX_POINTS = 1200  # chart rows per redraw, whatever the length of the run
+MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run
 MIN_REDRAW_S = 0.3  # redraw at most this often...
-REDRAW_BUDGET = 0.05  # ...and spend at most this share of the time drawing
+REDRAW_BUDGET = 0.03  # ...and spend at most this share of the time drawing
 BOUNDARY_GRID = 32  # cells per side of the live decision boundary
 BOUNDARY_POINTS = 600  # data points drawn on it
+# The epoch chart and the boundary are redrawn at most this often while training (and at the
+# end): the loss chart and the figures carry the live view between.
+SLOW_EVERY_S = 2.0
 BUSY_RETRY_S = 1.0  # how often a run waiting for a free training slot looks again
 
 
@@ -238,7 +242,17 @@ def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def draw(run: state.Run, slots: Slots, view: dict) -> None:
+@dataclass
+class Drawn:
+    """What the placeholders of this script run already show, so a redraw can skip what has
+    not changed: the epoch chart changes once an epoch, the boundary is costly to redraw."""
+
+    epochs: int = -1
+    epochs_at: float = -math.inf
+    boundary_at: float = -math.inf
+
+
+def draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
     """Redraw chart, progress and numbers from the run's history (bounded cost)."""
     smoothing = float(view["smoothing"]) if view["smooth"] else 0.0
     batches, epochs = run.curves(MAX_POINTS, smoothing)
@@ -249,11 +263,16 @@ def draw(run: state.Run, slots: Slots, view: dict) -> None:
         ),
         width="stretch",
     )
-    if run.dataset is not None and run.dataset.is_2d and run.model is not None:
+    now = time.perf_counter()
+    two_d = run.dataset is not None and run.dataset.is_2d and run.model is not None
+    if two_d and (not run.live or now - drawn.boundary_at >= SLOW_EVERY_S):
         draw_boundary(run, slots.boundary)
+        drawn.boundary_at = now
     metric = "accuracy" if run.config.task == "classification" else "mae"
-    if len(epochs) and metric in epochs:
+    new_epochs = len(epochs) != drawn.epochs
+    if new_epochs and metric in epochs and (not run.live or now - drawn.epochs_at >= SLOW_EVERY_S):
         slots.metric_chart.altair_chart(charts.metric_chart(epochs, metric), width="stretch")
+        drawn.epochs, drawn.epochs_at = len(epochs), now
     history = run.history
     last = history.last
     done = last.step + 1 if last else 0
@@ -329,13 +348,23 @@ def show_status(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None
             f"{run.name}: {label} - {describe(run.config, run.replicas)}", icon=":material/info:"
         )
     elif end.reason == "completed":
-        slot.success(f"{run.name} finished: {end.message}", icon=":material/check_circle:")
+        slot.success(
+            f"{run.name} finished: {end.message} {throughput(run)}", icon=":material/check_circle:"
+        )
     elif end.reason == "diverged":
         slot.error(f"{run.name} diverged: {end.message}", icon=":material/error:")
     else:
         slot.warning(
             f"{run.name} {end.reason.replace('_', ' ')}: {end.message}", icon=":material/warning:"
         )
+
+
+def throughput(run: state.Run) -> str:
+    """Steps over the wall time spent training on this page (drawing included, pauses not)."""
+    steps = run.steps_done
+    if not steps or run.wall_s <= 0:
+        return ""
+    return f"{steps:,} steps in {run.wall_s:.2f} s of training ({steps / run.wall_s:,.0f} steps/s)."
 
 
 def describe(config: RunConfig, replicas: int = 1) -> str:
@@ -349,7 +378,7 @@ def describe(config: RunConfig, replicas: int = 1) -> str:
     )
 
 
-def train_live(run: state.Run, slots: Slots, view: dict) -> None:
+def train_live(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
     """Pull and draw until the run pauses or ends; a click elsewhere interrupts at a draw.
 
     The run holds one of the server's training slots only while pulling: a rerun (Pause,
@@ -359,7 +388,7 @@ def train_live(run: state.Run, slots: Slots, view: dict) -> None:
         if not got_slot:
             wait_for_slot(slots)
             return
-        pull_and_draw(run, slots, view)
+        pull_and_draw(run, slots, view, drawn)
 
 
 def wait_for_slot(slots: Slots) -> None:
@@ -372,14 +401,21 @@ def wait_for_slot(slots: Slots) -> None:
     time.sleep(BUSY_RETRY_S)
 
 
-def pull_and_draw(run: state.Run, slots: Slots, view: dict) -> None:
+def pull_and_draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
     next_draw = 0.0
     while True:
+        started = time.perf_counter()
         run.pull_interval(run.config.log_every)  # pure Python: records every event
+        run.wall_s += time.perf_counter() - started
+        # Reading session state is where Streamlit checks for a pending rerun: a click on Pause
+        # or Stop takes effect after this logging interval, not at the next (rarer) redraw.
+        # The interval's events are recorded already, so the interruption loses nothing.
+        st.session_state.get(state.VIEW)
         if not run.live or time.perf_counter() >= next_draw:
             started = time.perf_counter()
-            draw(run, slots, view)
+            draw(run, slots, view, drawn)
             cost = time.perf_counter() - started
+            run.wall_s += cost
             next_draw = time.perf_counter() + max(MIN_REDRAW_S, cost / REDRAW_BUDGET)
         if not run.live:
             return
@@ -406,11 +442,12 @@ def main() -> None:
     if config is not None and config != run.config and run.finished:
         st.caption("The config changed since this run: press Train to start one with it.")
     show_status(run, slots.status)
-    draw(run, slots, view)
+    drawn = Drawn()
+    draw(run, slots, view, drawn)
     if presenting:
         present(run, view)
     if run.live:
-        train_live(run, slots, view)
+        train_live(run, slots, view, drawn)
         st.rerun()  # the run paused or ended: redraw the buttons for its new state
 
 

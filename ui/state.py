@@ -186,6 +186,7 @@ class Run:
     model: Any = None  # the keras.Model being trained (same object the generator updates)
     dataset: Any = None  # the trainer.Dataset it trains on, validation split held out
     replicas: int = 1  # replicas in sync under the run's tf.distribute strategy
+    wall_s: float = 0.0  # wall time spent training on the page (pulling + drawing), no pauses
     status: str = "paused"  # running | stepping | paused | finished
     end: TrainingEnd | None = None
     started_at: float = field(default_factory=time.time)
