@@ -99,13 +99,14 @@ class RunConfig:
             raise ValueError(f"RunConfig JSON must be an object. Received: {type(data).__name__}")
         return cls.from_dict(data)
 
-    def to_query(self) -> str:
-        """URL query string of the fields that differ from the defaults (short links)."""
-        return urlencode(self.to_params())
+    def to_query(self, base: RunConfig | None = None) -> str:
+        """URL query string of the fields that differ from `base` (the defaults): short links."""
+        return urlencode(self.to_params(base))
 
-    def to_params(self) -> dict[str, str]:
-        """The non-default fields as strings, e.g. for `st.query_params`."""
-        default = RunConfig()
+    def to_params(self, base: RunConfig | None = None) -> dict[str, str]:
+        """The fields that differ from `base` (the defaults) as strings, e.g. for
+        `st.query_params`. Read back with `from_query(..., base=base)`."""
+        default = base or RunConfig()
         return {
             f.name: _format(getattr(self, f.name))
             for f in fields(self)
@@ -113,10 +114,12 @@ class RunConfig:
         }
 
     @classmethod
-    def from_query(cls, query: str | Mapping[str, Any]) -> RunConfig:
-        """Inverse of `to_query`. Keys that are not fields are ignored: URLs carry other things."""
+    def from_query(cls, query: str | Mapping[str, Any], base: RunConfig | None = None) -> RunConfig:
+        """Inverse of `to_query`: `base` (the defaults) with the query's fields on top. Keys
+        that are not fields are ignored: URLs carry other things."""
         params = dict(parse_qsl(query.lstrip("?"))) if isinstance(query, str) else dict(query)
-        return cls(**{k: v for k, v in params.items() if k in _FIELD_TYPES})
+        known = {k: v for k, v in params.items() if k in _FIELD_TYPES}
+        return (base or cls()).replace(**known) if known else (base or cls())
 
     def replace(self, **changes: Any) -> RunConfig:
         """A copy with some fields changed, validated again."""

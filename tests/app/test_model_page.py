@@ -67,5 +67,6 @@ def test_bad_link_value_is_reported_and_the_default_kept():
     at = page("model", {"learning_rate": "-1", "epochs": "3"}).run()
     assert not at.exception
     assert any("learning_rate" in t for t in texts(at.warning))
-    assert at.number_input(key="w_learning_rate").value == 0.001
+    # The starting point's learning rate is kept (ui.share.STARTER), the valid field applied.
+    assert at.number_input(key="w_learning_rate").value == 0.1
     assert at.number_input(key="w_epochs").value == 3

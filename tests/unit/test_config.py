@@ -93,3 +93,15 @@ def test_replace_validates_again():
     assert RunConfig().replace(epochs=4).epochs == 4
     with pytest.raises(ValueError, match="epochs"):
         RunConfig().replace(epochs=0)
+
+
+def test_links_can_be_written_relative_to_another_starting_point():
+    starter = RunConfig(learning_rate=0.1, epochs=30)
+    seed_defaults = RunConfig()
+    params = seed_defaults.to_params(base=starter)
+    assert params == {"learning_rate": "0.001", "epochs": "2"}
+    assert RunConfig.from_query(params, base=starter) == seed_defaults
+    assert RunConfig.from_query("", base=starter) == starter
+    assert RunConfig.from_query("?optimizer=adam", base=starter) == starter.replace(
+        optimizer="adam"
+    )
