@@ -23,6 +23,10 @@ from trainer.steps import Arrays, make_evaluate, make_train_chunk
 # short enough that the first losses and every pause/stop show within a fraction of a second.
 CHUNK_TARGET_S = 0.1
 EVAL_BATCH = 1024
+# A batch loss this many times the first batch's is an explosion: the run has diverged even if
+# the loss stays finite (a stable softmax cross-entropy rarely reaches inf; it blows up, then
+# the ReLUs die and it goes flat, having learned nothing). No healthy run rises 10,000-fold.
+EXPLOSION_FACTOR = 1e4
 
 
 def train(
@@ -67,6 +71,8 @@ class _Counters:
     epoch: int = 0
     samples: int = 0
     elapsed: float = 0.0
+    first_loss: float | None = None
+    limit: float = math.inf  # a loss above this is an explosion (set from the first loss)
 
 
 def _run(
@@ -115,7 +121,8 @@ def _run(
             while batch < len(batch_sizes):
                 want = min(sizer.size, len(batch_sizes) - batch)
                 start = time.perf_counter()
-                losses = chunk(order, tf.constant(batch), tf.constant(want)).numpy()
+                limit = tf.constant(c.limit, tf.float32)
+                losses = chunk(order, tf.constant(batch), tf.constant(want), limit).numpy()
                 spent = time.perf_counter() - start
                 sizer.observe(len(losses), spent)
                 stop = False
@@ -133,8 +140,12 @@ def _run(
                     batch += 1
                     stop = (yield event) == STOP or stop
                 c.elapsed += spent
-                if len(losses) and not math.isfinite(losses[-1]):
-                    yield _end("diverged", c, metrics, model, _diverged_message(c, losses[-1]))
+                if len(losses) and c.first_loss is None and math.isfinite(losses[0]):
+                    c.first_loss = float(losses[0])
+                    c.limit = min(EXPLOSION_FACTOR * max(c.first_loss, 1e-3), 3e38)
+                if len(losses) and (not math.isfinite(losses[-1]) or losses[-1] > c.limit):
+                    message = _diverged_message(c, float(losses[-1]))
+                    yield _end("diverged", c, metrics, model, message)
                     return
                 if stop:
                     yield _end("stopped", c, metrics, model, "Stopped by request.")
@@ -203,9 +214,15 @@ def _end(
 
 
 def _diverged_message(c: _Counters, loss: float) -> str:
+    what = (
+        f"became {loss}"
+        if not math.isfinite(loss)
+        else f"exploded to {loss:.3g}, over {EXPLOSION_FACTOR:,.0f}x its first value "
+        f"({c.first_loss:.3g}),"
+    )
     return (
-        f"Diverged: the loss became {loss} at step {c.step} (epoch {c.epoch + 1}); training "
-        "stopped there. Try a lower learning rate."
+        f"Diverged: the loss {what} at step {c.step} (epoch {c.epoch + 1}); training stopped "
+        "there. Try a lower learning rate."
     )
 
 

@@ -79,11 +79,11 @@ def make_train_chunk(
     data: Arrays,
     batch_size: int,
 ) -> Callable[[tf.Tensor, tf.Tensor, tf.Tensor], tf.Tensor]:
-    """`chunk(order, first_batch, steps)` runs train steps on batches first_batch, first_batch+1,
-    ... of the epoch order and returns their losses, one per step.
+    """`chunk(order, first_batch, steps, limit)` runs train steps on batches first_batch,
+    first_batch+1, ... of the epoch order and returns their losses, one per step.
 
-    It stops early at the first non-finite loss (as Keras' TerminateOnNaN does), so the returned
-    tensor may be shorter than `steps`.
+    It stops early at the first non-finite loss (as Keras' TerminateOnNaN does) or the first
+    loss above `limit` (an explosion), so the returned tensor may be shorter than `steps`.
     """
     loss_metric, *other_metrics = metrics.values()
 
@@ -104,7 +104,9 @@ def make_train_chunk(
         return loss
 
     @tf.function(reduce_retracing=True)
-    def chunk(order: tf.Tensor, first_batch: tf.Tensor, steps: tf.Tensor) -> tf.Tensor:
+    def chunk(
+        order: tf.Tensor, first_batch: tf.Tensor, steps: tf.Tensor, limit: tf.Tensor
+    ) -> tf.Tensor:
         losses = tf.TensorArray(tf.float32, size=0, dynamic_size=True)
         for i in tf.range(steps):
             start = (first_batch + i) * batch_size
@@ -113,7 +115,7 @@ def make_train_chunk(
             loss = strategy.reduce(SUM, per_replica, axis=None)
             loss_metric.update_state(loss)
             losses = losses.write(i, loss)
-            if not tf.math.is_finite(loss):
+            if not tf.math.is_finite(loss) or loss > limit:
                 break
         return losses.stack()
 
