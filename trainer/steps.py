@@ -113,11 +113,14 @@ def make_train_chunk(
             global_idx = order[start : start + batch_size]
             per_replica = strategy.run(replica_step, args=(global_idx,))
             loss = strategy.reduce(SUM, per_replica, axis=None)
-            loss_metric.update_state(loss)
             losses = losses.write(i, loss)
             if not tf.math.is_finite(loss) or loss > limit:
                 break
-        return losses.stack()
+        chunk_losses = losses.stack()
+        # The epoch's mean batch loss: one update per chunk with all its losses is the same
+        # Mean as one update per step, for a fraction of the ops.
+        loss_metric.update_state(chunk_losses)
+        return chunk_losses
 
     return chunk
 
