@@ -17,13 +17,21 @@ FIRST_COLUMNS = ["run", "best", "state", "data", "steps", "train time (s)"]
 def overlay(runs: list[state.Run]) -> None:
     names = {run.name: run for run in runs}
     chosen = st.multiselect("Compare runs", list(names), default=list(names)[-5:])
-    cols = st.columns([2, 1, 1])
+    cols = st.columns([2, 1, 1, 1])
     x = cols[0].radio("X axis", list(charts.X_AXES), horizontal=True, key="w_runs_x")
-    smoothing = cols[1].slider("Smoothing weight", 0.0, 0.999, 0.6, step=0.001, key="w_runs_smooth")
-    log_scale = cols[2].toggle("Log scale", key="w_runs_log")
+    method = cols[1].radio("Smoothing", ["EMA", "moving average"], key="w_runs_method")
+    if method == "EMA":
+        smoothing = cols[2].slider(
+            "Smoothing weight", 0.0, 0.999, 0.6, step=0.001, key="w_runs_smooth"
+        )
+        window = 0
+    else:
+        smoothing = 0.0
+        window = cols[2].number_input("Window (batches)", 2, 10_000, 50, key="w_runs_window")
+    log_scale = cols[3].toggle("Log scale", key="w_runs_log")
     curves = []
     for name in chosen:
-        batches, _ = names[name].curves(CURVE_POINTS, smoothing)
+        batches, _ = names[name].curves(CURVE_POINTS, smoothing, int(window))
         curves.append(batches.assign(run=name))
     if not curves or not sum(len(c) for c in curves):
         st.info("The chosen runs have no steps yet.")

@@ -31,6 +31,12 @@ _DTYPES = {
 }
 
 
+def moving_average(values: Any, window: int) -> np.ndarray:
+    """Trailing mean over the last `window` values (fewer at the start), NaN/inf ignored."""
+    series = pd.Series(np.asarray(values, dtype=np.float64)).replace([np.inf, -np.inf], np.nan)
+    return series.rolling(window, min_periods=1).mean().to_numpy()
+
+
 def smooth(values: Any, weight: float) -> np.ndarray:
     """TensorBoard's scalar smoothing: a debiased exponential moving average.
 
@@ -188,7 +194,9 @@ class History:
             per_epoch = int(seen.max()) + 1 if len(seen) else 1
         return epoch + (batch + 1) / per_epoch
 
-    def decimated(self, max_points: int = 2000, smoothing: float = 0.0) -> pd.DataFrame:
+    def decimated(
+        self, max_points: int = 2000, smoothing: float = 0.0, window: int = 0
+    ) -> pd.DataFrame:
         """At most `max_points` rows to draw, whatever the length of the run.
 
         The steps are cut into `max_points // 2` equal buckets and each bucket keeps the rows of
@@ -200,7 +208,7 @@ class History:
             raise ValueError(f"max_points must be at least 2. Received: max_points={max_points}")
         n = self._size
         loss = self._columns["loss"][:n]
-        smoothed = smooth(loss, smoothing)
+        smoothed = moving_average(loss, window) if window > 1 else smooth(loss, smoothing)
         keep = np.arange(n) if n <= max_points else _min_max_rows(loss, max_points // 2)
         frame = pd.DataFrame({name: self._columns[name][:n][keep] for name in BATCH_COLUMNS})
         frame["epoch_progress"] = self.epoch_progress(

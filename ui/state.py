@@ -294,10 +294,13 @@ class Run:
         self.status = "finished"
 
     # -- what the pages show (read under the lock: another thread may be recording) ---------
-    def curves(self, max_points: int, smoothing: float) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(decimated batches, epochs) frames for the charts."""
+    def curves(
+        self, max_points: int, smoothing: float, window: int = 0
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(decimated batches, epochs) frames for the charts: `smoothed` is the EMA of weight
+        `smoothing`, or the moving average over `window` batches when window > 1."""
         with self.lock:
-            return self.history.decimated(max_points, smoothing), self.history.epochs()
+            return self.history.decimated(max_points, smoothing, window), self.history.epochs()
 
     def eta_s(self) -> float | None:
         rate = self.history.steps_per_second()

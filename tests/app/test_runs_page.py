@@ -93,3 +93,13 @@ def test_runs_are_ranked_by_best_validation_metric_and_configs_diffed():
 def test_two_runs_of_one_config_show_no_difference():
     at = two_runs()
     assert any("Same config" in t for t in texts(at.caption))
+
+
+def test_overlay_smooths_by_moving_average_when_asked():
+    at = two_runs()
+    at.radio(key="w_runs_method").set_value("moving average").run()
+    assert not at.exception
+    assert [n.label for n in at.number_input] == ["Window (batches)"]
+    at.number_input(key="w_runs_window").set_value(3).run()
+    (overlay,) = [c for c in charts(at) if chart_spec(c)["mark"]["type"] == "line"]
+    assert not at.exception and overlay is not None

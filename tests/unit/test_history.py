@@ -148,3 +148,17 @@ def test_to_csv_failure_leaves_no_temp_file(tmp_path, monkeypatch):
     with pytest.raises(OSError):
         history.to_csv(tmp_path / "h.csv")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_moving_average_is_a_trailing_mean_and_decimated_can_use_it():
+    from trainer.events import BatchEnd
+    from trainer.history import History, moving_average
+
+    values = [1.0, 3.0, 5.0, float("inf"), 7.0]
+    np.testing.assert_allclose(moving_average(values, 2), [1.0, 2.0, 4.0, 5.0, 7.0])
+    history = History()
+    for step, loss in enumerate([4.0, 2.0, 6.0, 0.0]):
+        history.record(BatchEnd(step, 0, step, loss, step + 1, 0.0))
+    np.testing.assert_allclose(history.decimated(window=3)["smoothed"], [4.0, 3.0, 4.0, 8 / 3])
+    raw = history.decimated(window=3)["loss"].tolist()
+    assert raw == [4.0, 2.0, 6.0, 0.0]  # the raw line is kept beside the smoothed one
