@@ -8,9 +8,27 @@ from trainer.config import RunConfig
 from ui import share, state
 
 
+def use_app_router() -> None:
+    """Make sure app.py's st.navigation routes this session, whatever URL it came in by.
+
+    Streamlit treats an app with a `pages/` folder as a legacy multipage app (pages listed by
+    file name, app.py not run) until app.py first calls st.navigation in this process. On a
+    fresh server (a Cloud app waking up), a first visitor who arrives by a share link to
+    /train would get, and leave the whole process in, that legacy mode. Flip the switch as
+    st.navigation itself does (PagesManager.uses_pages_directory = False) and rerun, so app.py
+    routes from then on.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def page_setup() -> tuple[RunConfig | None, str | None]:
     """Sync the URL with the draft config and show one-time notices. Returns the config (or
     None) and the error that makes it invalid (or None)."""
+    use_app_router()
     state.draft()
     for problem in st.session_state.pop(state.LINK_PROBLEMS, []):
         st.warning(f"The link had a setting that could not be restored: {problem}")

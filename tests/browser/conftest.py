@@ -18,6 +18,8 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 from browser_helpers import REPO, Server, log_problems
@@ -72,29 +74,17 @@ def _wait_healthy(server: Server, deadline_s: float) -> None:
     pytest.fail(f"streamlit not healthy after {deadline_s:.0f} s:\n{server.log()}")
 
 
-@pytest.fixture(scope="session")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """`streamlit run app.py` on a free loopback port; fails the session if its log holds a
-    traceback or a warning of ours."""
+@contextmanager
+def running_server(log_path: Path) -> Iterator[Server]:
+    """`streamlit run app.py` on a free loopback port, stopped on exit; fails if its log holds
+    a traceback or a warning of ours."""
     port = _free_port()
-    log_path = tmp_path_factory.mktemp("streamlit") / "server.log"
     command = [
-        sys.executable,
-        "-m",
-        "streamlit",
-        "run",
-        "app.py",
-        "--server.headless",
-        "true",
-        "--server.port",
-        str(port),
-        "--server.address",
-        "127.0.0.1",
-        "--server.fileWatcherType",
-        "none",
-        "--browser.gatherUsageStats",
-        "false",
-    ]
+        sys.executable, "-m", "streamlit", "run", "app.py",
+        "--server.headless", "true", "--server.port", str(port),
+        "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
+        "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
     env = {**os.environ, "PYTHONWARNINGS": "default", "PYTHONUNBUFFERED": "1"}
     with log_path.open("wb") as log:
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
@@ -116,6 +106,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             + "\n".join(problems)
             + f"\n--- full log: {log_path}\n{running.log()}"
         )
+
+
+@pytest.fixture(scope="session")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """The server most tests share, one per session."""
+    with running_server(tmp_path_factory.mktemp("streamlit") / "server.log") as running:
+        yield running
+
+
+@pytest.fixture
+def fresh_server(tmp_path: Path) -> Iterator[Server]:
+    """A server nobody has visited yet (a Cloud app waking up), for cold-start tests."""
+    with running_server(tmp_path / "server.log") as running:
+        yield running
 
 
 @pytest.fixture(autouse=True)
