@@ -99,13 +99,7 @@ def running_server(log_path: Path) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
-    problems = log_problems(running.log())
-    if problems:
-        pytest.fail(
-            "the streamlit log has tracebacks or warnings:\n"
-            + "\n".join(problems)
-            + f"\n--- full log: {log_path}\n{running.log()}"
-        )
+    fail_on_log_problems(running.log(), f"full log: {log_path}")
 
 
 @pytest.fixture(scope="session")
@@ -132,12 +126,17 @@ def clean_server_log(request: pytest.FixtureRequest) -> Iterator[None]:
     running: Server = request.getfixturevalue("server")
     start = len(running.log())
     yield
-    problems = log_problems(running.log()[start:])
+    fail_on_log_problems(running.log()[start:], "log of this test")
+
+
+def fail_on_log_problems(text: str, what: str) -> None:
+    """Fail the test when the server log `text` holds a traceback or a warning of ours."""
+    problems = log_problems(text)
     if problems:
         pytest.fail(
             "the streamlit log has tracebacks or warnings:\n"
             + "\n".join(problems)
-            + f"\n--- log of this test:\n{running.log()[start:]}"
+            + f"\n--- {what}:\n{text}"
         )
 
 
