@@ -144,3 +144,21 @@ def test_train_resumes_from_a_checkpoint_dir_on_the_same_data_order(tmp_path):
             if isinstance(e, trainer.BatchEnd)]  # fmt: skip
     assert tail[0].step == len(head) and tail[0].samples_seen == 240 + 32
     assert head + [e.loss for e in tail] == straight
+
+
+def test_threads_flag_sets_tensorflows_thread_pools(tmp_path):
+    code = (
+        "import sys, tensorflow as tf\n"
+        "from trainer.cli import main\n"
+        "code = main(sys.argv[1:])\n"
+        "print('threads', tf.config.threading.get_intra_op_parallelism_threads(),\n"
+        "      tf.config.threading.get_inter_op_parallelism_threads())\n"
+        "sys.exit(code)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "--threads", "1", "--epochs", "1", "--quiet",
+         "--out", str(tmp_path)],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "threads 1 1" in done.stdout
