@@ -173,6 +173,7 @@ def export_code(run: state.Run) -> None:
     import trainer
 
     st.subheader("Take the code home")
+    script = trainer.export_script(run.config)
     st.caption(
         "A standalone script in the Keras guide's shape (tf.data pipeline, functional model, "
         "GradientTape loop under tf.function, validation loop), using only TensorFlow and NumPy. "
@@ -181,7 +182,7 @@ def export_code(run: state.Run) -> None:
     cols = st.columns(2)
     cols[0].download_button(
         "Download training script (.py)",
-        trainer.export_script(run.config),
+        script,
         file_name=f"tapeboard_{run.config.dataset}_{run.id}.py",
         mime="text/x-python",
         icon=":material/code:",
@@ -195,7 +196,7 @@ def export_code(run: state.Run) -> None:
             icon=":material/database:",
         )
     with st.expander("Show the script"):
-        st.code(trainer.export_script(run.config), language="python")
+        st.code(script, language="python")
 
 
 def main() -> None:

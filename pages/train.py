@@ -129,60 +129,32 @@ def controls(run: state.Run | None, config_ok: bool) -> None:
     idle = run is None or run.finished
     running = run is not None and run.live
     paused = run is not None and not run.finished and not run.live
-    cols = st.columns(6)
-    cols[0].button(
-        "Train",
-        key="btn_train",
-        type="primary",
-        icon=":material/play_arrow:",
-        on_click=on_train,
-        disabled=not (idle and config_ok),
-        width="stretch",
-        help="Start a new run with the current config.",
-    )
-    cols[1].button(
-        "Pause",
-        key="btn_pause",
-        icon=":material/pause:",
-        on_click=on_pause,
-        disabled=not running,
-        width="stretch",
-    )
-    cols[2].button(
-        "Resume",
-        key="btn_resume",
-        icon=":material/resume:",
-        on_click=on_resume,
-        disabled=not paused,
-        width="stretch",
-    )
-    cols[3].button(
-        "Stop",
-        key="btn_stop",
-        icon=":material/stop:",
-        on_click=on_stop,
-        disabled=idle,
-        width="stretch",
-        help="End the run here; what it learned is kept.",
-    )
-    cols[4].button(
-        "Step",
-        key="btn_step",
-        icon=":material/skip_next:",
-        on_click=on_step,
-        disabled=running or (idle and not config_ok),
-        width="stretch",
-        help="Train one logging interval, then pause.",
-    )
-    cols[5].button(
-        "Reset",
-        key="btn_reset",
-        icon=":material/restart_alt:",
-        on_click=on_reset,
-        disabled=run is None,
-        width="stretch",
-        help="Put this run aside (it stays on the Runs page) for a fresh start.",
-    )
+    # (label, key, icon, callback, enabled, help): always all six, disabled when not available.
+    buttons = [
+        ("Train", "btn_train", "play_arrow", on_train, idle and config_ok,
+         "Start a new run with the current config."),
+        ("Pause", "btn_pause", "pause", on_pause, running, None),
+        ("Resume", "btn_resume", "resume", on_resume, paused, None),
+        ("Stop", "btn_stop", "stop", on_stop, not idle,
+         "End the run here; what it learned is kept."),
+        ("Step", "btn_step", "skip_next", on_step, not running and (config_ok or not idle),
+         "Train one logging interval, then pause."),
+        ("Reset", "btn_reset", "restart_alt", on_reset, run is not None,
+         "Put this run aside (it stays on the Runs page) for a fresh start."),
+    ]  # fmt: skip
+    for column, (label, key, icon, callback, enabled, tip) in zip(
+        st.columns(len(buttons)), buttons, strict=True
+    ):
+        column.button(
+            label,
+            key=key,
+            type="primary" if key == "btn_train" else "secondary",
+            icon=f":material/{icon}:",
+            on_click=callback,
+            disabled=not enabled,
+            width="stretch",
+            help=tip,
+        )
 
 
 # -- drawing ---------------------------------------------------------------------------------
@@ -254,15 +226,8 @@ class Drawn:
 
 def draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
     """Redraw chart, progress and numbers from the run's history (bounded cost)."""
-    smoothing = float(view["smoothing"]) if view["smooth"] else 0.0
-    batches, epochs = run.curves(MAX_POINTS, smoothing)
-    x = view["x"] if view["x"] in charts.X_AXES else "step"
-    slots.chart.altair_chart(
-        charts.loss_chart(
-            batches, epochs, x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
-        ),
-        width="stretch",
-    )
+    batches, epochs = run.curves(MAX_POINTS, charts.view_smoothing(view))
+    slots.chart.altair_chart(charts.loss_chart_for_view(batches, epochs, view), width="stretch")
     now = time.perf_counter()
     two_d = run.dataset is not None and run.dataset.is_2d and run.model is not None
     if two_d and (not run.live or now - drawn.boundary_at >= SLOW_EVERY_S):

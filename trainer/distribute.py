@@ -27,12 +27,3 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     task_type, task_id = resolver.task_type, resolver.task_id
     return task_type == "chief" or (task_type == "worker" and task_id == 0)
 
-
-def describe(strategy: tf.distribute.Strategy, global_batch: int) -> dict[str, object]:
-    """What people should see: the strategy, replicas in sync and the per-replica batch."""
-    replicas = strategy.num_replicas_in_sync
-    return {
-        "strategy": type(strategy).__name__,
-        "replicas_in_sync": replicas,
-        "per_replica_batch": max(global_batch // replicas, 1),
-    }

@@ -250,3 +250,16 @@ def class_counts_chart(counts: pd.DataFrame, *, height: int = 220) -> alt.Chart:
         )
         .properties(height=height)
     )
+
+
+def view_smoothing(view: dict) -> float:
+    """The EMA weight the Train page's view options ask for (0 when smoothing is off)."""
+    return float(view["smoothing"]) if view["smooth"] else 0.0
+
+
+def loss_chart_for_view(batches: pd.DataFrame, epochs: pd.DataFrame, view: dict) -> alt.LayerChart:
+    """`loss_chart` as the Train page's view options (x axis, smoothing, log scale) draw it."""
+    x = view["x"] if view["x"] in X_AXES else "step"
+    return loss_chart(
+        batches, epochs, x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
+    )

@@ -89,16 +89,11 @@ def chart_file(run: Run, view: dict, kind: str, max_points: int = 1200) -> bytes
     exporter), as the Train page's view options draw it."""
     from ui import charts
 
-    smoothing = float(view["smoothing"]) if view["smooth"] else 0.0
     with run.lock:
-        batches, epochs = run.curves(max_points, smoothing)
-    chart = charts.loss_chart(
-        batches,
-        epochs,
-        x=view["x"],
-        log_scale=bool(view["log"]),
-        show_smoothed=bool(view["smooth"]),
-    ).properties(width=900, title=f"{run.name}: {run.data_title}")
+        batches, epochs = run.curves(max_points, charts.view_smoothing(view))
+    chart = charts.loss_chart_for_view(batches, epochs, view).properties(
+        width=900, title=f"{run.name}: {run.data_title}"
+    )
     buffer = io.BytesIO() if kind == "png" else io.StringIO()
     chart.save(buffer, format=kind, **({"scale_factor": 2} if kind == "png" else {}))
     value = buffer.getvalue()
