@@ -34,6 +34,13 @@ def test_evaluate_shows_scores_boundary_and_exports_the_script(
     accuracy = page.get_by_test_id("stMetric").filter(has_text="Accuracy (validation)")
     assert float(accuracy.get_by_test_id("stMetricValue").inner_text().rstrip("%")) > 80
     expect(page.locator(CHART).nth(2)).to_be_visible()  # confusion, boundary, probabilities
+    # The per-class table draws its grid on a canvas after the page settles: wait for it, so
+    # the screenshot shows the table rather than its empty frame.
+    expect(page.get_by_test_id("stDataFrame").locator("canvas").first).to_be_visible()
+    page.wait_for_function(
+        """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+                 .every(e => e.getBoundingClientRect().height > 80)"""
+    )
     page.mouse.move(1390, 10)
     page.screenshot(path=EVALUATE_SCREENSHOT, full_page=False)
     page.screenshot(path=tmp_path / "evaluate.png", full_page=True)
