@@ -190,7 +190,11 @@ def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
     indices = tf.data.Dataset.range(n).shuffle(
         config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True
     )
-    yield from indices.batch(n).repeat().prefetch(1)
+    # No autotuning: the pipeline is fixed (one epoch ahead), and the autotuner's background
+    # thread made deleting the iterator at the end of a run wait up to ~2 s for it to wake up.
+    options = tf.data.Options()
+    options.autotune.enabled = False
+    yield from indices.batch(n).repeat().prefetch(1).with_options(options)
 
 
 def _batch_sizes(n: int, batch_size: int) -> np.ndarray:
