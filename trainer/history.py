@@ -62,6 +62,10 @@ class History:
         self._size = 0
         self._columns = {name: np.empty(max(1, capacity), _DTYPES[name]) for name in BATCH_COLUMNS}
         self._epochs: list[dict[str, Any]] = []
+        # Derived from _epochs, rebuilt only when an epoch ends: a live chart asks for them on
+        # every redraw, and a run on a small dataset logs thousands of epochs.
+        self._epochs_frame: pd.DataFrame | None = None
+        self._best: dict[str, float | None] = {}
         # Known by the caller before training starts; lets `decimated` place batches at
         # fractional epochs ("epoch_progress") from the first batch on.
         self.steps_per_epoch = steps_per_epoch
@@ -72,6 +76,7 @@ class History:
         if isinstance(event, BatchEnd):
             self._append_batch(event)
         elif isinstance(event, EpochEnd):
+            self._epochs_frame, self._best = None, {}
             self._epochs.append(
                 {
                     "epoch": int(event.epoch),
@@ -141,6 +146,11 @@ class History:
 
     def best(self, metric: str) -> float | None:
         """Best value of an epoch metric so far: lowest for losses/errors, highest otherwise."""
+        if metric not in self._best:
+            self._best[metric] = self._find_best(metric)
+        return self._best[metric]
+
+    def _find_best(self, metric: str) -> float | None:
         values = [row[metric] for row in self._epochs if math.isfinite(row.get(metric, math.nan))]
         if not values:
             return None
@@ -153,9 +163,19 @@ class History:
             {name: self._columns[name][: self._size].copy() for name in BATCH_COLUMNS}
         )
 
-    def epochs(self) -> pd.DataFrame:
+    def epochs(self, max_points: int | None = None) -> pd.DataFrame:
         """One row per epoch: epoch, step, elapsed_s, samples_seen, epoch_progress (= epoch + 1,
-        where the epoch ends on a fractional-epoch axis) and every metric logged."""
+        where the epoch ends on a fractional-epoch axis) and every metric logged. With
+        `max_points`, at most that many evenly spaced rows, the first and last among them."""
+        if self._epochs_frame is None:
+            self._epochs_frame = self._build_epochs()
+        frame = self._epochs_frame
+        if max_points is not None and len(frame) > max_points:
+            keep = np.unique(np.linspace(0, len(frame) - 1, max(max_points, 2)).round())
+            return frame.iloc[keep.astype(int)].reset_index(drop=True)
+        return frame.copy()
+
+    def _build_epochs(self) -> pd.DataFrame:
         frame = pd.DataFrame(self._epochs)
         if frame.empty:
             return pd.DataFrame(columns=["epoch", "step", "elapsed_s", "samples_seen"])

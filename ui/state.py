@@ -300,7 +300,8 @@ class Run:
         """(decimated batches, epochs) frames for the charts: `smoothed` is the EMA of weight
         `smoothing`, or the moving average over `window` batches when window > 1."""
         with self.lock:
-            return self.history.decimated(max_points, smoothing, window), self.history.epochs()
+            history = self.history
+            return history.decimated(max_points, smoothing, window), history.epochs(max_points)
 
     def eta_s(self) -> float | None:
         rate = self.history.steps_per_second()

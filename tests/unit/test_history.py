@@ -162,3 +162,26 @@ def test_moving_average_is_a_trailing_mean_and_decimated_can_use_it():
     np.testing.assert_allclose(history.decimated(window=3)["smoothed"], [4.0, 3.0, 4.0, 8 / 3])
     raw = history.decimated(window=3)["loss"].tolist()
     assert raw == [4.0, 2.0, 6.0, 0.0]  # the raw line is kept beside the smoothed one
+
+
+def test_epochs_is_rebuilt_when_an_epoch_ends_and_callers_cannot_corrupt_it():
+    h = fill(History(), [1.0] * 200)
+    first = h.epochs()
+    first.loc[0, "val_loss"] = 123.0  # a caller's edit stays in its copy
+    assert h.epochs()["val_loss"].tolist() == [1 / 100, 1 / 200]
+    assert h.best("val_loss") == 1 / 200
+    h.record(EpochEnd(2, {"loss": 0.7, "val_loss": 1e-4}, 299, 3.0))
+    assert h.epochs()["epoch"].tolist() == [0, 1, 2]
+    assert h.best("val_loss") == 1e-4
+
+
+def test_epochs_for_display_is_bounded_and_keeps_first_and_last():
+    h = History()
+    for epoch in range(5000):  # a small dataset: thousands of epochs
+        h.record(BatchEnd(epoch, epoch, 0, 1.0, epoch + 1, float(epoch)))
+        h.record(EpochEnd(epoch, {"loss": 1.0 / (epoch + 1)}, epoch, float(epoch)))
+    shown = h.epochs(max_points=600)
+    assert len(shown) <= 600
+    assert shown["epoch"].iloc[[0, -1]].tolist() == [0, 4999]
+    assert shown["epoch"].is_monotonic_increasing
+    assert len(h.epochs(max_points=6000)) == 5000
