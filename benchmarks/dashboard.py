@@ -103,8 +103,13 @@ def headless_round(query: str) -> tuple[float, int]:
 
 
 def redraw_cost(steps: int, repeats: int = 20) -> tuple[float, int]:
-    """Server-side cost of one chart update after `steps` batches: decimate the history, smooth,
-    build the Altair chart and serialize it (what Streamlit sends). Returns (ms, bytes)."""
+    """Server-side cost of one loss-chart update after `steps` batches, as the Train page draws
+    it: decimate the history, smooth, take the cached spec, and serialize the two tables as
+    Arrow IPC (what Streamlit sends). Returns (ms, bytes sent)."""
+    import json
+
+    import pyarrow as pa
+
     from trainer.events import BatchEnd, EpochEnd
     from trainer.history import History
     from ui import charts
@@ -121,9 +126,14 @@ def redraw_cost(steps: int, repeats: int = 20) -> tuple[float, int]:
               history=history)  # fmt: skip
     started = time.perf_counter()
     for _ in range(repeats):
-        batches, epochs = run.curves(1200, 0.6)
-        spec = charts.loss_chart(batches, epochs).to_json()
-    return (time.perf_counter() - started) / repeats * 1000, len(spec)
+        batches, epochs = run.curves(600, 0.6)
+        spec = json.dumps(charts.live_loss_spec())
+        tables = [
+            pa.Table.from_pandas(frame).to_batches()
+            for frame in charts.loss_frames(batches, epochs).values()
+        ]
+        sent = len(spec) + sum(b.nbytes for t in tables for b in t)
+    return (time.perf_counter() - started) / repeats * 1000, sent
 
 
 def main() -> None:
@@ -134,7 +144,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redraw-only", action="store_true", help="only the redraw-cost rows")
     args = parser.parse_args()
-    print(f"{'chart update after':<22}{'ms':>8}{'spec bytes':>12}")
+    print(f"{'chart update after':<22}{'ms':>8}{'bytes sent':>12}")
     for steps in (100, 10_000, 100_000, 1_000_000):
         ms, size = redraw_cost(steps)
         print(f"{steps:>10,} steps{'':<6}{ms:>8.1f}{size:>12,}")

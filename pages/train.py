@@ -227,7 +227,7 @@ class Drawn:
 def draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
     """Redraw chart, progress and numbers from the run's history (bounded cost)."""
     batches, epochs = run.curves(MAX_POINTS, charts.view_smoothing(view))
-    slots.chart.altair_chart(charts.loss_chart_for_view(batches, epochs, view), width="stretch")
+    draw_loss(slots.chart, batches, epochs, view)
     now = time.perf_counter()
     two_d = run.dataset is not None and run.dataset.is_2d and run.model is not None
     if two_d and (not run.live or now - drawn.boundary_at >= SLOW_EVERY_S):
@@ -266,6 +266,17 @@ def draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
                 help=f"Best so far: {_fmt(history.best(key))}",
             )
             st.caption(f"Best {key.replace('_', ' ')}: {_fmt(history.best(key))}")
+
+
+def draw_loss(slot: st.delta_generator.DeltaGenerator, batches, epochs, view: dict) -> None:
+    """The loss chart as one spec per view setting plus named datasets: redraws send new rows
+    under the same spec, which the browser applies to the chart it has (Streamlit's frontend
+    recompiles a Vega-Lite chart only when its spec changes)."""
+    x = view["x"] if view["x"] in charts.X_AXES else "step"
+    log_scale, smooth = bool(view["log"]), bool(view["smooth"])
+    spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth)
+    spec["datasets"] = charts.loss_frames(batches, epochs, x=x, log_scale=log_scale)
+    slot.vega_lite_chart(spec=spec, width="stretch")
 
 
 def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None:

@@ -3,6 +3,7 @@ through `chart.to_dict()` without a server."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import altair as alt
@@ -27,6 +28,10 @@ def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
     return out.where(out > 0) if log_scale else out
 
 
+BATCH_DATA = "loss_batches"  # dataset names of the live chart: stable, so the browser swaps
+VAL_DATA = "loss_val"  # the rows of a drawn chart instead of building it again
+
+
 def loss_chart(
     batches: pd.DataFrame,
     epochs: pd.DataFrame | None = None,
@@ -42,26 +47,78 @@ def loss_chart(
     smoothed); `epochs` is `History.epochs()` (with val_loss when there is validation data).
     `x` is a key of X_AXES.
     """
+    frames = loss_frames(batches, epochs, x=x, log_scale=log_scale)
+    val = frames[VAL_DATA] if len(frames[VAL_DATA]) else None
+    return _loss_layers(frames[BATCH_DATA], val, x, log_scale, show_smoothed, height)
+
+
+def loss_frames(
+    batches: pd.DataFrame, epochs: pd.DataFrame | None, *, x: str = "step", log_scale: bool = False
+) -> dict[str, pd.DataFrame]:
+    """The loss chart's two tables, keyed by dataset name: what changes between redraws."""
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}. Received: x={x!r}")
-    column, title = X_AXES[x]
+    column = X_AXES[x][0]
+    has = len(batches) > 0
+    train = pd.DataFrame(
+        {
+            "x": batches[column].to_numpy() if has else [],
+            "step": batches["step"].to_numpy() if has else [],
+            "loss": _finite_for_scale(batches["loss"], log_scale) if has else [],
+            "smoothed": (
+                _finite_for_scale(batches["smoothed"], log_scale)
+                if has and "smoothed" in batches
+                else np.nan
+            ),
+        }
+    )
+    with_val = epochs is not None and len(epochs) > 0 and "val_loss" in epochs
+    val = pd.DataFrame(
+        {
+            "x": epochs[column].to_numpy() if with_val else [],
+            "epoch": epochs["epoch"].to_numpy() + 1 if with_val else [],
+            "step": epochs["step"].to_numpy() if with_val else [],
+            "val_loss": _finite_for_scale(epochs["val_loss"], log_scale) if with_val else [],
+        }
+    )
+    return {BATCH_DATA: train, VAL_DATA: val}
+
+
+def live_loss_spec(
+    *, x: str = "step", log_scale: bool = False, show_smoothed: bool = True, height: int = 360
+) -> dict:
+    """`loss_chart` as a Vega-Lite spec without data, its layers reading the named datasets of
+    `loss_frames`. While the view options stay put the spec is the same on every redraw, so
+    the browser only swaps the rows of the drawn chart instead of compiling it again."""
+    if x not in X_AXES:
+        raise ValueError(f"x must be one of {', '.join(X_AXES)}. Received: x={x!r}")
+    return _live_loss_json(x, log_scale, show_smoothed, height).copy()
+
+
+@functools.cache
+def _live_loss_json(x: str, log_scale: bool, show_smoothed: bool, height: int) -> dict:
+    layers = _loss_layers(
+        alt.NamedData(BATCH_DATA), alt.NamedData(VAL_DATA), x, log_scale, show_smoothed, height
+    )
+    spec = layers.to_dict()
+    spec.pop("config", None)  # Altair's default theme sizes; Streamlit's theme styles it
+    return spec
+
+
+def _loss_layers(
+    train: pd.DataFrame | alt.NamedData,
+    val: pd.DataFrame | alt.NamedData | None,
+    x: str,
+    log_scale: bool,
+    show_smoothed: bool,
+    height: int,
+) -> alt.LayerChart:
+    title = X_AXES[x][1]
     scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
     color = alt.Color(
         "series:N",
         scale=alt.Scale(domain=SERIES, range=SERIES_COLORS),
         legend=alt.Legend(title=None, orient="top"),
-    )
-    train = pd.DataFrame(
-        {
-            "x": batches[column].to_numpy() if len(batches) else [],
-            "step": batches["step"].to_numpy() if len(batches) else [],
-            "loss": _finite_for_scale(batches["loss"], log_scale) if len(batches) else [],
-            "smoothed": (
-                _finite_for_scale(batches["smoothed"], log_scale)
-                if len(batches) and "smoothed" in batches
-                else np.nan
-            ),
-        }
     )
     x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False))
     base = alt.Chart(train).encode(x=x_enc)
@@ -103,15 +160,7 @@ def loss_chart(
         .add_params(hover)
     )
     layers.append(base.mark_rule(color="#888", strokeDash=[3, 3]).transform_filter(hover))
-    if epochs is not None and len(epochs) and "val_loss" in epochs:
-        val = pd.DataFrame(
-            {
-                "x": epochs[column].to_numpy(),
-                "epoch": epochs["epoch"].to_numpy() + 1,
-                "step": epochs["step"].to_numpy(),
-                "val_loss": _finite_for_scale(epochs["val_loss"], log_scale),
-            }
-        )
+    if val is not None:
         layers.append(
             alt.Chart(val)
             .transform_calculate(series=f"'{SERIES[2]}'")

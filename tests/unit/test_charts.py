@@ -109,3 +109,27 @@ def test_small_charts_build():
     assert charts.scatter_chart(points).to_dict()["encoding"]["color"]["type"] == "nominal"
     counts = pd.DataFrame({"class": ["a", "a"], "split": ["train", "validation"], "count": [3, 1]})
     assert charts.class_counts_chart(counts).to_dict()["mark"]["type"] == "bar"
+
+
+def test_live_spec_is_the_same_whatever_the_data_and_reads_named_datasets():
+    spec = charts.live_loss_spec(x="epoch", log_scale=True)
+    assert spec == charts.live_loss_spec(x="epoch", log_scale=True)
+    assert "datasets" not in spec and "config" not in spec
+    names = {layer["data"]["name"] for layer in spec["layer"]}
+    assert names == {charts.BATCH_DATA, charts.VAL_DATA}
+    spec["datasets"] = {"mine": []}  # a caller adding its data does not touch the cached spec
+    assert "datasets" not in charts.live_loss_spec(x="epoch", log_scale=True)
+    assert charts.live_loss_spec(x="step") != charts.live_loss_spec(x="epoch")
+
+
+def test_loss_frames_match_the_inline_chart():
+    h = history(300)
+    batches, epochs = h.decimated(smoothing=0.6), h.epochs()
+    frames = charts.loss_frames(batches, epochs, x="samples seen")
+    inline = datasets(charts.loss_chart(batches, epochs, x="samples seen").to_dict())
+    assert sorted(len(rows) for rows in inline.values()) == [3, 300]
+    assert len(frames[charts.BATCH_DATA]) == 300 and len(frames[charts.VAL_DATA]) == 3
+    assert frames[charts.BATCH_DATA]["x"].tolist() == batches["samples_seen"].tolist()
+    assert frames[charts.VAL_DATA]["epoch"].tolist() == [1, 2, 3]
+    empty = charts.loss_frames(History().decimated(), History().epochs())
+    assert [len(f) for f in empty.values()] == [0, 0]
