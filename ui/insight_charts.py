@@ -5,11 +5,14 @@ DataFrame in, `alt.Chart` out, no Streamlit: unit-tested through `chart.to_dict(
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
+
+from ui.charts import live_spec
 
 PLAYGROUND_RANGE = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: orange-white-blue
 
@@ -36,6 +39,10 @@ def confusion_heatmap(frame: pd.DataFrame, normalized: bool = False) -> alt.Laye
     return (cells + text).properties(width=size, height=size)
 
 
+GRID_DATA = "boundary_grid"  # dataset names of the live decision boundary
+POINTS_DATA = "boundary_points"
+
+
 def boundary_chart(
     grid: pd.DataFrame,
     points: pd.DataFrame,
@@ -47,9 +54,41 @@ def boundary_chart(
 
     `grid`: trainer.evaluate.decision_grid (x1, x2, value). `points`: x1, x2, label, split.
     """
-    step_x = _cell(grid["x1"])
-    step_y = _cell(grid["x2"])
-    cells = grid.assign(x1_end=grid["x1"] + step_x, x2_end=grid["x2"] + step_y)
+    frames = boundary_frames(grid, points)
+    return _boundary_layers(frames[GRID_DATA], frames[POINTS_DATA], task, class_names, height)
+
+
+def boundary_frames(grid: pd.DataFrame, points: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The boundary chart's two tables, keyed by dataset name: grid cells with their far
+    corners (x1_end, x2_end), and the points."""
+    cells = grid.assign(
+        x1_end=grid["x1"] + _cell(grid["x1"]), x2_end=grid["x2"] + _cell(grid["x2"])
+    )
+    return {GRID_DATA: cells, POINTS_DATA: points}
+
+
+def live_boundary_spec(task: str, class_names: Sequence[str] = (), *, height: int = 360) -> dict:
+    """`boundary_chart` reading the named datasets of `boundary_frames`: the same spec on every
+    redraw of one run, so the browser repaints the cells in place instead of building the
+    chart again (as the Train page's loss chart does)."""
+    return _live_boundary_json(task, tuple(class_names), height).copy()
+
+
+@functools.cache
+def _live_boundary_json(task: str, class_names: tuple[str, ...], height: int) -> dict:
+    layers = _boundary_layers(
+        alt.NamedData(GRID_DATA), alt.NamedData(POINTS_DATA), task, class_names, height
+    )
+    return live_spec(layers)
+
+
+def _boundary_layers(
+    cells: pd.DataFrame | alt.NamedData,
+    points: pd.DataFrame | alt.NamedData,
+    task: str,
+    class_names: Sequence[str],
+    height: int,
+) -> alt.LayerChart:
     two_classes = task == "classification" and len(class_names) == 2
     if task == "regression" or two_classes:
         domain = [0, 0.5, 1] if two_classes else [-1, 0, 1]
@@ -83,7 +122,12 @@ def boundary_chart(
                 legend=None,
             ),
             shape=alt.Shape("split:N", legend=alt.Legend(title=None, orient="bottom")),
-            tooltip=["x1", "x2", "label", "split"],
+            tooltip=[
+                alt.Tooltip("x1:Q", format=".3~f"),
+                alt.Tooltip("x2:Q", format=".3~f"),
+                "label:N" if task == "classification" else alt.Tooltip("label:Q", format=".3~f"),
+                "split:N",
+            ],
         )
     )
     return (heat + dots).properties(height=height).resolve_scale(color="independent")

@@ -133,3 +133,52 @@ def test_loss_frames_match_the_inline_chart():
     assert frames[charts.VAL_DATA]["epoch"].tolist() == [1, 2, 3]
     empty = charts.loss_frames(History().decimated(), History().epochs())
     assert [len(f) for f in empty.values()] == [0, 0]
+
+
+def test_live_loss_spec_leaves_the_hover_layers_out_while_a_run_trains():
+    full = charts.live_loss_spec()
+    light = charts.live_loss_spec(hover=False)
+    assert [layer["mark"]["type"] for layer in full["layer"]] == [
+        "line",
+        "line",
+        "point",
+        "rule",
+        "point",
+    ]
+    assert [layer["mark"]["type"] for layer in light["layer"]] == ["line", "line", "point"]
+    assert "params" in full and "params" not in light
+    assert light["layer"][-1]["data"]["name"] == charts.VAL_DATA  # validation points stay
+    assert full["usermeta"] == light["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+
+
+def test_live_metric_spec_reads_the_metric_frame():
+    h = history(300)
+    frame = charts.metric_frame(h.epochs(), "accuracy")
+    assert frame.columns.tolist() == ["epoch", "split", "value"]
+    assert frame["epoch"].tolist() == [1, 2, 3, 1, 2, 3]
+    assert frame["split"].tolist() == ["train"] * 3 + ["validation"] * 3
+    spec = charts.live_metric_spec("accuracy")
+    assert spec == charts.live_metric_spec("accuracy") and "datasets" not in spec
+    assert spec["data"] == {"name": charts.METRIC_DATA}
+    assert spec["encoding"]["y"]["title"] == "accuracy"
+    inline = datasets(charts.metric_chart(h.epochs(), "accuracy").to_dict())
+    assert [len(rows) for rows in inline.values()] == [len(frame)]
+
+
+def test_live_boundary_spec_is_fixed_per_task_and_the_frames_carry_the_cells():
+    from ui import insight_charts
+
+    grid = pd.DataFrame({"x1": [0.0, 0.5, 0.0, 0.5], "x2": [0.0, 0.0, 0.5, 0.5], "value": 0.3})
+    points = pd.DataFrame({"x1": [0.1], "x2": [0.2], "label": ["+1"], "split": ["train"]})
+    frames = insight_charts.boundary_frames(grid, points)
+    cells = frames[insight_charts.GRID_DATA]
+    assert cells["x1_end"].tolist() == [0.5, 1.0, 0.5, 1.0]
+    assert cells["x2_end"].tolist() == [0.5, 0.5, 1.0, 1.0]
+    assert frames[insight_charts.POINTS_DATA] is points
+    spec = insight_charts.live_boundary_spec("classification", ["-1", "+1"], height=300)
+    assert spec == insight_charts.live_boundary_spec("classification", ("-1", "+1"), height=300)
+    names = {layer["data"]["name"] for layer in spec["layer"]}
+    assert names == {insight_charts.GRID_DATA, insight_charts.POINTS_DATA}
+    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == [0, 0.5, 1]
+    regression = insight_charts.live_boundary_spec("regression", height=300)
+    assert regression["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-1, 0, 1]
