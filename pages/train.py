@@ -14,6 +14,7 @@ import functools
 import math
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
 
@@ -25,13 +26,20 @@ from ui.limits import check_run_size
 from ui.server import server_limits, server_slots
 
 MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run
-MIN_REDRAW_S = 0.3  # redraw at most this often...
-REDRAW_BUDGET = 0.03  # ...and spend at most this share of the time drawing
+MIN_REDRAW_S = 0.5  # redraw at most this often (twice a second reads as live)...
+REDRAW_BUDGET = 0.02  # ...and spend at most this share of the time drawing
 BOUNDARY_GRID = 32  # cells per side of the live decision boundary
 BOUNDARY_POINTS = 600  # data points drawn on it
 # The epoch chart and the boundary are redrawn at most this often while training (and at the
 # end): the loss chart and the figures carry the live view between.
 SLOW_EVERY_S = 2.0
+# Reading session state is where a click (Pause, Stop) gets in; it costs ~25 us, so between
+# two logging intervals only when this much time has passed since the last look.
+HEARTBEAT_S = 0.05
+# The progress bar's width transition repaints it every frame for a while after each update. It
+# more than doubles the browser's time per update (25 vs 11 ms), and a screenshot can catch a
+# finished run's bar mid-way.
+NO_PROGRESS_ANIMATION = "<style>[data-testid='stProgress'] * {transition: none !important;}</style>"
 BUSY_RETRY_S = 1.0  # how often a run waiting for a free training slot looks again
 
 
@@ -222,76 +230,89 @@ class Drawn:
     epochs: int = -1
     epochs_at: float = -math.inf
     boundary_at: float = -math.inf
+    points: Any = None  # the boundary's data points (a DataFrame): fixed for a run
 
 
 def draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
     """Redraw chart, progress and numbers from the run's history (bounded cost)."""
     batches, epochs = run.curves(MAX_POINTS, charts.view_smoothing(view))
-    draw_loss(slots.chart, batches, epochs, view)
+    draw_loss(slots.chart, batches, epochs, view, hover=not run.live)
     now = time.perf_counter()
     two_d = run.dataset is not None and run.dataset.is_2d and run.model is not None
     if two_d and (not run.live or now - drawn.boundary_at >= SLOW_EVERY_S):
-        draw_boundary(run, slots.boundary)
+        draw_boundary(run, slots.boundary, drawn)
         drawn.boundary_at = now
     metric = "accuracy" if run.config.task == "classification" else "mae"
     new_epochs = len(epochs) != drawn.epochs
     if new_epochs and metric in epochs and (not run.live or now - drawn.epochs_at >= SLOW_EVERY_S):
-        slots.metric_chart.altair_chart(charts.metric_chart(epochs, metric), width="stretch")
+        frame = charts.metric_frame(epochs, metric)
+        draw_spec(slots.metric_chart, charts.live_metric_spec(metric), {charts.METRIC_DATA: frame})
         drawn.epochs, drawn.epochs_at = len(epochs), now
-    history = run.history
-    last = history.last
+    last = run.history.last
     done = last.step + 1 if last else 0
     total = max(run.total_steps, 1)
     slots.progress.progress(min(done / total, 1.0), text=f"Step {done:,} of {run.total_steps:,}")
-    with slots.stats.container():
-        epoch = (last.epoch + 1) if last else 0
-        st.metric("Epoch", f"{epoch} / {run.config.epochs}")
-        st.markdown(f"Seen so far: {last.samples_seen if last else 0:,} samples")
-        rate = history.steps_per_second()
-        st.metric("Steps/s", "-" if rate is None else f"{rate:,.0f}")
-        st.metric("ETA", _format_seconds(run.eta_s()) if not run.finished else "done")
-        st.metric("Loss (last batch)", _fmt(last.loss if last else None))
-        row = history.last_epoch or {}
-        val = "val_loss" if "val_loss" in row else "loss"
-        st.metric(
-            "Validation loss" if val == "val_loss" else "Epoch loss",
-            _fmt(row.get(val)),
-            help=f"Best so far: {_fmt(history.best(val))}",
-        )
-        key = f"val_{metric}" if f"val_{metric}" in row else metric
-        if key in row:
-            st.metric(
-                key.replace("_", " ").capitalize(),
-                _fmt(row[key]),
-                help=f"Best so far: {_fmt(history.best(key))}",
-            )
-            st.caption(f"Best {key.replace('_', ' ')}: {_fmt(history.best(key))}")
+    slots.stats.markdown(stats_table(run, metric))
 
 
-def draw_loss(slot: st.delta_generator.DeltaGenerator, batches, epochs, view: dict) -> None:
-    """The loss chart as one spec per view setting plus named datasets: redraws send new rows
-    under the same spec, which the browser applies to the chart it has (Streamlit's frontend
-    recompiles a Vega-Lite chart only when its spec changes)."""
+def stats_table(run: state.Run, metric: str) -> str:
+    """The numbers beside the chart as one Markdown table: one element to update per redraw
+    (a column of st.metric is eight, and costs the browser three times as much to repaint)."""
+    history, last = run.history, run.history.last
+    row = history.last_epoch or {}
+    rate = history.steps_per_second()
+    rows = [
+        ("Epoch", f"**{(last.epoch + 1) if last else 0} / {run.config.epochs}**"),
+        ("Seen so far", f"{last.samples_seen if last else 0:,} samples"),
+        ("Steps/s", "-" if rate is None else f"{rate:,.0f}"),
+        ("ETA", _format_seconds(run.eta_s()) if not run.finished else "done"),
+        ("Loss (last batch)", _fmt(last.loss if last else None)),
+    ]
+    val = "val_loss" if "val_loss" in row else "loss"
+    key = f"val_{metric}" if f"val_{metric}" in row else metric
+    for name in (val, key):
+        if name in row:
+            best = _fmt(history.best(name))
+            rows.append((_metric_label(name), f"**{_fmt(row[name])}** (best {best})"))
+    lines = [f"| {run.name} | {'running' if run.live else run.status} |", "|:--|--:|"]
+    return "\n".join(lines + [f"| {label} | {value} |" for label, value in rows])
+
+
+def _metric_label(name: str) -> str:
+    """val_accuracy -> Validation accuracy, loss -> Epoch loss, val_mae -> Validation MAE."""
+    metric = name.removeprefix("val_")
+    metric = "MAE" if metric == "mae" else metric.replace("_", " ")
+    return f"{'Validation' if name.startswith('val_') else 'Epoch'} {metric}"
+
+
+def draw_loss(
+    slot: st.delta_generator.DeltaGenerator, batches, epochs, view: dict, *, hover: bool
+) -> None:
     x = view["x"] if view["x"] in charts.X_AXES else "step"
     log_scale, smooth = bool(view["log"]), bool(view["smooth"])
-    spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth)
-    spec["datasets"] = charts.loss_frames(batches, epochs, x=x, log_scale=log_scale)
-    slot.vega_lite_chart(spec=spec, width="stretch")
+    spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth, hover=hover)
+    draw_spec(slot, spec, charts.loss_frames(batches, epochs, x=x, log_scale=log_scale))
 
 
-def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator) -> None:
+def draw_spec(slot: st.delta_generator.DeltaGenerator, spec: dict, datasets: dict) -> None:
+    """A chart as a fixed spec plus named datasets: redraws send new rows under the same spec,
+    which the browser applies to the chart it has (Streamlit's frontend recompiles a Vega-Lite
+    chart only when its spec changes). Much cheaper, in the server and in the browser, than a
+    new Altair chart per redraw."""
+    slot.vega_lite_chart(spec={**spec, "datasets": datasets}, width="stretch")
+
+
+def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator, drawn: Drawn) -> None:
     """The model's output over the plane with the points on top, as TensorFlow Playground
     redraws it while training. A coarse grid keeps each redraw to a few milliseconds."""
     from trainer.evaluate import decision_grid
 
     grid = decision_grid(run.model, run.dataset, resolution=BOUNDARY_GRID)
-    points = data.points_frame(run.dataset, max_points=BOUNDARY_POINTS)
-    slot.altair_chart(
-        insight_charts.boundary_chart(
-            grid, points, run.dataset.task, run.dataset.class_names, height=300
-        ),
-        width="stretch",
-    )
+    if drawn.points is None:  # sampled once: the same rows every redraw, so never re-sent
+        drawn.points = data.points_frame(run.dataset, max_points=BOUNDARY_POINTS)
+    points = drawn.points
+    spec = insight_charts.live_boundary_spec(run.dataset.task, run.dataset.class_names, height=300)
+    draw_spec(slot, spec, insight_charts.boundary_frames(grid, points))
 
 
 def present(run: state.Run, view: dict) -> None:
@@ -378,27 +399,31 @@ def wait_for_slot(slots: Slots) -> None:
 
 
 def pull_and_draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
-    next_draw = 0.0
+    next_draw = next_heartbeat = 0.0
     while True:
         started = time.perf_counter()
         run.pull_interval(run.config.log_every)  # pure Python: records every event
         run.wall_s += time.perf_counter() - started
         # Reading session state is where Streamlit checks for a pending rerun: a click on Pause
-        # or Stop takes effect after this logging interval, not at the next (rarer) redraw.
-        # The interval's events are recorded already, so the interruption loses nothing.
-        st.session_state.get(state.VIEW)
-        if not run.live or time.perf_counter() >= next_draw:
+        # or Stop takes effect at the end of a logging interval, within HEARTBEAT_S, not at
+        # the next (rarer) redraw. The interval's events are recorded already, so the
+        # interruption loses nothing.
+        if time.perf_counter() >= next_heartbeat:
+            st.session_state.get(state.VIEW)
+            next_heartbeat = time.perf_counter() + HEARTBEAT_S
+        if not run.live:
+            return  # paused or ended: the caller reruns the script, which draws it all anew
+        if time.perf_counter() >= next_draw:
             started = time.perf_counter()
             draw(run, slots, view, drawn)
             cost = time.perf_counter() - started
             run.wall_s += cost
             next_draw = time.perf_counter() + max(MIN_REDRAW_S, cost / REDRAW_BUDGET)
-        if not run.live:
-            return
 
 
 def main() -> None:
     st.title("Train")
+    st.html(NO_PROGRESS_ANIMATION)  # only a <style>: Streamlit applies it, shows nothing
     config, error = common.page_setup()
     run = state.current_run()  # taken out of session_state once; the loop uses this object
     if config is None:

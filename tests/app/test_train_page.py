@@ -27,6 +27,13 @@ def loss_chart(at):
     return chart
 
 
+def stats(at) -> dict[str, str]:
+    """The numbers beside the chart: the Markdown table headed by the run's name."""
+    (table,) = [t for t in texts(at.markdown) if t.startswith("| run ")]
+    rows = [line.strip("|").split("|") for line in table.splitlines()[2:]]
+    return {label.strip(): value.strip() for label, value in rows}
+
+
 def boundary_charts(at):
     return [c for c in charts(at) if '"x1_end"' in json.dumps(chart_spec(c))]
 
@@ -50,8 +57,13 @@ def test_tiny_run_completes_and_its_history_is_drawn():
     # Every batch is in the chart's data; the validation point in its own dataset.
     assert sorted(chart_rows(loss_chart(at))) == [1, 5]
     assert at.get("progress")[0].value == 100
-    assert {m.label: m.value for m in at.metric}["Epoch"] == "1 / 1"
-    assert "Seen so far: 160 samples" in texts(at.markdown)
+    numbers = stats(at)
+    assert numbers["Epoch"] == "**1 / 1**"
+    assert numbers["Seen so far"] == "160 samples"
+    assert numbers["ETA"] == "done"
+    final = run.end.metrics
+    assert numbers["Validation loss"].startswith(f"**{final['val_loss']:.4g}** (best ")
+    assert numbers["Validation accuracy"].startswith(f"**{final['val_accuracy']:.4g}** (best ")
     assert enabled(at) == ["Train", "Step", "Reset"]
 
 

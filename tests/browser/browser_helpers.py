@@ -137,6 +137,12 @@ def metric_value(page: Page, label: str) -> str:
     return metric.get_by_test_id("stMetricValue").inner_text()
 
 
+def stat_value(page: Page, label: str) -> str:
+    """A number from the Train page's table beside the chart: the bold value in its row."""
+    row = page.locator("tr").filter(has=page.locator("td", has_text=label))
+    return row.locator("strong").first.inner_text()
+
+
 def assert_no_exception(page: Page) -> None:
     """No Streamlit exception box anywhere on the page (their text in the message if any)."""
     boxes = page.get_by_test_id("stException")

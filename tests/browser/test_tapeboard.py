@@ -35,6 +35,7 @@ from browser_helpers import (
     metric_value,
     open_app,
     start_run_and_finish,
+    stat_value,
     steps,
     wait_progress_full,
     wait_steps_above,
@@ -90,7 +91,7 @@ def test_first_visit_trains_digits_with_a_live_chart(page: Page, server: Server)
     expect(page.get_by_text("run 1 finished: Completed 30 epochs.")).to_be_visible(timeout=RUN_MS)
     wait_progress_full(page)
     # The starting config learns visibly: a newcomer's first run is not a flat line.
-    assert float(metric_value(page, "Val accuracy")) > 0.9
+    assert float(stat_value(page, "Validation accuracy")) > 0.9
     seen = page.evaluate("() => window.seenSteps")
     counts = [n for n, _, _ in seen]
     assert counts == sorted(counts), f"the step count went backwards: {seen}"
@@ -105,7 +106,7 @@ def test_a_short_adam_run_learns_digits_and_is_the_readme_screenshot(
     open_app(page, f"{server.url}/train?optimizer=adam&learning_rate=0.01&epochs=10", "Train")
     start_run_and_finish(page)
     expect(page.locator(LOSS_CHART).first).to_be_visible()
-    accuracy = float(metric_value(page, "Val accuracy"))
+    accuracy = float(stat_value(page, "Validation accuracy"))
     assert accuracy > 0.8, f"val accuracy after 10 adam epochs on digits: {accuracy}"
     page.mouse.move(VIEW_CORNER[0], VIEW_CORNER[1])  # no hover tooltip in the picture
     shot = tmp_path / "screenshot-train.png"
