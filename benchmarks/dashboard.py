@@ -198,15 +198,17 @@ def main() -> None:
     ours, theirs = steps / app_s, steps / headless_s
     # Each round's pair ran back to back; the median of their ratios is the least troubled by
     # this machine's drifts (a 2-vCPU VM whose speed moves by 30% from one minute to the next).
-    ratio = statistics.median(h / a for _, a, h, _ in rounds)
+    ratios = [h / a for _, a, h, _ in rounds]
+    ratio = statistics.median(ratios)
+    low, _, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio,) * 3
     print(f"\nconfig: {query}  ({steps:,} steps, log_every={config.log_every}), "
           f"median of {args.rounds} interleaved rounds")  # fmt: skip
     print(f"{'training time, first pull to end':<40}{'seconds':>9}{'steps/s':>10}")
     print(f"{'headless trainer.train':<40}{headless_s:>9.2f}{theirs:>10.0f}")
     print(f"{'dashboard in Chromium (pulling+drawing)':<40}{app_s:>9.2f}{ours:>10.0f}")
     print(
-        f"dashboard / headless: {ratio:.2f}x, median of the rounds' ratios (bar 0.90x); "
-        "per round: " + ", ".join(f"{h / a:.2f}x" for _, a, h, _ in rounds)
+        f"dashboard / headless: {ratio:.2f}x, median of the rounds' ratios (quartiles "
+        f"{low:.2f}-{high:.2f}x; bar 0.90x); per round: " + ", ".join(f"{r:.2f}x" for r in ratios)
     )
     print(f"browser CPU while training (renderer processes): {cpu_s:.2f} s, "
           f"{cpu_s / click_s:.0%} of a core")  # fmt: skip
