@@ -110,8 +110,9 @@ def browser_round(page, port: int, query: str) -> tuple[float, float, int, float
 def headless_round(query: str) -> tuple[float, int]:
     """The same run headless, timed from the first pull to the end as the page times it."""
     import trainer
+    from ui.share import STARTER
 
-    config = trainer.RunConfig.from_query(query)
+    config = trainer.RunConfig.from_query(query, base=STARTER)
     data = trainer.split_validation(trainer.dataset_for(config), config.validation_split, 0)
     model = trainer.build_model(config, data)  # as the page does before it pulls
     events = trainer.train(config, data, model=model)
@@ -168,11 +169,13 @@ def main() -> None:
         print(f"{steps:>10,} steps{'':<6}{ms:>8.1f}{size:>12,}")
     if args.redraw_only:
         return
-    import trainer
+    from ui.share import STARTER
 
-    config = trainer.RunConfig(dataset=args.dataset, num_samples=args.samples, epochs=args.epochs)
-    query = config.to_query()
-    warmup = config.replace(num_samples=500, epochs=1).to_query()
+    # The app reads a link relative to its starting config (ui.share.STARTER), so the query is
+    # written relative to it too, and read back the same way for the headless runs.
+    config = STARTER.replace(dataset=args.dataset, num_samples=args.samples, epochs=args.epochs)
+    query = config.to_query(STARTER)
+    warmup = config.replace(num_samples=500, epochs=1).to_query(STARTER)
     port = free_port()
     log = Path(tempfile.mkdtemp()) / "streamlit.log"
     server = start_server(port, log)
