@@ -146,7 +146,7 @@ def redraw_cost(steps: int, repeats: int = 20) -> tuple[float, int]:
     started = time.perf_counter()
     for _ in range(repeats):
         batches, epochs = run.curves(600, 0.6)
-        spec = json.dumps(charts.live_loss_spec())
+        spec = json.dumps(charts.live_loss_spec(hover=False))  # as while a run trains
         tables = [
             pa.Table.from_pandas(frame).to_batches()
             for frame in charts.loss_frames(batches, epochs).values()
