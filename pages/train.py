@@ -231,6 +231,7 @@ class Drawn:
     epochs_at: float = -math.inf
     boundary_at: float = -math.inf
     points: Any = None  # the boundary's data points (a DataFrame): fixed for a run
+    axes: Any = None  # the boundary's grid coordinates: fixed for a run
 
 
 def draw(run: state.Run, slots: Slots, view: dict, drawn: Drawn) -> None:
@@ -304,15 +305,21 @@ def draw_spec(slot: st.delta_generator.DeltaGenerator, spec: dict, datasets: dic
 
 def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator, drawn: Drawn) -> None:
     """The model's output over the plane with the points on top, as TensorFlow Playground
-    redraws it while training. A coarse grid keeps each redraw to a few milliseconds."""
-    from trainer.evaluate import decision_grid
+    redraws it while training: one small image of the output (the model on a coarse grid,
+    a few milliseconds), the points fixed for the run and never re-sent."""
+    from trainer.evaluate import decision_values, grid_axes
 
-    grid = decision_grid(run.model, run.dataset, resolution=BOUNDARY_GRID)
-    if drawn.points is None:  # sampled once: the same rows every redraw, so never re-sent
-        drawn.points = data.points_frame(run.dataset, max_points=BOUNDARY_POINTS)
-    points = drawn.points
-    spec = insight_charts.live_boundary_spec(run.dataset.task, run.dataset.class_names, height=300)
-    draw_spec(slot, spec, insight_charts.boundary_frames(grid, points))
+    dataset = run.dataset
+    if drawn.points is None:
+        drawn.points = data.points_frame(dataset, max_points=BOUNDARY_POINTS)
+        drawn.axes = grid_axes(dataset, resolution=BOUNDARY_GRID)
+    values = decision_values(run.model, dataset, drawn.axes)
+    names = dataset.class_names
+    spec = insight_charts.live_boundary_spec(dataset.task, names, height=300)
+    frames = insight_charts.live_boundary_frames(
+        drawn.axes, values, dataset.task, names, drawn.points
+    )
+    draw_spec(slot, spec, frames)
 
 
 def present(run: state.Run, view: dict) -> None:

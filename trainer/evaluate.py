@@ -133,6 +133,43 @@ def regression_frame(model: keras.Model, dataset: Dataset, split: str = "val") -
     return pd.DataFrame({"true": true, "predicted": predicted, "residual": predicted - true})
 
 
+def grid_axes(
+    dataset: Dataset, resolution: int = 60, padding: float = 0.1
+) -> tuple[np.ndarray, np.ndarray]:
+    """The x1 and x2 coordinates of a `resolution` x `resolution` grid covering the 2-D data of
+    both splits, `padding` of its span beyond each side. Fixed for a dataset: a live view
+    computes it once, not once per redraw (the extent of 100k points costs ~3 ms)."""
+    if tuple(dataset.input_shape) != (2,):
+        raise ValueError(
+            f"A decision boundary needs 2 input features. Received: input_shape="
+            f"{tuple(dataset.input_shape)}"
+        )
+    splits = [x for x in (dataset.x_train, dataset.x_val) if x is not None and len(x)]
+    lo = np.min([x.min(axis=0) for x in splits], axis=0).astype(float)
+    hi = np.max([x.max(axis=0) for x in splits], axis=0).astype(float)
+    margin = (hi - lo) * padding + 1e-6
+    x1, x2 = (np.linspace(lo[i] - margin[i], hi[i] + margin[i], resolution) for i in range(2))
+    return x1, x2
+
+
+def decision_values(
+    model: keras.Model, dataset: Dataset, axes: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
+    """The model's output at every grid point, shape (len(x2), len(x1)): row i is x2 = axes[1][i].
+
+    P(class 1) for two classes, the predicted class id for more, the prediction for regression.
+    """
+    xx, yy = np.meshgrid(*axes)
+    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(np.float32)
+    outputs = predict(model, grid, dataset.scale)
+    if dataset.task == "regression":
+        values = outputs[:, 0]
+    else:
+        probabilities = softmax(outputs)
+        values = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities.argmax(1)
+    return values.reshape(xx.shape)
+
+
 def decision_grid(
     model: keras.Model, dataset: Dataset, resolution: int = 60, padding: float = 0.1
 ) -> pd.DataFrame:
@@ -141,27 +178,16 @@ def decision_grid(
     Columns x1, x2 (cell centres), value: P(class 1) for two classes, the predicted class id
     for more, the prediction for regression, plus `class` (predicted name) for classification.
     """
-    if tuple(dataset.input_shape) != (2,):
-        raise ValueError(
-            f"A decision boundary needs 2 input features. Received: input_shape="
-            f"{tuple(dataset.input_shape)}"
-        )
-    points = (
-        dataset.x_train if dataset.x_val is None else np.vstack([dataset.x_train, dataset.x_val])
-    )
-    lo, hi = points.min(axis=0).astype(float), points.max(axis=0).astype(float)
-    margin = (hi - lo) * padding + 1e-6
-    axes = [np.linspace(lo[i] - margin[i], hi[i] + margin[i], resolution) for i in range(2)]
+    axes = grid_axes(dataset, resolution, padding)
+    values = decision_values(model, dataset, axes).ravel()
     xx, yy = np.meshgrid(*axes)
-    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(np.float32)
-    outputs = predict(model, grid, dataset.scale)
-    frame = pd.DataFrame({"x1": grid[:, 0], "x2": grid[:, 1]})
+    frame = pd.DataFrame(
+        {"x1": xx.ravel().astype(np.float32), "x2": yy.ravel().astype(np.float32), "value": values}
+    )
     if dataset.task == "regression":
-        frame["value"] = outputs[:, 0]
         return frame
-    probabilities = softmax(outputs)
-    predicted = probabilities.argmax(axis=1)
-    frame["value"] = probabilities[:, 1] if probabilities.shape[1] == 2 else predicted
+    two = len(dataset.class_names) == 2  # values are P(class 1); as argmax, a tie is class 0
+    predicted = (values > 0.5).astype(int) if two else values.astype(int)
     frame["class"] = np.asarray(dataset.class_names)[predicted]
     return frame
 

@@ -5,16 +5,23 @@ DataFrame in, `alt.Chart` out, no Streamlit: unit-tested through `chart.to_dict(
 
 from __future__ import annotations
 
+import base64
 import functools
+import io
 from collections.abc import Sequence
 
 import altair as alt
 import numpy as np
 import pandas as pd
+from PIL import Image
 
 from ui.charts import live_spec
 
 PLAYGROUND_RANGE = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: orange-white-blue
+# d3's category10, as Vega names it: the points of 3+ classes, and the regions they fall in.
+CATEGORY10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+HEAT_OPACITY = 0.55  # the model's output shows through under the points
 
 
 def confusion_heatmap(frame: pd.DataFrame, normalized: bool = False) -> alt.LayerChart:
@@ -67,19 +74,87 @@ def boundary_frames(grid: pd.DataFrame, points: pd.DataFrame) -> dict[str, pd.Da
     return {GRID_DATA: cells, POINTS_DATA: points}
 
 
+def live_boundary_frames(
+    axes: tuple[np.ndarray, np.ndarray],
+    values: np.ndarray,
+    task: str,
+    class_names: Sequence[str],
+    points: pd.DataFrame,
+) -> dict[str, pd.DataFrame]:
+    """The live boundary's two tables: the model's output as one image row (its URL and the
+    extent it covers), and the points. `axes` and `values` as `trainer.evaluate.grid_axes` and
+    `decision_values` give them."""
+    x1, x2 = axes
+    half1, half2 = _cell(pd.Series(x1)) / 2, _cell(pd.Series(x2)) / 2
+    image = pd.DataFrame(
+        {
+            "url": [boundary_image(values, task, class_names)],
+            "x1": [x1[0] - half1],
+            "x1_end": [x1[-1] + half1],
+            "x2": [x2[0] - half2],
+            "x2_end": [x2[-1] + half2],
+        }
+    )
+    return {GRID_DATA: image, POINTS_DATA: points}
+
+
+def boundary_image(values: np.ndarray, task: str, class_names: Sequence[str] = ()) -> str:
+    """`values` (rows of x2, columns of x1) as a PNG data URL, one pixel per grid point, in the
+    colours of the boundary's legend. The browser stretches and smooths it over the plot, as
+    TensorFlow Playground paints its canvas: one image to swap per redraw, where a grid of rect
+    marks costs Vega ~100 ms of the browser's CPU each time."""
+    rgb = _heat_rgb(np.asarray(values), task, class_names)[::-1]  # image rows run top-down
+    buffer = io.BytesIO()
+    Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buffer, format="PNG")
+    return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _heat_rgb(values: np.ndarray, task: str, class_names: Sequence[str]) -> np.ndarray:
+    if task == "classification" and len(class_names) != 2:
+        palette = np.array([_rgb(c) for c in CATEGORY10], dtype=np.uint8)
+        return palette[values.astype(int) % len(palette)]
+    domain = [0.0, 0.5, 1.0] if task == "classification" else [-1.0, 0.0, 1.0]
+    stops = np.array([_rgb(c) for c in PLAYGROUND_RANGE], dtype=float)
+    # np.interp clamps outside the domain, as the legend's scale does (clamp=True). A diverged
+    # model's NaN outputs paint as the neutral middle colour.
+    values = np.where(np.isfinite(values), values, domain[1])
+    channels = [np.interp(values, domain, stops[:, k]) for k in range(3)]
+    return np.stack(channels, axis=-1).round().astype(np.uint8)
+
+
+def _rgb(color: str) -> tuple[int, int, int]:
+    return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
+
+
 def live_boundary_spec(task: str, class_names: Sequence[str] = (), *, height: int = 360) -> dict:
-    """`boundary_chart` reading the named datasets of `boundary_frames`: the same spec on every
-    redraw of one run, so the browser repaints the cells in place instead of building the
-    chart again (as the Train page's loss chart does)."""
+    """The boundary chart reading `live_boundary_frames`' named datasets: the same spec on every
+    redraw of one run, so the browser swaps the image in place instead of building the chart
+    again (as the Train page's loss chart does)."""
     return _live_boundary_json(task, tuple(class_names), height).copy()
 
 
 @functools.cache
 def _live_boundary_json(task: str, class_names: tuple[str, ...], height: int) -> dict:
-    layers = _boundary_layers(
-        alt.NamedData(GRID_DATA), alt.NamedData(POINTS_DATA), task, class_names, height
+    heat = (
+        alt.Chart(alt.NamedData(GRID_DATA))
+        .mark_image(aspect=False, opacity=HEAT_OPACITY)
+        .encode(
+            x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False, nice=False)),
+            x2="x1_end:Q",
+            y=alt.Y("x2:Q", title="x2", scale=alt.Scale(zero=False, nice=False)),
+            y2="x2_end:Q",
+            url="url:N",
+        )
     )
-    return live_spec(layers)
+    # No marks, only the legend of the image's colours (an image mark has no colour scale).
+    legend = (
+        alt.Chart(alt.Data(values=[]))
+        .mark_rect(opacity=HEAT_OPACITY)
+        .encode(color=_heat_color(task, class_names))
+    )
+    dots = _points_layer(alt.NamedData(POINTS_DATA), task, class_names)
+    chart = (heat + legend + dots).properties(height=height).resolve_scale(color="independent")
+    return live_spec(chart)
 
 
 def _boundary_layers(
@@ -89,28 +164,44 @@ def _boundary_layers(
     class_names: Sequence[str],
     height: int,
 ) -> alt.LayerChart:
-    two_classes = task == "classification" and len(class_names) == 2
-    if task == "regression" or two_classes:
-        domain = [0, 0.5, 1] if two_classes else [-1, 0, 1]
-        color = alt.Color(
-            "value:Q",
-            scale=alt.Scale(domain=domain, range=PLAYGROUND_RANGE, clamp=True),
-            legend=alt.Legend(title="P(+1)" if two_classes else "output"),
-        )
-    else:
-        color = alt.Color("class:N", legend=alt.Legend(title="predicted"))
     heat = (
         alt.Chart(cells)
-        .mark_rect(opacity=0.55)
+        .mark_rect(opacity=HEAT_OPACITY)
         .encode(
             x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False, nice=False)),
             x2="x1_end:Q",
             y=alt.Y("x2:Q", title="x2", scale=alt.Scale(zero=False, nice=False)),
             y2="x2_end:Q",
-            color=color,
+            color=_heat_color(task, class_names),
         )
     )
-    dots = (
+    dots = _points_layer(points, task, class_names)
+    return (heat + dots).properties(height=height).resolve_scale(color="independent")
+
+
+def _heat_color(task: str, class_names: Sequence[str]) -> alt.Color:
+    """The colour of the model's output: P(+1) or the output from orange through white to blue
+    (interpolated in RGB, as `boundary_image` paints it), else the predicted class."""
+    two_classes = task == "classification" and len(class_names) == 2
+    if task == "regression" or two_classes:
+        domain = [0, 0.5, 1] if two_classes else [-1, 0, 1]
+        return alt.Color(
+            "value:Q",
+            scale=alt.Scale(domain=domain, range=PLAYGROUND_RANGE, clamp=True, interpolate="rgb"),
+            legend=alt.Legend(title="P(+1)" if two_classes else "output"),
+        )
+    names = list(class_names)
+    return alt.Color(
+        "class:N",
+        scale=alt.Scale(domain=names, range=[CATEGORY10[i % 10] for i in range(len(names))]),
+        legend=alt.Legend(title="predicted"),
+    )
+
+
+def _points_layer(
+    points: pd.DataFrame | alt.NamedData, task: str, class_names: Sequence[str]
+) -> alt.Chart:
+    return (
         alt.Chart(points)
         .mark_point(filled=True, size=28, stroke="white", strokeWidth=0.6, opacity=0.95)
         .encode(
@@ -130,7 +221,6 @@ def _boundary_layers(
             ],
         )
     )
-    return (heat + dots).properties(height=height).resolve_scale(color="independent")
 
 
 def _cell(values: pd.Series) -> float:
@@ -141,9 +231,10 @@ def _cell(values: pd.Series) -> float:
 def _point_scale(task: str, class_names: Sequence[str]) -> alt.Scale:
     if task == "regression":
         return alt.Scale(domain=[-1, 0, 1], range=PLAYGROUND_RANGE, clamp=True)
-    if list(class_names) == ["-1", "+1"]:
-        return alt.Scale(domain=["-1", "+1"], range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
-    return alt.Scale(scheme="category10")
+    names = list(class_names)
+    if len(names) == 2:  # the colours the heat gives P(second class) = 0 and 1
+        return alt.Scale(domain=names, range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
+    return alt.Scale(domain=names, range=[CATEGORY10[i % 10] for i in range(len(names))])
 
 
 def probability_bars(probabilities: Sequence[float], class_names: Sequence[str]) -> alt.Chart:

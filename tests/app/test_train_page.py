@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+import io
 import json
 import threading
 import time
 
+import pyarrow as pa
 import pytest
 from apptest_helpers import TINY, app, chart_rows, chart_spec, charts, page, texts
+from PIL import Image
 
 # 2,000 XOR points: 1,600 train / 50 batches of 32 per epoch; 150 steps in all.
 LONGER = {**TINY, "num_samples": "2000", "epochs": "3", "log_every": "10"}
@@ -206,7 +210,15 @@ def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
     at = page("train", TINY, timeout=120).run()
     at.button(key="btn_train").click().run()
     (boundary,) = boundary_charts(at)
-    assert 32 * 32 in chart_rows(boundary)  # the grid's cells, beside the data points
+    tables = [
+        pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all() for d in boundary.proto.datasets
+    ]
+    (image,) = [t.to_pylist() for t in tables if "url" in t.column_names]
+    prefix = "data:image/png;base64,"
+    assert len(image) == 1 and image[0]["url"].startswith(prefix)
+    png = Image.open(io.BytesIO(base64.b64decode(image[0]["url"][len(prefix) :])))
+    assert png.size == (32, 32)  # the model on the live grid, one pixel per point
+    assert image[0]["x1"] < image[0]["x1_end"] and image[0]["x2"] < image[0]["x2_end"]
     digits = page("train", {"epochs": "1"}, timeout=120).run()
     digits.button(key="btn_train").click().run()
     assert not digits.exception and boundary_charts(digits) == []

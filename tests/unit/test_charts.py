@@ -165,7 +165,7 @@ def test_live_metric_spec_reads_the_metric_frame():
     assert [len(rows) for rows in inline.values()] == [len(frame)]
 
 
-def test_live_boundary_spec_is_fixed_per_task_and_the_frames_carry_the_cells():
+def test_boundary_frames_give_each_cell_its_far_corner():
     from ui import insight_charts
 
     grid = pd.DataFrame({"x1": [0.0, 0.5, 0.0, 0.5], "x2": [0.0, 0.0, 0.5, 0.5], "value": 0.3})
@@ -175,10 +175,58 @@ def test_live_boundary_spec_is_fixed_per_task_and_the_frames_carry_the_cells():
     assert cells["x1_end"].tolist() == [0.5, 1.0, 0.5, 1.0]
     assert cells["x2_end"].tolist() == [0.5, 0.5, 1.0, 1.0]
     assert frames[insight_charts.POINTS_DATA] is points
+
+
+def decode_png(url: str) -> np.ndarray:
+    import base64
+    import io
+
+    from PIL import Image
+
+    prefix = "data:image/png;base64,"
+    assert url.startswith(prefix)
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url[len(prefix) :]))))
+
+
+def test_live_boundary_is_one_image_over_the_grid_extent_in_the_legend_colours():
+    from ui import insight_charts
+
+    x1, x2 = np.array([0.0, 1.0, 2.0]), np.array([10.0, 20.0])
+    values = np.array([[0.0, 0.5, 1.0], [1.0, 1.0, 7.0]])  # rows: x2 = 10, then x2 = 20
+    points = pd.DataFrame({"x1": [0.1], "x2": [0.2], "label": ["+1"], "split": ["train"]})
+    frames = insight_charts.live_boundary_frames(
+        (x1, x2), values, "classification", ["-1", "+1"], points
+    )
+    (image,) = frames[insight_charts.GRID_DATA].to_dict("records")
+    # Pixel centres on the grid points: the image reaches half a cell beyond them.
+    assert (image["x1"], image["x1_end"], image["x2"], image["x2_end"]) == (-0.5, 2.5, 5, 25)
+    assert frames[insight_charts.POINTS_DATA] is points
+    pixels = decode_png(image["url"])
+    assert pixels.shape == (2, 3, 3)
+    orange, white, blue = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in
+                           insight_charts.PLAYGROUND_RANGE)  # fmt: skip
+    # The top row of the image is the highest x2; values beyond [0, 1] clamp, as the legend.
+    assert pixels[1].tolist() == [orange, white, blue] and pixels[0].tolist() == [blue] * 3
     spec = insight_charts.live_boundary_spec("classification", ["-1", "+1"], height=300)
     assert spec == insight_charts.live_boundary_spec("classification", ("-1", "+1"), height=300)
-    names = {layer["data"]["name"] for layer in spec["layer"]}
-    assert names == {insight_charts.GRID_DATA, insight_charts.POINTS_DATA}
-    assert spec["layer"][0]["encoding"]["color"]["scale"]["domain"] == [0, 0.5, 1]
+    heat, legend, dots = spec["layer"]
+    assert heat["mark"]["type"] == "image" and heat["encoding"]["url"]["field"] == "url"
+    assert heat["data"]["name"] == insight_charts.GRID_DATA
+    assert dots["data"]["name"] == insight_charts.POINTS_DATA
+    assert legend["encoding"]["color"]["scale"]["domain"] == [0, 0.5, 1]
+    diverged = decode_png(insight_charts.boundary_image(np.array([[np.nan, np.inf]]), "regression"))
+    assert diverged.tolist() == [[white, white]]
     regression = insight_charts.live_boundary_spec("regression", height=300)
-    assert regression["layer"][0]["encoding"]["color"]["scale"]["domain"] == [-1, 0, 1]
+    assert regression["layer"][1]["encoding"]["color"]["scale"]["domain"] == [-1, 0, 1]
+
+
+def test_live_boundary_of_three_classes_paints_each_region_its_class_colour():
+    from ui import insight_charts
+
+    predicted = np.array([[0, 1, 2, 1]])
+    url = insight_charts.boundary_image(predicted, "classification", ["a", "b", "c"])
+    colours = [[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in insight_charts.CATEGORY10]
+    assert decode_png(url)[0].tolist() == [colours[0], colours[1], colours[2], colours[1]]
+    spec = insight_charts.live_boundary_spec("classification", ["a", "b", "c"])
+    legend_scale = spec["layer"][1]["encoding"]["color"]["scale"]
+    assert legend_scale == {"domain": ["a", "b", "c"], "range": insight_charts.CATEGORY10[:3]}

@@ -8,6 +8,8 @@ from trainer.evaluate import (
     Classification,
     classify,
     decision_grid,
+    decision_values,
+    grid_axes,
     regression_frame,
     summarize_run,
 )
@@ -68,6 +70,19 @@ def test_decision_grid_matches_model_predict_at_grid_points():
     np.testing.assert_allclose(probe["value"], p1, atol=1e-5)
     points = np.vstack([data.x_train, data.x_val])
     assert grid["x1"].min() < points[:, 0].min() and grid["x1"].max() > points[:, 0].max()
+
+
+def test_decision_values_are_rows_of_x2_and_columns_of_x1():
+    model, data = trained("xor")
+    x1, x2 = grid_axes(data, resolution=12)
+    values = decision_values(model, data, (x1[:7], x2))  # not square: the orientation shows
+    assert values.shape == (12, 7)
+    row, col = 9, 2
+    logits = model.predict(np.array([[x1[col], x2[row]]], np.float32), verbose=0)
+    p1 = np.exp(logits[0, 1]) / np.exp(logits[0]).sum()
+    np.testing.assert_allclose(values[row, col], p1, atol=1e-5)
+    frame = decision_grid(model, data, resolution=12)
+    np.testing.assert_allclose(frame["value"], decision_values(model, data, (x1, x2)).ravel())
 
 
 def test_regression_frame_and_grid():
