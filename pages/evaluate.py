@@ -97,14 +97,15 @@ def show_regression(run: state.Run) -> None:
 
 
 def show_boundary(run: state.Run) -> None:
-    from trainer.evaluate import decision_grid
+    from trainer.evaluate import decision_values, grid_axes
 
     st.subheader("Decision boundary")
-    grid = decision_grid(run.model, run.dataset, resolution=60)
-    points = data.points_frame(run.dataset)
+    ds = run.dataset
+    axes = grid_axes(ds, resolution=60)
+    values = decision_values(run.model, ds, axes)
+    points = data.points_frame(ds)
     st.altair_chart(
-        charts.boundary_chart(grid, points, run.dataset.task, run.dataset.class_names),
-        width="stretch",
+        charts.boundary_chart(axes, values, points, ds.task, ds.class_names), width="stretch"
     )
 
 

@@ -316,9 +316,7 @@ def draw_boundary(run: state.Run, slot: st.delta_generator.DeltaGenerator, drawn
     values = decision_values(run.model, dataset, drawn.axes)
     names = dataset.class_names
     spec = insight_charts.live_boundary_spec(dataset.task, names, height=300)
-    frames = insight_charts.live_boundary_frames(
-        drawn.axes, values, dataset.task, names, drawn.points
-    )
+    frames = insight_charts.boundary_frames(drawn.axes, values, dataset.task, names, drawn.points)
     draw_spec(slot, spec, frames)
 
 

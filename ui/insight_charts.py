@@ -46,46 +46,38 @@ def confusion_heatmap(frame: pd.DataFrame, normalized: bool = False) -> alt.Laye
     return (cells + text).properties(width=size, height=size)
 
 
-GRID_DATA = "boundary_grid"  # dataset names of the live decision boundary
+GRID_DATA = "boundary_grid"  # dataset names of the decision boundary's two tables
 POINTS_DATA = "boundary_points"
 
 
 def boundary_chart(
-    grid: pd.DataFrame,
+    axes: tuple[np.ndarray, np.ndarray],
+    values: np.ndarray,
     points: pd.DataFrame,
     task: str,
     class_names: Sequence[str] = (),
     height: int = 360,
 ) -> alt.LayerChart:
-    """The model's output over the plane (heatmap) with the data on top, as in TF Playground.
+    """The model's output over the plane with the data on top, as in TensorFlow Playground.
 
-    `grid`: trainer.evaluate.decision_grid (x1, x2, value). `points`: x1, x2, label, split.
+    `axes`, `values`: `trainer.evaluate.grid_axes` and `decision_values`. `points`: x1, x2,
+    label, split (`ui.datasets.points_frame`).
     """
-    frames = boundary_frames(grid, points)
+    frames = boundary_frames(axes, values, task, class_names, points)
     return _boundary_layers(frames[GRID_DATA], frames[POINTS_DATA], task, class_names, height)
 
 
-def boundary_frames(grid: pd.DataFrame, points: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    """The boundary chart's two tables, keyed by dataset name: grid cells with their far
-    corners (x1_end, x2_end), and the points."""
-    cells = grid.assign(
-        x1_end=grid["x1"] + _cell(grid["x1"]), x2_end=grid["x2"] + _cell(grid["x2"])
-    )
-    return {GRID_DATA: cells, POINTS_DATA: points}
-
-
-def live_boundary_frames(
+def boundary_frames(
     axes: tuple[np.ndarray, np.ndarray],
     values: np.ndarray,
     task: str,
     class_names: Sequence[str],
     points: pd.DataFrame,
 ) -> dict[str, pd.DataFrame]:
-    """The live boundary's two tables: the model's output as one image row (its URL and the
-    extent it covers), and the points. `axes` and `values` as `trainer.evaluate.grid_axes` and
-    `decision_values` give them."""
+    """The boundary chart's two tables, keyed by dataset name: the model's output as one image
+    row (its URL and the extent it covers), and the points."""
     x1, x2 = axes
-    half1, half2 = _cell(pd.Series(x1)) / 2, _cell(pd.Series(x2)) / 2
+    half1, half2 = _half_step(x1), _half_step(x2)
     image = pd.DataFrame(
         {
             "url": [boundary_image(values, task, class_names)],
@@ -98,11 +90,16 @@ def live_boundary_frames(
     return {GRID_DATA: image, POINTS_DATA: points}
 
 
+def _half_step(axis: np.ndarray) -> float:
+    """Pixel centres sit on the grid points: the image reaches half a step beyond them."""
+    return float(axis[1] - axis[0]) / 2 if len(axis) > 1 else 0.5
+
+
 def boundary_image(values: np.ndarray, task: str, class_names: Sequence[str] = ()) -> str:
     """`values` (rows of x2, columns of x1) as a PNG data URL, one pixel per grid point, in the
     colours of the boundary's legend. The browser stretches and smooths it over the plot, as
-    TensorFlow Playground paints its canvas: one image to swap per redraw, where a grid of rect
-    marks costs Vega ~100 ms of the browser's CPU each time."""
+    TensorFlow Playground paints its canvas: one image to swap per live redraw, where a grid of
+    rect marks cost Vega ~100 ms of the browser's CPU each time (and showed seams)."""
     rgb = _heat_rgb(np.asarray(values), task, class_names)[::-1]  # image rows run top-down
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buffer, format="PNG")
@@ -127,7 +124,7 @@ def _rgb(color: str) -> tuple[int, int, int]:
 
 
 def live_boundary_spec(task: str, class_names: Sequence[str] = (), *, height: int = 360) -> dict:
-    """The boundary chart reading `live_boundary_frames`' named datasets: the same spec on every
+    """`boundary_chart` reading `boundary_frames`' named datasets: the same spec on every
     redraw of one run, so the browser swaps the image in place instead of building the chart
     again (as the Train page's loss chart does)."""
     return _live_boundary_json(task, tuple(class_names), height).copy()
@@ -135,8 +132,21 @@ def live_boundary_spec(task: str, class_names: Sequence[str] = (), *, height: in
 
 @functools.cache
 def _live_boundary_json(task: str, class_names: tuple[str, ...], height: int) -> dict:
+    layers = _boundary_layers(
+        alt.NamedData(GRID_DATA), alt.NamedData(POINTS_DATA), task, class_names, height
+    )
+    return live_spec(layers)
+
+
+def _boundary_layers(
+    image: pd.DataFrame | alt.NamedData,
+    points: pd.DataFrame | alt.NamedData,
+    task: str,
+    class_names: Sequence[str],
+    height: int,
+) -> alt.LayerChart:
     heat = (
-        alt.Chart(alt.NamedData(GRID_DATA))
+        alt.Chart(image)
         .mark_image(aspect=False, opacity=HEAT_OPACITY)
         .encode(
             x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False, nice=False)),
@@ -152,35 +162,12 @@ def _live_boundary_json(task: str, class_names: tuple[str, ...], height: int) ->
         .mark_rect(opacity=HEAT_OPACITY)
         .encode(color=_heat_color(task, class_names))
     )
-    dots = _points_layer(alt.NamedData(POINTS_DATA), task, class_names)
-    chart = (heat + legend + dots).properties(height=height).resolve_scale(color="independent")
-    return live_spec(chart)
-
-
-def _boundary_layers(
-    cells: pd.DataFrame | alt.NamedData,
-    points: pd.DataFrame | alt.NamedData,
-    task: str,
-    class_names: Sequence[str],
-    height: int,
-) -> alt.LayerChart:
-    heat = (
-        alt.Chart(cells)
-        .mark_rect(opacity=HEAT_OPACITY)
-        .encode(
-            x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False, nice=False)),
-            x2="x1_end:Q",
-            y=alt.Y("x2:Q", title="x2", scale=alt.Scale(zero=False, nice=False)),
-            y2="x2_end:Q",
-            color=_heat_color(task, class_names),
-        )
-    )
     dots = _points_layer(points, task, class_names)
-    return (heat + dots).properties(height=height).resolve_scale(color="independent")
+    return (heat + legend + dots).properties(height=height).resolve_scale(color="independent")
 
 
 def _heat_color(task: str, class_names: Sequence[str]) -> alt.Color:
-    """The colour of the model's output: P(+1) or the output from orange through white to blue
+    """The legend of the model's output: P(+1) or the output from orange through white to blue
     (interpolated in RGB, as `boundary_image` paints it), else the predicted class."""
     two_classes = task == "classification" and len(class_names) == 2
     if task == "regression" or two_classes:
@@ -221,11 +208,6 @@ def _points_layer(
             ],
         )
     )
-
-
-def _cell(values: pd.Series) -> float:
-    distinct = np.unique(values.to_numpy())
-    return float(distinct[1] - distinct[0]) if len(distinct) > 1 else 1.0
 
 
 def _point_scale(task: str, class_names: Sequence[str]) -> alt.Scale:

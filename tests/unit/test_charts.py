@@ -165,18 +165,6 @@ def test_live_metric_spec_reads_the_metric_frame():
     assert [len(rows) for rows in inline.values()] == [len(frame)]
 
 
-def test_boundary_frames_give_each_cell_its_far_corner():
-    from ui import insight_charts
-
-    grid = pd.DataFrame({"x1": [0.0, 0.5, 0.0, 0.5], "x2": [0.0, 0.0, 0.5, 0.5], "value": 0.3})
-    points = pd.DataFrame({"x1": [0.1], "x2": [0.2], "label": ["+1"], "split": ["train"]})
-    frames = insight_charts.boundary_frames(grid, points)
-    cells = frames[insight_charts.GRID_DATA]
-    assert cells["x1_end"].tolist() == [0.5, 1.0, 0.5, 1.0]
-    assert cells["x2_end"].tolist() == [0.5, 0.5, 1.0, 1.0]
-    assert frames[insight_charts.POINTS_DATA] is points
-
-
 def decode_png(url: str) -> np.ndarray:
     import base64
     import io
@@ -194,7 +182,7 @@ def test_live_boundary_is_one_image_over_the_grid_extent_in_the_legend_colours()
     x1, x2 = np.array([0.0, 1.0, 2.0]), np.array([10.0, 20.0])
     values = np.array([[0.0, 0.5, 1.0], [1.0, 1.0, 7.0]])  # rows: x2 = 10, then x2 = 20
     points = pd.DataFrame({"x1": [0.1], "x2": [0.2], "label": ["+1"], "split": ["train"]})
-    frames = insight_charts.live_boundary_frames(
+    frames = insight_charts.boundary_frames(
         (x1, x2), values, "classification", ["-1", "+1"], points
     )
     (image,) = frames[insight_charts.GRID_DATA].to_dict("records")
@@ -218,6 +206,21 @@ def test_live_boundary_is_one_image_over_the_grid_extent_in_the_legend_colours()
     assert diverged.tolist() == [[white, white]]
     regression = insight_charts.live_boundary_spec("regression", height=300)
     assert regression["layer"][1]["encoding"]["color"]["scale"]["domain"] == [-1, 0, 1]
+
+
+def test_boundary_chart_carries_the_image_and_points_inline_under_the_live_layers():
+    from ui import insight_charts
+
+    axes = (np.linspace(0, 1, 4), np.linspace(0, 1, 3))
+    points = pd.DataFrame({"x1": [0.1, 0.9], "x2": [0.2, 0.8], "label": ["a", "b"]})
+    points["split"] = "train"
+    spec = insight_charts.boundary_chart(axes, np.full((3, 4), 0.7), points, "classification",
+                                         ["a", "b"]).to_dict()  # fmt: skip
+    tables = sorted(spec["datasets"].values(), key=len)
+    assert [len(rows) for rows in tables] == [1, 2]
+    assert decode_png(tables[0][0]["url"]).shape == (3, 4, 3)
+    live = insight_charts.live_boundary_spec("classification", ["a", "b"])
+    assert [layer["mark"] for layer in spec["layer"]] == [layer["mark"] for layer in live["layer"]]
 
 
 def test_live_boundary_of_three_classes_paints_each_region_its_class_colour():
