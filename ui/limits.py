@@ -8,6 +8,12 @@ environment variable (defaults sized for a small Cloud box):
   told why, and start as soon as a slot frees.
 - TAPEBOARD_MAX_SAMPLE_EPOCHS (default 3,000,000): epochs x training samples of one run (50
   MNIST epochs). A bigger run is refused before it starts, with the numbers to shrink.
+
+And one speed setting: TAPEBOARD_TF_THREADS (default 1), the size of each of TensorFlow's
+thread pools in this process (0: TensorFlow's default, one thread per core). The dashboard's
+small models train fastest with one thread on few cores (an op too small to split gains less
+than the pools' hand-offs cost: 1.4x the steps/s on 2 cores, see the README), and each
+concurrent run then keeps to a core, leaving the rest to the web server and other runs.
 """
 
 from __future__ import annotations
@@ -23,30 +29,43 @@ from dataclasses import dataclass
 class Limits:
     max_concurrent: int = 2
     max_sample_epochs: int = 3_000_000
+    tf_threads: int = 1
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None) -> Limits:
         """Limits from TAPEBOARD_* variables; a bad value is a ValueError naming it."""
         env = os.environ if env is None else env
         return cls(
-            max_concurrent=_positive_int(env, "TAPEBOARD_MAX_CONCURRENT", cls.max_concurrent),
-            max_sample_epochs=_positive_int(
+            max_concurrent=_int_at_least(env, "TAPEBOARD_MAX_CONCURRENT", cls.max_concurrent),
+            max_sample_epochs=_int_at_least(
                 env, "TAPEBOARD_MAX_SAMPLE_EPOCHS", cls.max_sample_epochs
             ),
+            tf_threads=_int_at_least(env, "TAPEBOARD_TF_THREADS", cls.tf_threads, least=0),
         )
 
 
-def _positive_int(env: dict[str, str], name: str, default: int) -> int:
+def _int_at_least(env: dict[str, str], name: str, default: int, least: int = 1) -> int:
     text = env.get(name, "").strip()
     if not text:
         return default
     try:
         value = int(text)
     except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"{name} must be a positive integer. Received: {name}={text!r}")
+        value = least - 1
+    if value < least:
+        kind = "a positive integer" if least == 1 else f"an integer >= {least}"
+        raise ValueError(f"{name} must be {kind}. Received: {name}={text!r}")
     return value
+
+
+def tensorflow_environment(limits: Limits) -> dict[str, str]:
+    """TAPEBOARD_TF_THREADS as the variables TensorFlow reads when it starts (its thread pools
+    are fixed then). Setting them needs no TensorFlow import, so the app can do it before any
+    page loads TensorFlow, whichever page that is."""
+    if limits.tf_threads == 0:
+        return {}
+    threads = str(limits.tf_threads)
+    return {"TF_NUM_INTRAOP_THREADS": threads, "TF_NUM_INTEROP_THREADS": threads}
 
 
 def check_run_size(epochs: int, num_train: int, limits: Limits) -> str | None:

@@ -1,10 +1,13 @@
 """Server-wide limits: concurrent training slots and the per-run size budget."""
 
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
 
-from ui.limits import Limits, TrainingSlots, check_run_size
+from ui.limits import Limits, TrainingSlots, check_run_size, tensorflow_environment
 
 
 def test_limits_read_the_environment_and_name_bad_values():
@@ -14,6 +17,35 @@ def test_limits_read_the_environment_and_name_bad_values():
         Limits.from_env({"TAPEBOARD_MAX_SAMPLE_EPOCHS": "lots"})
     with pytest.raises(ValueError, match="TAPEBOARD_MAX_CONCURRENT"):
         Limits.from_env({"TAPEBOARD_MAX_CONCURRENT": "0"})
+
+
+def test_tf_threads_default_to_one_and_zero_means_tensorflows_default():
+    assert Limits.from_env({}).tf_threads == 1
+    assert Limits.from_env({"TAPEBOARD_TF_THREADS": "0"}).tf_threads == 0
+    assert Limits.from_env({"TAPEBOARD_TF_THREADS": " 4 "}).tf_threads == 4
+    with pytest.raises(ValueError, match=r"TAPEBOARD_TF_THREADS must be an integer >= 0.*'-1'"):
+        Limits.from_env({"TAPEBOARD_TF_THREADS": "-1"})
+    assert tensorflow_environment(Limits(tf_threads=2)) == {
+        "TF_NUM_INTRAOP_THREADS": "2",
+        "TF_NUM_INTEROP_THREADS": "2",
+    }
+    assert tensorflow_environment(Limits(tf_threads=0)) == {}
+
+
+def test_tensorflow_starts_with_the_pools_the_environment_names():
+    # A fresh interpreter: TensorFlow reads the variables once, when it starts.
+    code = (
+        "import os, tensorflow as tf\n"
+        "tf.constant(1.0) + 1.0\n"
+        "print(sum(open(f'/proc/self/task/{t}/comm').read().strip() == 'tf_Compute'\n"
+        "          for t in os.listdir('/proc/self/task')))\n"
+    )
+    env = {**os.environ, **tensorflow_environment(Limits(tf_threads=3))}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.split()[-1] == "3"  # inter-op threads (TF's default: one per core)
 
 
 def test_run_size_budget_says_what_to_shrink():
