@@ -162,7 +162,20 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=8)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--redraw-only", action="store_true", help="only the redraw-cost rows")
+    parser.add_argument(
+        "--tf-threads",
+        help="TAPEBOARD_TF_THREADS for both sides (default: the app's, 1; 0: TF's default)",
+    )
     args = parser.parse_args()
+    if args.tf_threads is not None:
+        os.environ["TAPEBOARD_TF_THREADS"] = args.tf_threads
+    from ui.limits import Limits, tensorflow_environment
+
+    # The app sizes TensorFlow's pools from TAPEBOARD_TF_THREADS before TensorFlow starts; the
+    # headless side starts TensorFlow here with the same sizes (the server inherits them too).
+    tf_threads = Limits.from_env().tf_threads
+    for name, value in tensorflow_environment(Limits.from_env()).items():
+        os.environ.setdefault(name, value)
     print(f"{'chart update after':<22}{'ms':>8}{'bytes sent':>12}")
     for steps in (100, 10_000, 100_000, 1_000_000):
         ms, size = redraw_cost(steps)
@@ -206,6 +219,8 @@ def main() -> None:
     low, _, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio,) * 3
     print(f"\nconfig: {query}  ({steps:,} steps, log_every={config.log_every}), "
           f"median of {args.rounds} interleaved rounds")  # fmt: skip
+    print(f"TensorFlow threads per pool, both sides: {tf_threads or 'TF default'} "
+          "(TAPEBOARD_TF_THREADS)")  # fmt: skip
     print(f"{'training time, first pull to end':<40}{'seconds':>9}{'steps/s':>10}")
     print(f"{'headless trainer.train':<40}{headless_s:>9.2f}{theirs:>10.0f}")
     print(f"{'dashboard in Chromium (pulling+drawing)':<40}{app_s:>9.2f}{ours:>10.0f}")
