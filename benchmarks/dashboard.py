@@ -173,8 +173,9 @@ def main() -> None:
 
     # The app sizes TensorFlow's pools from TAPEBOARD_TF_THREADS before TensorFlow starts; the
     # headless side starts TensorFlow here with the same sizes (the server inherits them too).
-    tf_threads = Limits.from_env().tf_threads
-    for name, value in tensorflow_environment(Limits.from_env()).items():
+    limits = Limits.from_env()
+    tf_threads = limits.tf_threads
+    for name, value in tensorflow_environment(limits).items():
         os.environ.setdefault(name, value)
     print(f"{'chart update after':<22}{'ms':>8}{'bytes sent':>12}")
     for steps in (100, 10_000, 100_000, 1_000_000):
