@@ -180,10 +180,8 @@ def decision_grid(
     """
     axes = grid_axes(dataset, resolution, padding)
     values = decision_values(model, dataset, axes).ravel()
-    xx, yy = np.meshgrid(*axes)
-    frame = pd.DataFrame(
-        {"x1": xx.ravel().astype(np.float32), "x2": yy.ravel().astype(np.float32), "value": values}
-    )
+    xx, yy = (a.ravel().astype(np.float32) for a in np.meshgrid(*axes))
+    frame = pd.DataFrame({"x1": xx, "x2": yy, "value": values})
     if dataset.task == "regression":
         return frame
     two = len(dataset.class_names) == 2  # values are P(class 1); as argmax, a tie is class 0

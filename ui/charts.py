@@ -123,8 +123,8 @@ def live_spec(chart: alt.TopLevelMixin) -> dict:
     """A chart that reads only named datasets, as a plain spec for `st.vega_lite_chart` (the
     rows go under those names), drawn on a canvas. A live chart is redrawn twice a second;
     in Chromium on the 2-core development VM a redraw of the 600-row loss chart took ~75 ms
-    of the browser's CPU on a canvas against ~100 ms as SVG (the boundary: 125 vs 145 ms),
-    time a browser on the same machine takes from training."""
+    of the browser's CPU on a canvas against ~100 ms as SVG, time a browser on the same
+    machine takes from training."""
     spec = chart.to_dict()
     spec.pop("config", None)  # Altair's default theme sizes; Streamlit's theme styles it
     spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}

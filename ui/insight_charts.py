@@ -177,11 +177,8 @@ def _heat_color(task: str, class_names: Sequence[str]) -> alt.Color:
             scale=alt.Scale(domain=domain, range=PLAYGROUND_RANGE, clamp=True, interpolate="rgb"),
             legend=alt.Legend(title="P(+1)" if two_classes else "output"),
         )
-    names = list(class_names)
     return alt.Color(
-        "class:N",
-        scale=alt.Scale(domain=names, range=[CATEGORY10[i % 10] for i in range(len(names))]),
-        legend=alt.Legend(title="predicted"),
+        "class:N", scale=_class_scale(class_names), legend=alt.Legend(title="predicted")
     )
 
 
@@ -213,10 +210,17 @@ def _points_layer(
 def _point_scale(task: str, class_names: Sequence[str]) -> alt.Scale:
     if task == "regression":
         return alt.Scale(domain=[-1, 0, 1], range=PLAYGROUND_RANGE, clamp=True)
+    if len(class_names) == 2:  # the colours the heat gives P(second class) = 0 and 1
+        return alt.Scale(domain=list(class_names), range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
+    return _class_scale(class_names)
+
+
+def _class_scale(class_names: Sequence[str]) -> alt.Scale:
+    """Class i in CATEGORY10's colour i, as `boundary_image` paints the regions of 3+ classes."""
     names = list(class_names)
-    if len(names) == 2:  # the colours the heat gives P(second class) = 0 and 1
-        return alt.Scale(domain=names, range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
-    return alt.Scale(domain=names, range=[CATEGORY10[i % 10] for i in range(len(names))])
+    return alt.Scale(
+        domain=names, range=[CATEGORY10[i % len(CATEGORY10)] for i in range(len(names))]
+    )
 
 
 def probability_bars(probabilities: Sequence[float], class_names: Sequence[str]) -> alt.Chart:
