@@ -30,6 +30,9 @@ _EXPORTS = {
     "TrainingEnd": "trainer.events",
     "History": "trainer.history",
     "train": "trainer.loop",
+    "prepare": "trainer.loop",
+    "Training": "trainer.loop",
+    "steps_per_epoch": "trainer.budget",
     "build_model": "trainer.model",
     "learning_rate_curve": "trainer.model",
     "make_optimizer": "trainer.model",
@@ -38,13 +41,14 @@ _EXPORTS = {
 }
 
 if TYPE_CHECKING:
+    from trainer.budget import steps_per_epoch
     from trainer.config import RunConfig
     from trainer.data import Dataset, split_validation
     from trainer.datasets import DATASETS, DatasetInfo, dataset_for, load_dataset
     from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
     from trainer.export import export_arrays, export_script
     from trainer.history import History
-    from trainer.loop import train
+    from trainer.loop import Training, prepare, train
     from trainer.model import build_model, learning_rate_curve, make_optimizer
 
 
@@ -70,6 +74,7 @@ __all__ = [
     "Event",
     "History",
     "RunConfig",
+    "Training",
     "TrainingEnd",
     "build_model",
     "export_arrays",
@@ -78,6 +83,8 @@ __all__ = [
     "learning_rate_curve",
     "load_dataset",
     "make_optimizer",
+    "prepare",
     "split_validation",
+    "steps_per_epoch",
     "train",
 ]

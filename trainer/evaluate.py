@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
 import pandas as pd
 
 from trainer.data import Dataset
+
+if TYPE_CHECKING:  # the model's caller has TensorFlow loaded; `grid_axes` needs none of it
+    import keras
 
 PREDICT_BATCH = 4096
 
@@ -24,7 +27,7 @@ def predict(model: keras.Model, x: np.ndarray, scale: float = 1.0) -> np.ndarray
     outputs = []
     for start in range(0, len(x), PREDICT_BATCH):
         batch = np.asarray(x[start : start + PREDICT_BATCH], dtype=np.float32) * np.float32(scale)
-        outputs.append(keras.ops.convert_to_numpy(model(batch, training=False)))
+        outputs.append(np.asarray(model(batch, training=False)))
     if not outputs:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
     return np.concatenate(outputs)

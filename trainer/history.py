@@ -86,6 +86,16 @@ class History:
                 }
             )
 
+    def extend(self, columns: Mapping[str, Any]) -> None:
+        """Append consecutive batches given as one array per `BATCH_COLUMNS` column (as the
+        run service's workers send a chunk): the rows `record` would store, in one copy each."""
+        n = len(columns["step"])
+        while self._size + n > len(self._columns["step"]):
+            self._grow()
+        for name in BATCH_COLUMNS:
+            self._columns[name][self._size : self._size + n] = columns[name]
+        self._size += n
+
     def _append_batch(self, event: BatchEnd) -> None:
         if self._size == len(self._columns["step"]):
             self._grow()

@@ -11,6 +11,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from trainer.budget import steps_per_epoch
 from trainer.config import RunConfig
 from trainer.data import Dataset, split_validation
 from trainer.datasets import dataset_for
@@ -27,6 +28,62 @@ EVAL_BATCH = 1024
 # the loss stays finite (a stable softmax cross-entropy rarely reaches inf; it blows up, then
 # the ReLUs die and it goes flat, having learned nothing). No healthy run rises 10,000-fold.
 EXPLOSION_FACTOR = 1e4
+
+
+@dataclass
+class Training:
+    """A run built and ready to train: what a caller needs to know before the first batch.
+
+    `events` is the generator `train` returns; nothing has trained until it is pulled.
+    """
+
+    config: RunConfig
+    dataset: Dataset  # as trained on: the config's validation split held out
+    model: keras.Model  # the model `events` trains (updated in place)
+    strategy: tf.distribute.Strategy
+    steps_per_epoch: int
+    events: Generator[Event, object, None]
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def replicas(self) -> int:
+        """Replicas in sync under the strategy: each takes `batch_size / replicas` samples."""
+        return self.strategy.num_replicas_in_sync
+
+
+def prepare(
+    config: RunConfig,
+    dataset: Dataset | None = None,
+    model: keras.Model | None = None,
+    strategy: tf.distribute.Strategy | None = None,
+    *,
+    checkpoint_dir: str | None = None,
+) -> Training:
+    """Build strategy, data split and model for `config`, and the generator that trains them.
+
+    The one entry the CLI, the run service's workers and the benchmarks share: the caller gets
+    the model, the steps per epoch and the total steps before any training happens. Arguments
+    as for `train`; `train(...)` is `prepare(...).events`.
+    """
+    if not isinstance(config, RunConfig):
+        raise ValueError(f"config must be a trainer.RunConfig. Received: config={config!r}")
+    data = dataset if dataset is not None else dataset_for(config)
+    if data.task != config.task:
+        raise ValueError(
+            f"RunConfig.task is {config.task!r} but dataset {data.name!r} is a {data.task} "
+            f"task. Set task={data.task!r}."
+        )
+    data = split_validation(data, config.validation_split, config.seed)
+    strategy = strategy or make_strategy(config.strategy)
+    if model is None:
+        with strategy.scope():
+            model = build_model(config, data)
+    events = _run(config, data, model, strategy, checkpoint_dir)
+    per_epoch = steps_per_epoch(len(data.x_train), config.batch_size)
+    return Training(config, data, model, strategy, per_epoch, events)
 
 
 def train(
@@ -52,17 +109,7 @@ def train(
     started with a directory that holds a checkpoint resumes after its last epoch, on the same
     data order, so the losses continue exactly as if it had never stopped.
     """
-    if not isinstance(config, RunConfig):
-        raise ValueError(f"config must be a trainer.RunConfig. Received: config={config!r}")
-    data = dataset if dataset is not None else dataset_for(config)
-    if data.task != config.task:
-        raise ValueError(
-            f"RunConfig.task is {config.task!r} but dataset {data.name!r} is a {data.task} "
-            f"task. Set task={data.task!r}."
-        )
-    data = split_validation(data, config.validation_split, config.seed)
-    strategy = strategy or make_strategy(config.strategy)
-    return _run(config, data, model, strategy, checkpoint_dir)
+    return prepare(config, dataset, model, strategy, checkpoint_dir=checkpoint_dir).events
 
 
 @dataclass
@@ -78,7 +125,7 @@ class _Counters:
 def _run(
     config: RunConfig,
     data: Dataset,
-    model: keras.Model | None,
+    model: keras.Model,
     strategy: tf.distribute.Strategy,
     checkpoint_dir: str | None = None,
 ) -> Generator[Event, object, None]:
@@ -86,7 +133,6 @@ def _run(
     # batch order a function of config.seed alone, as in an exported script.
     keras.utils.set_random_seed(config.seed)
     with strategy.scope():
-        model = model if model is not None else build_model(config, data)
         optimizer = make_optimizer(config)
         loss_fn = make_loss(data.task)
         train_metrics = make_metrics(data.task)

@@ -1,0 +1,77 @@
+"""How big a run is before anything is built: its parameters and an estimate of its memory.
+
+Pure arithmetic on the config and the data's shape (no TensorFlow), so a server can refuse a
+run that would not fit before it allocates a byte of it. The estimate counts what grows with
+the run: weights, gradients, optimizer slots, activations of a training and an evaluation
+batch, and the data held as tensors. A process's fixed cost (the TensorFlow runtime) is not in
+it: that is the server's to account for.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+# Variables an optimizer keeps per weight (Keras: SGD with momentum 1, Adam/AdamW m and v,
+# RMSprop one running average).
+OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "rmsprop": 1, "adamw": 2}
+FLOAT_BYTES = 4
+EVAL_BATCH = 1024  # as trainer.loop evaluates
+# Forward activations are kept for the backward pass, which makes gradients of the same size;
+# dropout adds its masks. Three copies per unit and sample covers all of it.
+ACTIVATION_COPIES = 3
+
+
+@dataclass(frozen=True)
+class RunSize:
+    """A run's parameter count and the bytes it will hold while it trains."""
+
+    params: int
+    weight_bytes: int  # weights + gradients + optimizer slots
+    activation_bytes: int
+    data_bytes: int
+
+    @property
+    def total_bytes(self) -> int:
+        return self.weight_bytes + self.activation_bytes + self.data_bytes
+
+    @property
+    def total_mb(self) -> float:
+        return self.total_bytes / 2**20
+
+
+def steps_per_epoch(num_train: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch: the last batch may be short, never empty."""
+    return max(1, math.ceil(num_train / batch_size))
+
+
+def count_params(hidden_units: Sequence[int], input_size: int, num_outputs: int) -> int:
+    """Weights and biases of the Dense stack `build_model` makes."""
+    widths = [input_size, *hidden_units, num_outputs]
+    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def estimate_size(
+    config,
+    input_shape: Sequence[int],
+    num_outputs: int,
+    num_train: int,
+    num_val: int,
+    item_bytes: int = FLOAT_BYTES,
+) -> RunSize:
+    """What a run of `config` on data of this shape holds: see the module docstring.
+
+    `item_bytes` is the size of one input value as stored (1 for uint8 images).
+    """
+    input_size = math.prod(input_shape) if input_shape else 1
+    params = count_params(config.hidden_units, input_size, num_outputs)
+    slots = OPTIMIZER_SLOTS.get(config.optimizer, 2)
+    weight_bytes = params * FLOAT_BYTES * (2 + slots)
+    units = input_size + sum(config.hidden_units) + num_outputs
+    batch = max(config.batch_size, min(EVAL_BATCH, max(num_val, 1)))
+    activation_bytes = batch * units * FLOAT_BYTES * ACTIVATION_COPIES
+    rows = num_train + num_val
+    # The arrays as tensors, their labels, and two epochs' orders (one training, one prefetched).
+    data_bytes = rows * (input_size * item_bytes + 8) + 2 * num_train * 8
+    return RunSize(params, weight_bytes, activation_bytes, data_bytes)
