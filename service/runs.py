@@ -1,0 +1,168 @@
+"""A run as the server holds it: its config, what it recorded, where it stands, its model.
+
+The worker that trains a run owns the truth of its progress; this record is what the worker has
+reported so far, updated by the service's pump thread and read by page scripts. A lock guards
+it, and `version` moves on every change so a viewer can tell whether anything is new.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import threading
+import time
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from trainer.config import RunConfig
+from trainer.events import TrainingEnd
+from trainer.history import History
+
+# Where a run stands. queued: waiting for a worker; running / stepping (one logging interval,
+# then paused) / paused: in a worker; finished: `end` says how.
+STATES = ("queued", "running", "stepping", "paused", "finished")
+FAILED = "failed"  # an end reason beside trainer's: the run could not train, or its worker died
+
+
+@dataclass(eq=False)
+class Run:
+    id: str  # unguessable: the run's link is its only key
+    owner: str  # the browser key of who started it: only it may steer the run
+    number: int  # "run 3": the owner's third run
+    config: RunConfig
+    data_title: str
+    steps_per_epoch: int
+    num_train: int
+    num_val: int
+    dataset: Any = None  # the trainer.Dataset it trains on (validation held out), for Evaluate
+    history: History = field(default_factory=History)
+    status: str = "queued"
+    queued_mode: str = "running"  # how it starts once a worker takes it: running|stepping|paused
+    replicas: int = 1
+    end: TrainingEnd | None = None
+    model_bytes: bytes | None = None  # the model as a .keras file: at a pause and at the end
+    model_step: int = -1  # the last step the model bytes include
+    boundary: np.ndarray | None = None  # the model's output over the 2-D grid, if 2-D
+    boundary_step: int = -1
+    created: float = field(default_factory=time.time)  # wall clock, for people
+    version: int = 0
+    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+
+    @property
+    def name(self) -> str:
+        return f"run {self.number}"
+
+    @property
+    def total_steps(self) -> int:
+        return self.steps_per_epoch * self.config.epochs
+
+    @property
+    def finished(self) -> bool:
+        return self.end is not None
+
+    @property
+    def failed(self) -> bool:
+        return self.end is not None and self.end.reason == FAILED
+
+    @property
+    def steps_done(self) -> int:
+        return len(self.history)
+
+    @property
+    def live(self) -> bool:
+        """Waiting for a worker or training in one: what a viewer watches change."""
+        return self.status in ("queued", "running", "stepping")
+
+    @property
+    def training_s(self) -> float:
+        """Training time so far, pauses excluded: the engine's clock, the one every figure of
+        a run uses (steps/s, train time, ETA)."""
+        if self.end is not None and self.end.elapsed_s:
+            return self.end.elapsed_s
+        last = self.history.last
+        return last.elapsed_s if last else 0.0
+
+    def touch(self) -> None:
+        self.version += 1
+
+    # -- what the pages show -------------------------------------------------------------------
+    def curves(
+        self, max_points: int, smoothing: float, window: int = 0
+    ) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """(decimated batches, epochs) frames for the charts: `smoothed` is the EMA of weight
+        `smoothing`, or the moving average over `window` batches when window > 1."""
+        with self.lock:
+            history = self.history
+            return history.decimated(max_points, smoothing, window), history.epochs(max_points)
+
+    def steps_per_second(self) -> float | None:
+        """Average training speed of the run so far (the engine's clock)."""
+        seconds = self.training_s
+        return self.steps_done / seconds if seconds > 0 and self.steps_done else None
+
+    def eta_s(self) -> float | None:
+        """Training time left at the recent speed."""
+        with self.lock:
+            rate = self.history.steps_per_second()
+        if not rate or self.finished:
+            return None
+        return max(0, self.total_steps - self.steps_done) / rate
+
+    def final_metrics(self) -> dict[str, float]:
+        if self.end is not None and self.end.metrics:
+            return dict(self.end.metrics)
+        row = self.history.last_epoch or {}
+        return {k: v for k, v in row.items() if k not in ("epoch", "step", "elapsed_s")}
+
+    def state_label(self) -> str:
+        return self.end.reason if self.end is not None else self.status
+
+    @property
+    def model(self) -> Any:
+        """The run's model as of its last pause or its end (a keras.Model), or None."""
+        with self.lock:
+            data, step = self.model_bytes, self.model_step
+        if data is None:
+            return None
+        return _MODELS.get((self.id, step, len(data)), lambda: load_model(data))
+
+
+def load_model(data: bytes) -> Any:
+    """A keras.Model from `.keras` bytes (TensorFlow imported first, in its own thread)."""
+    from service import preload
+
+    preload.wait()
+    import keras
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(data)
+        return keras.saving.load_model(path, compile=False)
+
+
+class _Lru:
+    """A few loaded models, newest kept: Evaluate asks for the same one on every rerun."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.items: OrderedDict[Any, Any] = OrderedDict()
+        self.lock = threading.Lock()
+
+    def get(self, key: Any, make: Any) -> Any:
+        with self.lock:
+            if key in self.items:
+                self.items.move_to_end(key)
+                return self.items[key]
+        value = make()
+        with self.lock:
+            self.items[key] = value
+            while len(self.items) > self.size:
+                self.items.popitem(last=False)
+        return value
+
+
+_MODELS = _Lru(4)

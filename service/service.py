@@ -1,0 +1,342 @@
+"""`RunService`: every run of this server, trained by a pool of worker processes.
+
+The page scripts only send commands (start, pause, resume, step, stop) and read what a run has
+recorded; the workers train. So a run outlives the tab that started it, anyone with its id can
+watch it, and two runs at once train in two processes. One service per server process
+(`get_service()`); no Streamlit here, so scripts, tests and benchmarks use it directly.
+"""
+
+from __future__ import annotations
+
+import secrets
+import threading
+import time
+from collections import deque
+from typing import Any
+
+from service import protocol as p
+from service.pool import Worker, WorkerPool
+from service.runs import FAILED, Run
+from service.settings import Settings, check_model_size, check_run_size
+from trainer.config import RunConfig
+from trainer.events import EpochEnd, TrainingEnd
+from trainer.history import History
+
+BOUNDARY_GRID = 32  # cells per side of the live decision boundary
+
+
+class RunService:
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings.from_env()
+        self._runs: dict[str, Run] = {}  # insertion order: oldest first
+        self._queue: deque[str] = deque()  # runs waiting for a worker
+        self._workers: dict[str, Worker] = {}  # run id -> the worker training it
+        self._counts: dict[str, int] = {}  # owner -> runs started (for "run N")
+        self._lock = threading.RLock()
+        self._closed = False
+        self.pool = WorkerPool(self.settings, self._on_message, self._on_ready, self._on_death)
+
+    # -- commands from pages ---------------------------------------------------------------------
+    def start(
+        self,
+        config: RunConfig,
+        dataset: Any,
+        *,
+        owner: str,
+        data_title: str = "",
+        mode: str = "running",
+    ) -> Run:
+        """Queue a run of `config` on `dataset` (the data as trained on: validation held out,
+        a `trainer.Dataset`). Raises ValueError, naming the numbers, if it is too big for this
+        server. `mode` "stepping" trains one logging interval, then pauses."""
+        from trainer.budget import estimate_size, steps_per_epoch
+
+        if mode not in ("running", "stepping"):
+            raise ValueError(f"mode must be 'running' or 'stepping'. Received: mode={mode!r}")
+        problem = check_run_size(config.epochs, dataset.num_train, self.settings)
+        size = estimate_size(
+            config,
+            dataset.input_shape,
+            dataset.num_outputs,
+            dataset.num_train,
+            dataset.num_val,
+            dataset.x_train.dtype.itemsize,
+        )
+        problem = problem or check_model_size(size, self.settings)
+        if problem:
+            raise ValueError(problem)
+        per_epoch = steps_per_epoch(dataset.num_train, config.batch_size)
+        with self._lock:
+            if self._closed:
+                raise ValueError("The server is shutting down: try again in a moment.")
+            number = self._counts.get(owner, 0) + 1
+            self._counts[owner] = number
+            run = Run(
+                id=secrets.token_urlsafe(12),
+                owner=owner,
+                number=number,
+                config=config,
+                data_title=data_title or config.dataset,
+                steps_per_epoch=per_epoch,
+                num_train=dataset.num_train,
+                num_val=dataset.num_val,
+                dataset=dataset,
+                history=History(
+                    capacity=min(per_epoch * config.epochs, 4096), steps_per_epoch=per_epoch
+                ),
+                status="queued",
+                queued_mode=mode,
+            )
+            self._runs[run.id] = run
+            self._queue.append(run.id)
+            self._forget_old_runs()
+        self._dispatch()
+        return run
+
+    def command(self, run_id: str, action: str, owner: str) -> None:
+        """Pause, resume, step or stop a run. Only its owner may; a finished run ignores it."""
+        if action not in p.ACTIONS:
+            raise ValueError(f"action must be one of {', '.join(p.ACTIONS)}. Received: {action!r}")
+        with self._lock:
+            run = self._runs.get(run_id)
+            if run is None:
+                raise ValueError(f"No run {run_id!r} on this server.")
+            if run.owner != owner:
+                raise PermissionError(f"Only the browser that started {run.name} can steer it.")
+            if run.finished:
+                return
+            if run_id in self._queue:
+                self._command_queued(run, action)
+                return
+            worker = self._workers.get(run_id)
+        with run.lock:
+            run.status = {"pause": "paused", "resume": "running", "step": "stepping"}.get(
+                action, run.status
+            )
+            run.touch()
+        if worker is not None:
+            worker.send(p.Command(run_id, action))
+
+    def _command_queued(self, run: Run, action: str) -> None:
+        if action == "stop":
+            self._queue.remove(run.id)
+            self._end(run, "stopped", "Stopped before it started.")
+            return
+        run.queued_mode = {"pause": "paused", "resume": "running", "step": "stepping"}[action]
+        with run.lock:
+            run.touch()
+
+    def get(self, run_id: str) -> Run | None:
+        with self._lock:
+            return self._runs.get(run_id)
+
+    def runs_of(self, owner: str) -> list[Run]:
+        """The runs `owner` started that this server still holds, oldest first."""
+        with self._lock:
+            return [run for run in self._runs.values() if run.owner == owner]
+
+    def all_runs(self) -> list[Run]:
+        with self._lock:
+            return list(self._runs.values())
+
+    def queue_position(self, run_id: str) -> int | None:
+        """1 for the next run to get a worker; None if the run is not waiting."""
+        with self._lock:
+            return self._queue.index(run_id) + 1 if run_id in self._queue else None
+
+    def busy_workers(self) -> int:
+        with self._lock:
+            return len(self._workers)
+
+    def workers_ready(self) -> bool:
+        """True when every worker is warm (TensorFlow imported, a step traced)."""
+        workers = self.pool.snapshot()
+        return len(workers) >= self.settings.max_concurrent and all(w.ready for w in workers)
+
+    def wait_until_ready(self, timeout: float = 120.0) -> bool:
+        """Block until every worker is warm (scripts, tests, benchmarks); False on timeout."""
+        deadline = time.monotonic() + timeout
+        while not self.workers_ready():
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.05)
+        return True
+
+    def close(self) -> None:
+        """Stop the workers; runs still training end as stopped ("the server stopped")."""
+        with self._lock:
+            self._closed = True
+            open_runs = [r for r in self._runs.values() if not r.finished]
+        self.pool.close()
+        for run in open_runs:
+            self._end(run, "stopped", "The server stopped while this run was training.")
+
+    # -- the pump thread: what workers report ----------------------------------------------------
+    def _on_ready(self, worker: Worker) -> None:
+        self._dispatch()
+
+    def _dispatch(self) -> None:
+        """Give waiting runs to idle workers, oldest first."""
+        while True:
+            with self._lock:
+                if not self._queue or self._closed:
+                    return
+                worker = self.pool.idle_worker()
+                if worker is None:
+                    return
+                run = self._runs[self._queue.popleft()]
+                worker.run_id = run.id
+                self._workers[run.id] = worker
+                mode = run.queued_mode
+            job = p.Job(
+                run.id,
+                run.config.to_dict(),
+                dataset=run.dataset if run.config.dataset == "csv" else None,
+                mode=mode,
+                boundary=BOUNDARY_GRID if tuple(run.dataset.input_shape) == (2,) else 0,
+            )
+            with run.lock:
+                run.status = mode
+                run.touch()
+            # If it fails, the worker just died: the pump reports the death and fails the run.
+            worker.send(job)
+
+    def _on_message(self, worker: Worker, message: Any) -> None:
+        if isinstance(message, p.Idle):
+            self._on_idle(worker)
+            return
+        run = self.get(message.run_id)
+        if run is None:
+            return
+        handler = _HANDLERS.get(type(message))
+        if handler is not None:
+            with run.lock:
+                handler(run, message)
+                run.touch()
+        if isinstance(message, (p.Ended, p.Failed)):
+            with self._lock:
+                self._workers.pop(run.id, None)
+
+    def _on_idle(self, worker: Worker) -> None:
+        with self._lock:
+            if worker.run_id is not None:
+                self._workers.pop(worker.run_id, None)
+            worker.run_id = None
+        self.pool.after_run(worker)
+        self._dispatch()
+
+    def _on_death(self, worker: Worker, reason: str) -> None:
+        with self._lock:
+            run = self._runs.get(worker.run_id) if worker.run_id else None
+            if worker.run_id:
+                self._workers.pop(worker.run_id, None)
+        if run is not None and not run.finished:
+            self._end(
+                run,
+                FAILED,
+                f"The worker process training this run stopped ({reason}). What it recorded "
+                "is kept; the server and other runs carry on. Press Train to try again.",
+            )
+        self._dispatch()
+
+    def _end(self, run: Run, reason: str, message: str) -> None:
+        with run.lock:
+            last = run.history.last
+            run.end = TrainingEnd(
+                reason=reason,
+                step=last.step if last else -1,
+                epoch=last.epoch if last else 0,
+                elapsed_s=last.elapsed_s if last else 0.0,
+                metrics=run.final_metrics(),
+                message=message,
+            )
+            run.status = "finished"
+            run.touch()
+
+    def _forget_old_runs(self) -> None:
+        """Keep at most `keep_runs` finished runs in memory: the newest."""
+        finished = [r.id for r in self._runs.values() if r.finished]
+        for run_id in finished[: max(0, len(finished) - self.settings.keep_runs)]:
+            del self._runs[run_id]
+
+
+# -- applying worker reports to a run (under its lock) ---------------------------------------------
+def _started(run: Run, m: p.Started) -> None:
+    run.steps_per_epoch, run.num_train, run.num_val = m.steps_per_epoch, m.num_train, m.num_val
+    run.history.steps_per_epoch = m.steps_per_epoch
+    run.replicas = m.replicas
+
+
+def _batches(run: Run, m: p.Batches) -> None:
+    run.history.extend(m.columns)
+
+
+def _epoch(run: Run, m: p.Epoch) -> None:
+    run.history.record(EpochEnd(m.epoch, dict(m.metrics), m.step, m.elapsed_s))
+
+
+def _boundary(run: Run, m: p.Boundary) -> None:
+    run.boundary, run.boundary_step = m.values, m.step
+
+
+def _paused(run: Run, m: p.Paused) -> None:
+    run.model_bytes, run.model_step = m.model, m.step
+    if run.status != "finished":
+        run.status = "paused"
+
+
+def _resumed(run: Run, m: p.Resumed) -> None:
+    if run.status != "finished":
+        run.status = m.mode
+
+
+def _ended(run: Run, m: p.Ended) -> None:
+    if m.model is not None:
+        run.model_bytes, run.model_step = m.model, m.step
+    run.end = TrainingEnd(m.reason, m.step, m.epoch, m.elapsed_s, dict(m.metrics), m.message)
+    run.status = "finished"
+
+
+def _failed(run: Run, m: p.Failed) -> None:
+    last = run.history.last
+    run.end = TrainingEnd(
+        FAILED,
+        last.step if last else -1,
+        last.epoch if last else 0,
+        last.elapsed_s if last else 0.0,
+        run.final_metrics(),
+        m.message,
+    )
+    run.status = "finished"
+
+
+_HANDLERS = {
+    p.Started: _started,
+    p.Batches: _batches,
+    p.Epoch: _epoch,
+    p.Boundary: _boundary,
+    p.Paused: _paused,
+    p.Resumed: _resumed,
+    p.Ended: _ended,
+    p.Failed: _failed,
+}
+
+_service: RunService | None = None
+_service_lock = threading.Lock()
+
+
+def get_service() -> RunService:
+    """This process's run service, started on first use (its workers warm in the background)."""
+    global _service
+    with _service_lock:
+        if _service is None:
+            _service = RunService()
+        return _service
+
+
+def close_service() -> None:
+    global _service
+    with _service_lock:
+        service, _service = _service, None
+    if service is not None:
+        service.close()

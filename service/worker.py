@@ -1,0 +1,334 @@
+"""`python -m service.worker`: one worker process of the run service.
+
+It imports TensorFlow and traces a tiny run once (so the first real run does not wait for
+either), tells the server it is ready, then trains one run at a time with `trainer` exactly as a
+script would, sending what the run records as it goes: a chunk's batches as one message of
+arrays at least every FLUSH_S, each epoch's metrics, the live decision boundary for 2-D data,
+the model as `.keras` bytes when the run pauses or ends. Between chunks it reads the server's
+commands (pause, resume, step, stop), so each takes effect within a fraction of a second
+whatever the logging interval or model size. The server gone (its socket closed) ends the
+worker: a worker never outlives its server.
+
+Started by `service.pool` with TAPEBOARD_WORKER_ADDRESS (host:port) and TAPEBOARD_WORKER_KEY
+(the connection's auth key, hex) in its environment.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+import time
+import traceback
+from multiprocessing.connection import Client, Connection
+from pathlib import Path
+from typing import Any
+
+from service.protocol import (
+    Batches,
+    Boundary,
+    Command,
+    Ended,
+    Epoch,
+    Failed,
+    Idle,
+    Job,
+    Paused,
+    Ready,
+    Resumed,
+    Shutdown,
+    Started,
+)
+
+FLUSH_S = 0.1  # batches reach the server at least this often while training
+POLL_S = 0.02  # commands are read at least this often
+BOUNDARY_S = 0.5  # the live decision boundary is recomputed this often
+PAUSE_LIMIT_S = float(os.environ.get("TAPEBOARD_PAUSE_LIMIT_S", "600") or 600)
+
+
+class ServerGone(Exception):
+    """The server closed the connection or asked this worker to shut down."""
+
+
+def main() -> int:
+    host, port = os.environ["TAPEBOARD_WORKER_ADDRESS"].rsplit(":", 1)
+    key = bytes.fromhex(os.environ.pop("TAPEBOARD_WORKER_KEY"))
+    conn = Client((host, int(port)), authkey=key)
+    started = time.perf_counter()
+    warm_up()
+    conn.send(Ready(os.getpid(), time.perf_counter() - started))
+    runs = 0
+    try:
+        while True:
+            message = _receive(conn)
+            if isinstance(message, Job):
+                RunJob(conn, message).run()
+                runs += 1
+                conn.send(Idle(runs))
+            # A Command for a run that has already ended needs nothing.
+    except ServerGone:
+        return 0
+
+
+def warm_up() -> None:
+    """Import TensorFlow, Keras saving and scikit-learn's digits, and train a tiny run: the
+    first compiled call of a process costs seconds that no visitor should wait for."""
+    import trainer
+    from trainer.evaluate import decision_values, grid_axes
+
+    trainer.load_dataset("digits")
+    training = trainer.prepare(trainer.RunConfig(dataset="xor", num_samples=64, epochs=1))
+    for _event in training.events:
+        pass
+    decision_values(training.model, training.dataset, grid_axes(training.dataset, 4))
+    model_bytes(training.model)
+
+
+def _receive(conn: Connection) -> Any:
+    try:
+        message = conn.recv()
+    except (EOFError, OSError):
+        raise ServerGone from None
+    if isinstance(message, Shutdown):
+        raise ServerGone
+    return message
+
+
+def model_bytes(model: Any) -> bytes:
+    """The model as a `.keras` file's bytes."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        model.save(path)
+        return path.read_bytes()
+
+
+class BatchBuffer:
+    """BatchEnd fields gathered between two sends, sent as one array per column."""
+
+    def __init__(self) -> None:
+        from trainer.history import BATCH_COLUMNS
+
+        self.names = BATCH_COLUMNS
+        self.rows: list[tuple] = []
+
+    def add(self, event: Any) -> None:
+        self.rows.append(tuple(getattr(event, name) for name in self.names))
+
+    def take(self, run_id: str) -> Batches | None:
+        if not self.rows:
+            return None
+        import numpy as np
+
+        columns = list(zip(*self.rows))
+        self.rows = []
+        arrays = {
+            name: np.asarray(
+                values, dtype=np.float64 if name in ("loss", "elapsed_s") else np.int64
+            )
+            for name, values in zip(self.names, columns)
+        }
+        return Batches(run_id, arrays)
+
+
+class RunJob:
+    """One run in this worker: pull the engine's events, obey commands, report as it goes."""
+
+    def __init__(self, conn: Connection, job: Job) -> None:
+        self.conn = conn
+        self.job = job
+        self.run_id = job.run_id
+        self.mode = job.mode  # running | stepping | paused
+        self.steps_left = 0  # batches still to take while stepping
+        self.stop_sent = False
+        self.stop_message = ""
+        self.buffer = BatchBuffer()
+        self.training: Any = None
+        self.axes: Any = None
+        self.last_step = -1
+
+    def send(self, message: Any) -> None:
+        try:
+            self.conn.send(message)
+        except (BrokenPipeError, ConnectionResetError, EOFError, OSError):
+            raise ServerGone from None
+
+    # -- the run -------------------------------------------------------------------------------
+    def run(self) -> None:
+        try:
+            self.training = self.prepare()
+        except ValueError as err:
+            self.send(Failed(self.run_id, str(err)))
+            return
+        except Exception as err:  # an engine bug: the log gets the traceback, the page a sentence
+            traceback.print_exc()
+            self.send(
+                Failed(self.run_id, f"The run could not start ({type(err).__name__}: {err}).")
+            )
+            return
+        t = self.training
+        self.send(
+            Started(
+                self.run_id, t.steps_per_epoch, t.dataset.num_train, t.dataset.num_val, t.replicas
+            )
+        )
+        if self.mode == "stepping":
+            self.steps_left = t.config.log_every
+        try:
+            self.train()
+        except ServerGone:
+            raise
+        except Exception as err:
+            traceback.print_exc()
+            self.flush()
+            self.send(Failed(self.run_id, f"Training failed ({type(err).__name__}: {err})."))
+        finally:
+            self.training.events.close()
+
+    def prepare(self) -> Any:
+        import trainer
+
+        config = trainer.RunConfig.from_dict(self.job.config)
+        training = trainer.prepare(config, self.job.dataset)
+        if self.job.boundary and training.dataset.is_2d:
+            from trainer.evaluate import grid_axes
+
+            self.axes = grid_axes(training.dataset, resolution=self.job.boundary)
+        return training
+
+    def train(self) -> None:
+        from trainer.events import STOP, BatchEnd, EpochEnd, TrainingEnd
+
+        events = self.training.events
+        now = time.perf_counter()
+        next_flush, next_poll, next_boundary = now + FLUSH_S, now, now + BOUNDARY_S
+        while True:
+            now = time.perf_counter()
+            if now >= next_poll:
+                self.read_commands(block=False)
+                next_poll = now + POLL_S
+            if self.mode == "paused":
+                self.pause()
+                continue
+            try:
+                if self.stop_message and not self.stop_sent:
+                    self.stop_sent = True
+                    if self.last_step < 0:  # a generator that never ran cannot take a send()
+                        self.end_unstarted()
+                        return
+                    event = events.send(STOP)
+                else:
+                    event = next(events)
+            except StopIteration:
+                self.end_unstarted()
+                return
+            if isinstance(event, BatchEnd):
+                self.buffer.add(event)
+                self.last_step = event.step
+                if self.mode == "stepping":
+                    self.steps_left -= 1
+                    if self.steps_left <= 0:
+                        self.mode = "paused"
+            elif isinstance(event, EpochEnd):
+                self.flush()
+                self.send(
+                    Epoch(
+                        self.run_id, event.epoch, dict(event.metrics), event.step, event.elapsed_s
+                    )
+                )
+            elif isinstance(event, TrainingEnd):
+                self.finish(event)
+                return
+            now = time.perf_counter()
+            if now >= next_flush:
+                self.flush()
+                next_flush = now + FLUSH_S
+            if self.axes is not None and now >= next_boundary:
+                self.send_boundary()
+                next_boundary = time.perf_counter() + BOUNDARY_S
+
+    # -- commands --------------------------------------------------------------------------------
+    def read_commands(self, block: bool, timeout: float | None = None) -> bool:
+        """Apply the commands waiting (or wait up to `timeout` for one); True if any came."""
+        got = False
+        if block and not self.conn.poll(timeout):
+            return False
+        while self.conn.poll():
+            message = _receive(self.conn)
+            if isinstance(message, Command) and message.run_id == self.run_id:
+                self.apply(message.action)
+                got = True
+        return got
+
+    def apply(self, action: str) -> None:
+        if action == "stop":
+            self.stop_message = self.stop_message or "Stopped by request."
+        elif action == "pause":
+            self.mode = "paused"
+        elif action in ("resume", "step"):
+            was_paused = self.mode == "paused"
+            self.mode = "running" if action == "resume" else "stepping"
+            self.steps_left = self.training.config.log_every
+            if was_paused:
+                self.send(Resumed(self.run_id, self.mode))
+
+    def pause(self) -> None:
+        """Report the pause (with the model as it is now), then wait for a command."""
+        self.flush()
+        if self.axes is not None:
+            self.send_boundary()
+        self.send(Paused(self.run_id, model_bytes(self.training.model), self.last_step))
+        deadline = time.monotonic() + PAUSE_LIMIT_S
+        while self.mode == "paused" and not self.stop_message:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                minutes = PAUSE_LIMIT_S / 60
+                self.stop_message = (
+                    f"Stopped after {minutes:g} minutes paused, to free its worker for others."
+                )
+                break
+            self.read_commands(block=True, timeout=left)
+        if self.stop_message and self.mode == "paused":
+            self.mode = "running"  # pull what the stop still yields
+
+    # -- reports -----------------------------------------------------------------------------------
+    def flush(self) -> None:
+        batches = self.buffer.take(self.run_id)
+        if batches is not None:
+            self.send(batches)
+
+    def send_boundary(self) -> None:
+        from trainer.evaluate import decision_values
+
+        values = decision_values(self.training.model, self.training.dataset, self.axes)
+        self.send(Boundary(self.run_id, values.astype("float32"), self.last_step))
+
+    def finish(self, end: Any) -> None:
+        self.flush()
+        if self.axes is not None:
+            self.send_boundary()
+        message = end.message
+        if end.reason == "stopped" and self.stop_message:
+            message = self.stop_message
+        self.send(
+            Ended(
+                self.run_id,
+                end.reason,
+                end.step,
+                end.epoch,
+                end.elapsed_s,
+                dict(end.metrics),
+                message,
+                model_bytes(self.training.model),
+            )
+        )
+
+    def end_unstarted(self) -> None:
+        """Stopped before its first step (or a generator that ended without a final event)."""
+        self.flush()
+        message = self.stop_message or "The training loop ended without a final event."
+        model = model_bytes(self.training.model)
+        self.send(Ended(self.run_id, "stopped", self.last_step, 0, 0.0, {}, message, model))
+
+
+if __name__ == "__main__":
+    sys.exit(main())
