@@ -1,31 +1,58 @@
 """Tapeboard: pick data and hyperparameters, press Train, watch a GradientTape loop learn.
 
-The entry script only routes. TensorFlow is imported by the pages that need it, so the page
-frame and navigation paint before it loads.
+This file has two roles. When `streamlit run app.py` starts the server, it imports this module
+and finds the `st.App` below: its lifespan starts the run service as the server comes up (the
+worker processes import TensorFlow and trace a step in the background, so the first Train does
+not wait for them) and TensorFlow's import for this process, in its own thread. Then, as every
+session's script (`__name__ == "__main__"`), it only routes: the page frame and navigation
+paint at once, TensorFlow or not.
 """
 
-import os
+from __future__ import annotations
+
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
-from ui.limits import tensorflow_environment
-from ui.server import server_limits
 
-st.set_page_config(page_title="Tapeboard", page_icon=":material/monitoring:", layout="wide")
-try:
-    # Before any page starts TensorFlow; a value already in the environment wins.
-    for name, value in tensorflow_environment(server_limits()).items():
-        os.environ.setdefault(name, value)
-except ValueError as err:  # a bad TAPEBOARD_* variable: say which, in the page
-    st.error(str(err))
+def route() -> None:
+    st.set_page_config(page_title="Tapeboard", page_icon=":material/monitoring:", layout="wide")
+    from service.settings import Settings
 
-page = st.navigation(
-    [
-        st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
-        st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
-        st.Page("pages/train.py", title="Train", icon=":material/play_circle:"),
-        st.Page("pages/evaluate.py", title="Evaluate", icon=":material/troubleshoot:"),
-        st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
-    ]
-)
-page.run()
+    try:
+        Settings.from_env()
+    except ValueError as err:  # a bad TAPEBOARD_* variable: say which, in every page
+        st.error(str(err))
+    page = st.navigation(
+        [
+            st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+            st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
+            st.Page("pages/train.py", title="Train", icon=":material/play_circle:"),
+            st.Page("pages/evaluate.py", title="Evaluate", icon=":material/troubleshoot:"),
+            st.Page("pages/runs.py", title="Runs", icon=":material/table_chart:"),
+        ]
+    )
+    page.run()
+
+
+@asynccontextmanager
+async def serve(_app):
+    """Start the run service and TensorFlow's import with the server; stop the workers with it."""
+    from service import close_service, get_service, preload
+
+    try:
+        runner = get_service()
+    except ValueError as err:  # a bad TAPEBOARD_* setting: the pages say which, too
+        print(f"tapeboard: {err}", flush=True)
+        runner = None
+    # This process needs TensorFlow only for Evaluate and the Model page: let the workers'
+    # imports go first on a small box.
+    preload.start(after=runner.workers_ready if runner else None)
+    yield
+    close_service()
+
+
+if __name__ == "__main__":
+    route()
+else:
+    app = st.App(__file__, lifespan=serve)

@@ -1,8 +1,8 @@
 """Evaluate page: what the trained model does, where it fails, try it, and take its code home.
 
-Works on any run of this session that has a model: finished, stopped, or paused mid-training
-(the model as of its last completed chunk). All computing is in `trainer.evaluate`; this page
-only picks, draws and offers downloads.
+Works on any run of this browser (or opened by link) that has a model: finished, stopped, or
+paused mid-training (the model as of its pause; the worker sends it then). All computing is in
+`trainer.evaluate`; this page only picks, draws and offers downloads.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
+from service import Run, preload
 from ui import common, state
 from ui import datasets as data
 from ui import insight_charts as charts
@@ -18,19 +19,22 @@ GALLERY = 16  # misclassified samples shown
 MAX_TYPED_FEATURES = 16  # above this, typing values in is no way to try a model
 
 
-def pick_run() -> state.Run | None:
-    runs = [r for r in state.runs() if r.model is not None and r.dataset is not None]
+def pick_run() -> Run | None:
+    runs = [r for r in state.runs() if r.model_bytes is not None and r.dataset is not None]
     if not runs:
-        st.info("No trained model yet: press **Train** on the Train page, then come back.")
+        st.info(
+            "No trained model yet: press **Train** on the Train page, then come back (a run "
+            "that is training shows here once it pauses or ends)."
+        )
         return None
-    names = [f"{r.name} ({r.state_label()})" for r in runs]
+    names = [f"{state.run_label(r)} ({r.state_label().replace('_', ' ')})" for r in runs]
     index = st.selectbox(
         "Run", range(len(runs)), index=len(runs) - 1, format_func=names.__getitem__
     )
     return runs[index]
 
 
-def show_classification(run: state.Run) -> None:
+def show_classification(run: Run) -> None:
     from trainer.evaluate import classify
 
     result = classify(run.model, run.dataset)
@@ -57,7 +61,7 @@ def show_classification(run: state.Run) -> None:
         show_mistakes(run, result)
 
 
-def show_mistakes(run: state.Run, result) -> None:
+def show_mistakes(run: Run, result) -> None:
     st.subheader("Most confident mistakes")
     wrong = result.misclassified(GALLERY)
     if not len(wrong):
@@ -81,7 +85,7 @@ def _as_image(x: np.ndarray, scale: float) -> np.ndarray:
     return np.kron(pixels, np.ones((factor, factor), dtype=np.uint8))
 
 
-def show_regression(run: state.Run) -> None:
+def show_regression(run: Run) -> None:
     from trainer.evaluate import regression_frame
 
     frame = regression_frame(run.model, run.dataset)
@@ -96,7 +100,7 @@ def show_regression(run: state.Run) -> None:
     right.altair_chart(charts.residual_histogram(frame), width="stretch")
 
 
-def show_boundary(run: state.Run) -> None:
+def show_boundary(run: Run) -> None:
     from trainer.evaluate import decision_values, grid_axes
 
     st.subheader("Decision boundary")
@@ -109,7 +113,7 @@ def show_boundary(run: state.Run) -> None:
     )
 
 
-def try_the_model(run: state.Run) -> None:
+def try_the_model(run: Run) -> None:
     from trainer.evaluate import predict, softmax
 
     st.subheader("Try the model")
@@ -170,7 +174,7 @@ def image_to_sample(upload, ds, invert: bool) -> np.ndarray:
     return (pixels / ds.scale).astype(np.float32)  # the model sees x * scale in [0, 1]
 
 
-def export_code(run: state.Run) -> None:
+def export_code(run: Run) -> None:
     import trainer
 
     st.subheader("Take the code home")
@@ -184,7 +188,7 @@ def export_code(run: state.Run) -> None:
     cols[0].download_button(
         "Download training script (.py)",
         script,
-        file_name=f"tapeboard_{run.config.dataset}_{run.id}.py",
+        file_name=f"tapeboard_{run.config.dataset}_{run.number}.py",
         mime="text/x-python",
         icon=":material/code:",
     )
@@ -206,14 +210,16 @@ def main() -> None:
     run = pick_run()
     if run is None:
         return
-    with run.lock:  # a paused run's model must not change while we read it
-        if run.dataset.task == "classification":
-            show_classification(run)
-        else:
-            show_regression(run)
-        if run.dataset.is_2d:
-            show_boundary(run)
-        try_the_model(run)
+    with st.spinner("Loading TensorFlow..."):
+        preload.wait()  # imported once, by its own thread, never in a page's script run
+    # The model as of the run's last pause or its end: a copy, so training goes on meanwhile.
+    if run.dataset.task == "classification":
+        show_classification(run)
+    else:
+        show_regression(run)
+    if run.dataset.is_2d:
+        show_boundary(run)
+    try_the_model(run)
     export_code(run)
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
+from service import preload
+from trainer.budget import steps_per_epoch
 from trainer.config import ACTIVATIONS, LR_SCHEDULES, MAX_LAYERS, OPTIMIZERS, RunConfig
 from ui import charts, common, state
 from ui import datasets as data
@@ -90,6 +92,7 @@ def training() -> None:
 @st.cache_data(show_spinner=False, max_entries=64)
 def _model_summary(config_json: str, data_key: tuple, _dataset: object) -> tuple[str, int]:
     """Keras' summary text and parameter count; `data_key` stands for the unhashed dataset."""
+    preload.wait()  # TensorFlow is imported by its own thread, never in a page's script run
     from trainer.model import build_model
 
     model = build_model(RunConfig.from_json(config_json), _dataset)
@@ -120,11 +123,12 @@ def summary(config: RunConfig) -> None:
 
 
 def schedule_preview(config: RunConfig) -> None:
+    preload.wait()
     from trainer.model import learning_rate_curve
 
     try:
         dataset = data.with_validation(data.dataset_for(config), config)
-        total = state.steps_per_epoch(dataset.num_train, config.batch_size) * config.epochs
+        total = steps_per_epoch(dataset.num_train, config.batch_size) * config.epochs
     except ValueError:
         total = max(config.decay_steps * 2, 100)
     st.caption(f"Learning rate over {total:,} steps")

@@ -1,21 +1,22 @@
-"""Runs page: every run of this session side by side, and their downloads."""
+"""Runs page: every run this browser started (and any opened by link), side by side, and their
+downloads."""
 
 from __future__ import annotations
 
-import functools
 import json
 
 import pandas as pd
 import streamlit as st
 
+from service import Run
 from ui import charts, common, export, state
 
 CURVE_POINTS = 800  # per run in the overlay
 FIRST_COLUMNS = ["run", "best", "state", "data", "steps", "train time (s)"]
 
 
-def overlay(runs: list[state.Run]) -> None:
-    names = {run.name: run for run in runs}
+def overlay(runs: list[Run]) -> None:
+    names = {state.run_label(run): run for run in runs}
     chosen = st.multiselect("Compare runs", list(names), default=list(names)[-5:])
     cols = st.columns([2, 1, 1, 1])
     x = cols[0].radio("X axis", list(charts.X_AXES), horizontal=True, key="w_runs_x")
@@ -40,51 +41,50 @@ def overlay(runs: list[state.Run]) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def diff(runs: list[state.Run]) -> None:
+def diff(runs: list[Run]) -> None:
     if len(runs) < 2:
         return
     st.subheader("What differs between two runs")
-    names = {run.name: run for run in runs}
+    names = {state.run_label(run): run for run in runs}
     cols = st.columns(2)
     a = cols[0].selectbox("First run", list(names), index=len(names) - 2, key="w_diff_a")
     b = cols[1].selectbox("Second run", list(names), index=len(names) - 1, key="w_diff_b")
-    table = export.config_diff(names[a], names[b])
+    table = export.config_diff(names[a], names[b], state.run_label)
     if table.empty:
         st.caption("Same config: any difference in their curves comes from the data order.")
     else:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-def downloads(runs: list[state.Run]) -> None:
+def downloads(runs: list[Run]) -> None:
     st.subheader("Downloads")
     st.download_button(
         "Download history CSV (all runs)",
-        export.history_csv(runs),
+        export.history_csv(runs, state.run_label),
         file_name="tapeboard-history.csv",
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
     )
-    names = {run.name: run for run in runs}
+    names = {state.run_label(run): run for run in runs}
     run = names[st.selectbox("Run", list(names), index=len(names) - 1, key="w_runs_pick")]
     left, right = st.columns(2)
     left.download_button(
         "Download config JSON",
         run.config.to_json(),
-        file_name=f"tapeboard-run-{run.id}-config.json",
+        file_name=f"tapeboard-run-{run.number}-config.json",
         mime="application/json",
         on_click="ignore",
         icon=":material/download:",
     )
     right.download_button(
         "Download model (.keras)",
-        # Deferred: Streamlit calls it on click, so the model is not saved on every rerun.
-        functools.partial(export.model_bytes, run),
-        file_name=f"tapeboard-run-{run.id}.keras",
+        run.model_bytes or b"",
+        file_name=f"tapeboard-run-{run.number}.keras",
         mime="application/octet-stream",
         on_click="ignore",
         icon=":material/download:",
-        disabled=run.model is None,
+        disabled=run.model_bytes is None,
     )
     with st.expander("Config of the chosen run"):
         st.code(json.dumps(run.config.to_dict(), indent=2), language="json")
@@ -97,13 +97,13 @@ def main() -> None:
     if not runs:
         st.info("No runs yet: press **Train** on the Train page.")
         st.stop()
-    table = export.runs_table(runs)
+    table = export.runs_table(runs, state.run_label)
     ordered = [c for c in FIRST_COLUMNS if c in table] + [
         c for c in table if c not in FIRST_COLUMNS
     ]
     st.dataframe(table[ordered], width="stretch", hide_index=True)
     if any(run.live for run in runs):
-        st.caption("A running run is paused while you are away from the Train page.")
+        st.caption("Runs train on the server: they go on while you are on other pages.")
     overlay(runs)
     diff(runs)
     downloads(runs)

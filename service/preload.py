@@ -26,10 +26,22 @@ def _load(after: Callable[[], bool] | None) -> None:
     while after is not None and not after() and not _needed.wait(0.1):
         pass
     try:
+        _size_thread_pools()
         for name in MODULES:
             importlib.import_module(name)
     except BaseException as err:  # kept, and raised in every waiter
         _error = err
+
+
+def _size_thread_pools() -> None:
+    """TAPEBOARD_TF_THREADS for this process too (a value already in the environment wins):
+    its TensorFlow only evaluates models, and must not take the cores the workers train on."""
+    import os
+
+    from service.settings import Settings, tensorflow_environment
+
+    for name, value in tensorflow_environment(Settings.from_env()).items():
+        os.environ.setdefault(name, value)
 
 
 def start(after: Callable[[], bool] | None = None) -> None:

@@ -6,6 +6,7 @@ import streamlit as st
 
 from trainer.config import RunConfig
 from ui import share, state
+from ui.browser import remember_browser
 
 
 def use_app_router() -> None:
@@ -25,9 +26,10 @@ def use_app_router() -> None:
         st.rerun()
 
 
-def page_setup() -> tuple[RunConfig | None, str | None]:
-    """Sync the URL with the draft config and show one-time notices. Returns the config (or
-    None) and the error that makes it invalid (or None)."""
+def page_setup(run_id: str | None = None) -> tuple[RunConfig | None, str | None]:
+    """Sync the URL with the draft config (and the shown run, on the Train page), show
+    one-time notices, and make sure this browser keeps its key. Returns the config (or None)
+    and the error that makes it invalid (or None)."""
     use_app_router()
     state.draft()
     for problem in st.session_state.pop(state.LINK_PROBLEMS, []):
@@ -35,8 +37,8 @@ def page_setup() -> tuple[RunConfig | None, str | None]:
     for kind, text in state.pop_notices():
         getattr(st, kind)(text)
     config, error = state.current_config()
-    if config is not None:
-        share.sync_query_params(config)
+    share.sync_query_params(config, run_id)
+    remember_browser()
     with st.sidebar:
         st.toggle(
             "Presentation mode",

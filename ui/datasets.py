@@ -27,6 +27,10 @@ def load_registry(name: str, noise: float = 0.0, num_samples: int = 500, seed: i
     info = DATASETS.get(name)
     if info is not None and info.kind != "points":
         noise, num_samples, seed = 0.0, 500, 0
+    if info is not None and info.needs_download:
+        from service import preload
+
+        preload.wait()  # a download goes through Keras: never import it in a script run
     return _load_registry(name, float(noise), int(num_samples), int(seed))
 
 

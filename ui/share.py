@@ -35,11 +35,20 @@ def config_from_query(params: Mapping[str, str]) -> tuple[RunConfig, list[str]]:
     return config, problems
 
 
-def sync_query_params(config: RunConfig) -> None:
-    """Make the browser's URL carry `config` (only the fields that differ from the starter)."""
-    wanted = config.to_params(STARTER)
+def sync_query_params(config: RunConfig | None, run_id: str | None = None) -> None:
+    """Make the browser's URL carry `config` (only the fields that differ from the starter)
+    and, on the Train page, the shown run's id (`run=`), so a reload finds the run again."""
+    wanted = config.to_params(STARTER) if config is not None else st.query_params.to_dict()
+    wanted.pop("run", None)
+    if run_id:
+        wanted["run"] = run_id
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
+
+
+def run_query(run_id: str) -> str:
+    """The query of a run's link: the run alone (its config comes with it)."""
+    return urlencode({"run": run_id})
 
 
 def share_link(config: RunConfig) -> str:

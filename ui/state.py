@@ -1,4 +1,4 @@
-"""Session state: the draft config behind every control, the runs of this session, and `Run`.
+"""Session state: the draft config behind every control, and which runs this session looks at.
 
 Streamlit discards a widget's state when a rerun does not draw that widget (another page is
 showing), so widgets are never the source of truth here. The draft config lives under our own
@@ -8,24 +8,17 @@ which Streamlit runs before the page script. Switching pages therefore loses not
 
 from __future__ import annotations
 
-import math
-import threading
-import time
-from collections.abc import Generator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import pandas as pd
 import streamlit as st
 
 from trainer.config import RunConfig
-from trainer.events import STOP, BatchEnd, TrainingEnd
-from trainer.history import History
 
 # Our own session_state keys (widget keys are "w_" + a field or view name).
 DRAFT = "tb_draft"  # dict: RunConfig field -> value (hidden_units as the text typed)
-RUNS = "tb_runs"  # list[Run], oldest first
-CURRENT = "tb_current"  # id of the Run the Train page shows, or None
+CURRENT = "tb_current"  # id of the run the Train page shows, or None
+OPENED = "tb_opened"  # ids of the runs this session opened by link
 CSV = "tb_csv"  # CsvUpload or None
 VIEW = "tb_view"  # dict of Train/Runs page view options (x axis, smoothing, ...)
 NOTICES = "tb_notices"  # messages for the next page run (e.g. a failed start), shown once
@@ -68,6 +61,12 @@ def draft() -> dict[str, Any]:
         st.session_state[DRAFT] = _draft_from(config)
         st.session_state[LINK_PROBLEMS] = problems
     return st.session_state[DRAFT]
+
+
+def use_config(config: RunConfig) -> None:
+    """Make `config` the draft (every control shows it), e.g. a shared run's."""
+    for name, value in _draft_from(config).items():
+        set_field(name, value)
 
 
 def set_field(name: str, value: Any) -> None:
@@ -161,187 +160,55 @@ def pop_notices() -> list[tuple[str, str]]:
     return st.session_state.pop(NOTICES, [])
 
 
-# -- runs --------------------------------------------------------------------------------------
-@dataclass(eq=False)
-class Run:
-    """One training run: its config, the live generator and everything it logged.
+# -- runs: they live in the run service; a session only remembers which it looks at -----------
+def service():
+    """This server's run service (one per process; its workers start with the server)."""
+    from service import get_service
 
-    A plain Python object: the Train page takes it out of `st.session_state` once and then
-    pulls and records with no Streamlit call in between (a rerun can only interrupt a script at
-    a Streamlit call, so no event is ever lost between pulling it and recording it).
-
-    `lock` guards the generator and the history: with `runner.fastReruns` a click starts the
-    next script run on a new thread while the old one may still be inside `pull` (it only stops
-    at its next Streamlit call), and a generator must never be resumed from two threads.
-    """
-
-    id: int
-    config: RunConfig
-    data_title: str
-    num_train: int
-    num_val: int
-    steps_per_epoch: int
-    history: History
-    gen: Generator[Any, Any, None] | None = None
-    model: Any = None  # the keras.Model being trained (same object the generator updates)
-    dataset: Any = None  # the trainer.Dataset it trains on, validation split held out
-    replicas: int = 1  # replicas in sync under the run's tf.distribute strategy
-    wall_s: float = 0.0  # wall time spent training on the page (pulling + drawing), no pauses
-    status: str = "paused"  # running | stepping | paused | finished
-    end: TrainingEnd | None = None
-    started_at: float = field(default_factory=time.time)
-    lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
-
-    @property
-    def name(self) -> str:
-        return f"run {self.id}"
-
-    @property
-    def total_steps(self) -> int:
-        return self.steps_per_epoch * self.config.epochs
-
-    @property
-    def finished(self) -> bool:
-        return self.end is not None
-
-    @property
-    def steps_done(self) -> int:
-        return len(self.history)
-
-    @property
-    def live(self) -> bool:
-        """The Train page should pull: running, or taking a single step."""
-        return self.end is None and self.status in ("running", "stepping")
-
-    # -- transitions (button callbacks) ----------------------------------------------------
-    def set_status(self, status: str) -> None:
-        with self.lock:
-            if self.end is None:
-                self.status = status
-
-    def pull_interval(self, batches: int) -> int:
-        """Pull events until `batches` more batches are recorded or the run ends; a single step
-        ("stepping") then pauses. Pure Python: no Streamlit call, so no rerun can interrupt
-        it between pulling an event and recording it. Returns the batches recorded."""
-        with self.lock:
-            got = self._pull(batches)
-            if self.status == "stepping" and self.end is None:
-                self.status = "paused"
-            return got
-
-    def _pull(self, batches: int) -> int:
-        if self.gen is None or self.end is not None:
-            return 0
-        got = 0
-        while got < batches:
-            try:
-                event = next(self.gen)
-            except StopIteration:
-                self._finish_without_end("The training loop ended without a final event.")
-                break
-            got += self._record(event)
-            if self.end is not None:
-                break
-        return got
-
-    def _record(self, event: Any) -> int:
-        if isinstance(event, TrainingEnd):
-            self.end = event
-            self.model = event.model if event.model is not None else self.model
-            self.status = "finished"
-            self.gen = None
-            return 0
-        self.history.record(event)
-        return 1 if isinstance(event, BatchEnd) else 0
-
-    def stop(self) -> None:
-        """Graceful stop: send STOP, then record what was already computed and the end."""
-        with self.lock:
-            if self.end is not None:
-                return
-            if self.gen is None or not len(self.history):
-                # A generator that never ran cannot take a send(); nothing was computed anyway.
-                self.close("Stopped before the first step.")
-                return
-            try:
-                self._record(self.gen.send(STOP))
-                while self.end is None:
-                    self._record(next(self.gen))
-            except StopIteration:
-                self._finish_without_end("Stopped by request.")
-
-    def close(self, message: str) -> None:
-        """End at once (Reset): close the generator; record a 'stopped' end if none came."""
-        with self.lock:
-            if self.gen is not None:
-                self.gen.close()
-                self.gen = None
-            if self.end is None:
-                self._finish_without_end(message)
-
-    def _finish_without_end(self, message: str) -> None:
-        last = self.history.last
-        self.end = TrainingEnd(
-            reason="stopped",
-            step=last.step if last else -1,
-            epoch=last.epoch if last else 0,
-            elapsed_s=last.elapsed_s if last else 0.0,
-            metrics=self.final_metrics(),
-            message=message,
-            model=self.model,
-        )
-        self.gen = None
-        self.status = "finished"
-
-    # -- what the pages show (read under the lock: another thread may be recording) ---------
-    def curves(
-        self, max_points: int, smoothing: float, window: int = 0
-    ) -> tuple[pd.DataFrame, pd.DataFrame]:
-        """(decimated batches, epochs) frames for the charts: `smoothed` is the EMA of weight
-        `smoothing`, or the moving average over `window` batches when window > 1."""
-        with self.lock:
-            history = self.history
-            return history.decimated(max_points, smoothing, window), history.epochs(max_points)
-
-    def eta_s(self) -> float | None:
-        rate = self.history.steps_per_second()
-        if not rate or self.finished:
-            return None
-        return max(0, self.total_steps - self.steps_done) / rate
-
-    def final_metrics(self) -> dict[str, float]:
-        if self.end is not None and self.end.metrics:
-            return dict(self.end.metrics)
-        row = self.history.last_epoch or {}
-        return {k: v for k, v in row.items() if k not in ("epoch", "step", "elapsed_s")}
-
-    def state_label(self) -> str:
-        if self.end is not None:
-            return self.end.reason
-        return "running" if self.status in ("running", "stepping") else "paused"
+    return get_service()
 
 
-def steps_per_epoch(num_train: int, batch_size: int) -> int:
-    return max(1, math.ceil(num_train / batch_size))
-
-
-def runs() -> list[Run]:
-    return st.session_state.setdefault(RUNS, [])
-
-
-def current_run() -> Run | None:
+def current_run():
+    """The run the Train page shows (a `service.Run`), or None."""
     wanted = st.session_state.get(CURRENT)
-    return next((r for r in runs() if r.id == wanted), None)
+    return service().get(wanted) if wanted else None
 
 
-def add_run(run: Run) -> None:
-    runs().append(run)
-    st.session_state[CURRENT] = run.id
+def set_current(run_id: str | None) -> None:
+    st.session_state[CURRENT] = run_id
 
 
-def clear_current() -> None:
-    st.session_state[CURRENT] = None
+def open_run(run_id: str):
+    """Attach this session to a run by its id (from a link); None if the server has no such
+    run. It joins this session's Runs page."""
+    run = service().get(run_id)
+    if run is not None:
+        opened = st.session_state.setdefault(OPENED, [])
+        if run_id not in opened:
+            opened.append(run_id)
+        set_current(run_id)
+    return run
 
 
-def next_run_id() -> int:
-    return max((r.id for r in runs()), default=0) + 1
+def runs() -> list:
+    """The runs this browser started, then those opened by link in this session, oldest
+    first within each (the server may have let old ones go)."""
+    from ui.browser import browser_key
+
+    runner = service()
+    own = runner.runs_of(browser_key())
+    seen = {run.id for run in own}
+    opened = [runner.get(i) for i in st.session_state.get(OPENED, []) if i not in seen]
+    return own + [run for run in opened if run is not None]
+
+
+def run_label(run) -> str:
+    """ "run 3" for this browser's runs; "run 3 (shared)" for one opened by someone's link."""
+    return run.name if owns(run) else f"{run.name} (shared)"
+
+
+def owns(run) -> bool:
+    """True when this browser started `run`: only then may it pause, step or stop it."""
+    from ui.browser import browser_key
+
+    return run is not None and run.owner == browser_key()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -62,3 +63,41 @@ def chart_rows(element) -> list[int]:
 
 def texts(elements) -> list[str]:
     return [str(e.value) for e in elements]
+
+
+def current(at: AppTest):
+    """The run the Train page shows (a `service.Run`), or None."""
+    from service import get_service
+
+    try:
+        run_id = at.session_state["tb_current"]  # AppTest's session state has no .get()
+    except KeyError:
+        return None
+    return get_service().get(run_id) if run_id else None
+
+
+def wait_until(at: AppTest, done, timeout: float = 120.0):
+    """Wait until `done(run)` holds for the shown run (it trains in a worker process, not in
+    the script), then rerun the page so it draws that state. Returns the run."""
+    deadline = time.monotonic() + timeout
+    run = current(at)
+    while not done(run):
+        assert time.monotonic() < deadline, f"timed out; the run is {run and run.status}"
+        time.sleep(0.02)
+        run = current(at)
+    at.run()
+    return run
+
+
+def finished(run) -> bool:
+    return run is not None and run.finished
+
+
+def paused(run) -> bool:
+    return run is not None and run.status == "paused"
+
+
+def train_to_end(at: AppTest, timeout: float = 120.0):
+    """Press Train, wait for the run to end, draw the page again; returns the run."""
+    at.button(key="btn_train").click().run()
+    return wait_until(at, finished, timeout)

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import ast
 
-from apptest_helpers import TINY, app, chart_spec, charts, page, texts
+from apptest_helpers import TINY, app, chart_spec, charts, current, page, texts, train_to_end
 
 
 def trained(params: dict[str, str]):
     at = app(params, timeout=120).run()
     at.switch_page("pages/train.py").run()
-    at.button(key="btn_train").click().run()
+    train_to_end(at)
     at.switch_page("pages/evaluate.py").run()
     assert not at.exception
     return at
@@ -26,7 +26,7 @@ def test_classification_on_2d_data_shows_scores_confusion_and_boundary():
     at = trained({**TINY, "epochs": "3", "optimizer": "adam", "learning_rate": "0.05"})
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Samples"] == "40"  # xor 200 points, 20% validation
-    run = at.session_state["tb_runs"][-1]
+    run = current(at)
     from trainer.evaluate import classify
 
     expected = classify(run.model, run.dataset).accuracy

@@ -7,8 +7,9 @@ import json
 import zipfile
 
 import pandas as pd
-from apptest_helpers import TINY, app, chart_spec, charts, page, texts
+from apptest_helpers import TINY, app, chart_spec, charts, page, texts, train_to_end
 
+from service import get_service
 from trainer.config import RunConfig
 from ui import export
 
@@ -16,10 +17,14 @@ from ui import export
 def two_runs():
     at = app(TINY, timeout=120).run()
     at.switch_page("pages/train.py").run()
-    at.button(key="btn_train").click().run()
-    at.button(key="btn_train").click().run()
+    train_to_end(at)
+    train_to_end(at)
     at.switch_page("pages/runs.py").run()
     return at
+
+
+def runs_of(at):
+    return get_service().runs_of(at.session_state["tb_browser"])
 
 
 def test_no_runs_yet():
@@ -32,7 +37,7 @@ def test_every_run_is_a_row_with_its_curve_and_downloads():
     at = two_runs()
     assert not at.exception
     table = at.dataframe[0].value
-    assert table["run"].tolist() == [1, 2]
+    assert table["run"].tolist() == ["run 1", "run 2"]
     assert table["state"].tolist() == ["completed", "completed"]
     assert {"val_loss", "val_accuracy", "learning_rate", "hidden_units"} <= set(table.columns)
     (overlay,) = [c for c in charts(at) if chart_spec(c)["mark"]["type"] == "line"]
@@ -47,26 +52,28 @@ def test_every_run_is_a_row_with_its_curve_and_downloads():
 
 def test_export_files_round_trip():
     at = two_runs()
-    runs = at.session_state["tb_runs"]
+    runs = runs_of(at)
     history = pd.read_csv(io.StringIO(export.history_csv(runs)))
-    assert history.groupby("run")["step"].count().to_dict() == {1: 5, 2: 5}
+    assert history.groupby("run")["step"].count().to_dict() == {"run 1": 5, "run 2": 5}
     assert history["val_loss"].notna().sum() == 2  # one epoch each
     assert RunConfig.from_json(runs[0].config.to_json()).dataset == "xor"
-    keras_file = export.model_bytes(runs[0])
+    keras_file = runs[0].model_bytes
     assert zipfile.is_zipfile(io.BytesIO(keras_file))
     assert "config.json" in zipfile.ZipFile(io.BytesIO(keras_file)).namelist()
     assert json.loads(at.code[-1].value) if at.code[-1].language == "json" else True
 
 
-def _finished_run(run_id: int, val_accuracy: float, **config):
+def _finished_run(number: int, val_accuracy: float, **config):
+    from service import Run
     from trainer.events import EpochEnd
     from trainer.history import History
-    from ui.state import Run
 
     history = History()
     history.record(EpochEnd(0, {"loss": 1.0, "val_accuracy": val_accuracy}, 0, 1.0))
     return Run(
-        id=run_id,
+        id=f"id{number}",
+        owner="nobody",
+        number=number,
         config=RunConfig(**config),
         data_title="xor",
         num_train=10,
@@ -83,7 +90,7 @@ def test_runs_are_ranked_by_best_validation_metric_and_configs_diffed():
         _finished_run(3, 0.8, optimizer="adam"),
     ]
     table = export.runs_table(runs)
-    assert table["run"].tolist() == [2, 3, 1]
+    assert table["run"].tolist() == ["run 2", "run 3", "run 1"]
     assert table["best"].tolist()[0] == "val_accuracy 0.9"
     diff = export.config_diff(runs[0], runs[2])
     assert diff.to_dict("records") == [{"field": "optimizer", "run 1": "sgd", "run 3": "adam"}]

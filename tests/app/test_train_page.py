@@ -1,17 +1,33 @@
-"""Train page: Train / Pause / Resume / Stop / Step / Reset drive one generator; history stays."""
+"""Train page: Train / Pause / Resume / Stop / Step / Reset steer a run trained by the server's
+worker processes; the page draws what the run recorded; a run's link shows it to anyone."""
 
 from __future__ import annotations
 
 import base64
+import dataclasses
 import io
 import json
-import threading
 import time
 
 import pyarrow as pa
 import pytest
-from apptest_helpers import TINY, app, chart_rows, chart_spec, charts, page, texts
+from apptest_helpers import (
+    TINY,
+    app,
+    chart_rows,
+    chart_spec,
+    charts,
+    current,
+    finished,
+    page,
+    paused,
+    texts,
+    train_to_end,
+    wait_until,
+)
 from PIL import Image
+
+from service import get_service
 
 # 2,000 XOR points: 1,600 train / 50 batches of 32 per epoch; 150 steps in all.
 LONGER = {**TINY, "num_samples": "2000", "epochs": "3", "log_every": "10"}
@@ -20,10 +36,6 @@ BUTTONS = ["Train", "Pause", "Resume", "Stop", "Step", "Reset"]
 
 def enabled(at) -> list[str]:
     return [b.label for b in at.button if b.label in BUTTONS and not b.disabled]
-
-
-def current(at):
-    return at.session_state["tb_runs"][-1]
 
 
 def loss_chart(at):
@@ -52,9 +64,8 @@ def test_default_render_offers_train_and_step_only():
 
 def test_tiny_run_completes_and_its_history_is_drawn():
     at = page("train", TINY, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    run = train_to_end(at)
     assert not at.exception
-    run = current(at)
     assert run.end.reason == "completed"
     assert len(run.history) == run.total_steps == 5
     assert any("finished: Completed 1 epochs" in t for t in texts(at.success))
@@ -69,18 +80,22 @@ def test_tiny_run_completes_and_its_history_is_drawn():
     assert numbers["Validation loss"].startswith(f"**{final['val_loss']:.4g}** (best ")
     assert numbers["Validation accuracy"].startswith(f"**{final['val_accuracy']:.4g}** (best ")
     assert enabled(at) == ["Train", "Step", "Reset"]
+    assert at.query_params["run"] == run.id  # a reload (or the link) finds the run again
 
 
 def test_step_pauses_after_one_interval_then_resume_finishes():
     at = page("train", LONGER, timeout=120).run()
     at.button(key="btn_step").click().run()
+    run = wait_until(at, paused)
     assert not at.exception
-    run = current(at)
     assert (len(run.history), run.status) == (10, "paused")
+    assert run.model_bytes is not None  # a paused run's model, for Evaluate
     assert enabled(at) == ["Resume", "Stop", "Step", "Reset"]
     at.button(key="btn_step").click().run()
+    wait_until(at, lambda r: paused(r) and len(r.history) == 20)
     assert len(run.history) == 20
     at.button(key="btn_resume").click().run()
+    wait_until(at, finished)
     assert run.end.reason == "completed"
     steps = run.history.batches()["step"].tolist()
     assert steps == list(range(150))  # nothing lost or repeated across pauses
@@ -89,9 +104,10 @@ def test_step_pauses_after_one_interval_then_resume_finishes():
 def test_stop_keeps_what_was_learned():
     at = page("train", LONGER, timeout=120).run()
     at.button(key="btn_step").click().run()
+    wait_until(at, paused)
     at.button(key="btn_stop").click().run()
+    run = wait_until(at, finished)
     assert not at.exception
-    run = current(at)
     assert run.end.reason == "stopped"
     # The batches the engine had already computed in its chunk still arrive, then the end.
     assert 10 <= len(run.history) == run.end.step + 1 < run.total_steps
@@ -100,32 +116,33 @@ def test_stop_keeps_what_was_learned():
     assert any("stopped" in t for t in texts(at.warning))
 
 
-def test_leaving_the_page_pauses_and_coming_back_resumes():
-    at = app(LONGER, timeout=120).run()
+def test_leaving_the_page_does_not_pause_the_run():
+    at = app({**LONGER, "epochs": "20"}, timeout=120).run()
     at.switch_page("pages/train.py").run()
-    at.button(key="btn_step").click().run()
+    at.button(key="btn_train").click().run()
     run = current(at)
-    run.set_status("running")  # as when a click interrupted a running page
     at.switch_page("pages/runs.py").run()
     assert not at.exception
-    assert len(run.history) == 10  # no page but Train pulls
-    at.switch_page("pages/train.py").run()
+    wait_until(at, finished)  # nobody on the Train page: the worker trains on
     assert run.end.reason == "completed"
-    assert len(run.history) == 150
+    assert len(run.history) == 1000
+    at.switch_page("pages/train.py").run()
+    assert any("run 1 finished" in t for t in texts(at.success))
 
 
 def test_reset_puts_the_run_aside():
     at = page("train", TINY, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    run = train_to_end(at)
     at.button(key="btn_reset").click().run()
     assert not at.exception
     assert enabled(at) == ["Train", "Step"]
-    assert len(at.session_state["tb_runs"]) == 1
+    assert "run" not in at.query_params
+    assert get_service().runs_of(at.session_state["tb_browser"]) == [run]
 
 
 def test_view_controls_redraw_a_finished_run():
     at = page("train", TINY, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    train_to_end(at)
     at.toggle(key="w_view_log").set_value(True).run()
     at.radio(key="w_view_x").set_value("epoch").run()
     at.toggle(key="w_view_smooth").set_value(False).run()
@@ -153,62 +170,75 @@ def test_invalid_config_blocks_training():
 def test_divergence_is_reported_as_an_error(lr):
     params = {**TINY, "dataset": "plane", "optimizer": "sgd", "learning_rate": lr, "epochs": "5"}
     at = page("train", params, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    run = train_to_end(at)
     assert not at.exception
-    assert current(at).end.reason == "diverged"
+    assert run.end.reason == "diverged"
     assert any("diverged" in t for t in texts(at.error))
 
 
 @pytest.fixture
-def server_env(monkeypatch):
-    """Set TAPEBOARD_* limits for one test; the page reads them once per process (cached)."""
-    import streamlit as st
+def server_settings():
+    """Change the running service's settings for one test, put them back afterwards."""
+    runner = get_service()
+    saved = runner.settings
 
-    def set_env(**values):
-        for name, value in values.items():
-            monkeypatch.setenv(name, str(value))
-        st.cache_resource.clear()
+    def change(**values):
+        runner.settings = dataclasses.replace(saved, **values)
 
-    yield set_env
-    monkeypatch.undo()
-    st.cache_resource.clear()
+    yield change
+    runner.settings = saved
 
 
-def test_a_run_over_the_servers_budget_is_refused_with_the_numbers(server_env):
-    server_env(TAPEBOARD_MAX_SAMPLE_EPOCHS=100)
+def test_a_run_over_the_servers_budget_is_refused_with_the_numbers(server_settings):
+    server_settings(max_sample_epochs=100)
     at = page("train", TINY).run()
     at.button(key="btn_train").click().run()
     assert not at.exception
     (error,) = [t for t in texts(at.error) if "too big for this server" in t]
     assert "160 training samples" in error and "limit is 100" in error
-    assert "tb_runs" not in at.session_state or not at.session_state["tb_runs"]
+    assert current(at) is None
 
 
-def test_a_full_server_makes_the_run_wait_then_it_trains(server_env):
-    from ui.server import server_slots
-
-    server_env(TAPEBOARD_MAX_CONCURRENT=1)
-    slots = server_slots()
-    at = page("train", TINY, timeout=120).run()
-    assert slots.try_acquire()  # somebody else's run holds the only slot...
-
-    def finish_the_other_run():  # ...until our run has been told to wait (or 30 s, if never)
-        deadline = time.monotonic() + 30
-        while slots.refusals == 0 and time.monotonic() < deadline:
-            time.sleep(0.05)
-        slots.release()
-
-    threading.Thread(target=finish_the_other_run, daemon=True).start()
+def test_a_model_over_the_parameter_budget_is_refused_before_it_is_built(server_settings):
+    server_settings(max_params=1_000)
+    at = page("train", {**TINY, "hidden_units": "64,64"}).run()
     at.button(key="btn_train").click().run()
-    assert not at.exception
-    assert slots.refusals >= 1  # our run waited for the slot
-    assert current(at).end.reason == "completed"
-    assert slots.busy == 0  # and gave it back
+    (error,) = [t for t in texts(at.error) if "too big for this server" in t]
+    assert "4,482 parameters" in error and "1,000" in error
+    assert current(at) is None
+
+
+def test_a_full_server_makes_the_run_wait_then_it_trains():
+    runner = get_service()
+    assert runner.wait_until_ready()
+    from trainer.config import RunConfig
+    from ui.datasets import load_registry, with_validation
+
+    # Somebody else's long runs hold every worker...
+    long = RunConfig(dataset="xor", num_samples=2000, epochs=1000, batch_size=8)
+    data = with_validation(load_registry("xor", 0.0, 2000, 0), long)
+    others = [
+        runner.start(long, data, owner="somebody-else")
+        for _ in range(runner.settings.max_concurrent)
+    ]
+    try:
+        while any(other.status == "queued" for other in others):
+            time.sleep(0.02)  # the others start within a moment
+        at = page("train", TINY, timeout=120).run()
+        at.button(key="btn_train").click().run()
+        assert current(at).status == "queued"
+        assert any("waiting for a free worker" in t for t in texts(at.warning))
+    finally:
+        for other in others:  # ...until they end
+            runner.command(other.id, "stop", "somebody-else")
+    run = wait_until(at, finished)
+    assert run.end.reason == "completed"
+    assert all(other.end.reason == "stopped" for other in others)
 
 
 def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
     at = page("train", TINY, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    train_to_end(at)
     (boundary,) = boundary_charts(at)
     tables = [
         pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all() for d in boundary.proto.datasets
@@ -220,13 +250,13 @@ def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
     assert png.size == (32, 32)  # the model on the live grid, one pixel per point
     assert image[0]["x1"] < image[0]["x1_end"] and image[0]["x2"] < image[0]["x2_end"]
     digits = page("train", {"epochs": "1"}, timeout=120).run()
-    digits.button(key="btn_train").click().run()
+    train_to_end(digits)
     assert not digits.exception and boundary_charts(digits) == []
 
 
 def test_presentation_mode_hides_controls_and_summarizes_the_run():
     at = page("train", TINY, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    train_to_end(at)
     at.toggle(key=[t.key for t in at.toggle if t.label == "Presentation mode"][0]).set_value(
         True
     ).run()
@@ -242,9 +272,42 @@ def test_chart_files_are_real_png_and_svg():
     from ui.export import chart_file
 
     at = page("train", TINY, timeout=120).run()
-    at.button(key="btn_train").click().run()
+    run = train_to_end(at)
     view = {"x": "step", "smooth": True, "smoothing": 0.6, "log": False}
-    png = chart_file(current(at), view, "png")
-    svg = chart_file(current(at), view, "svg")
+    png = chart_file(run, view, "png")
+    svg = chart_file(run, view, "svg")
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
     assert svg.lstrip().startswith(b"<svg") and b"train loss" in svg
+
+
+def test_a_runs_link_shows_it_to_anyone_read_only():
+    owner = page("train", LONGER, timeout=120).run()
+    run = train_to_end(owner)
+    viewer = page("train", {"run": run.id}, timeout=120).run()  # another browser, the link
+    assert not viewer.exception
+    assert any(f"{run.name} finished" in t for t in texts(viewer.success))
+    assert sorted(chart_rows(loss_chart(viewer))) == sorted(chart_rows(loss_chart(owner)))
+    assert any("You are watching run 1" in t for t in texts(viewer.caption))
+    assert enabled(viewer) == ["Train", "Step", "Reset"]  # their own runs; never this one's
+    assert viewer.session_state["tb_draft"]["num_samples"] == 2000  # Train again: its config
+    with pytest.raises(PermissionError):
+        get_service().command(run.id, "stop", viewer.session_state["tb_browser"])
+
+
+def test_the_owner_keeps_the_controls_in_a_new_session():
+    at = page("train", LONGER, timeout=120).run()
+    at.button(key="btn_step").click().run()
+    run = wait_until(at, paused)
+    again = page("train", {"run": run.id}, timeout=120)  # a reload: same browser key (cookie)
+    again.session_state["tb_browser"] = at.session_state["tb_browser"]
+    again.run()
+    assert enabled(again) == ["Resume", "Stop", "Step", "Reset"]
+    again.button(key="btn_stop").click().run()
+    assert wait_until(again, finished).end.reason == "stopped"
+
+
+def test_a_link_to_a_run_this_server_does_not_have_says_so():
+    at = page("train", {"run": "no-such-run"}).run()
+    assert not at.exception
+    assert any("not on this server" in t for t in texts(at.warning))
+    assert "run" not in at.query_params

@@ -1,0 +1,177 @@
+"""What the Train page draws for a run: its status, the loss chart, progress and figures, the
+epoch metric and, for 2-D data, the decision boundary.
+
+Everything is drawn from what the run service recorded, at a cost that does not grow with the
+run: the history is decimated to MAX_POINTS rows, and each chart is a fixed spec fed named
+datasets, so the browser swaps the rows of the chart it has instead of building a new one.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from trainer.config import RunConfig
+from ui import charts, insight_charts
+from ui import datasets as data
+
+MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run
+BOUNDARY_POINTS = 600  # data points drawn on the decision boundary
+# The progress bar's width transition repaints it every frame for a while after each update,
+# more than doubling the browser's time per update; a screenshot could catch it mid-way.
+NO_PROGRESS_ANIMATION = "<style>[data-testid='stProgress'] * {transition: none !important;}</style>"
+
+
+def draw_run(run, view: dict) -> None:
+    """The run as it stands: status line, charts beside progress and figures."""
+    show_status(run)
+    chart_col, side_col = st.columns([3, 1], gap="medium")
+    batches, epochs = run.curves(MAX_POINTS, charts.view_smoothing(view))
+    metric = "accuracy" if run.config.task == "classification" else "mae"
+    with chart_col:
+        draw_loss(batches, epochs, view, hover=not run.live)
+        if metric in epochs:
+            frame = charts.metric_frame(epochs, metric)
+            draw_spec(charts.live_metric_spec(metric), {charts.METRIC_DATA: frame})
+        if run.boundary is not None and run.dataset is not None:
+            draw_boundary(run)
+    with side_col:
+        done, total = run.steps_done, max(run.total_steps, 1)
+        st.progress(min(done / total, 1.0), text=f"Step {done:,} of {run.total_steps:,}")
+        st.markdown(stats_table(run, metric))
+
+
+def show_status(run) -> None:
+    end = run.end
+    if end is None:
+        if run.status == "queued":
+            st.warning(queued_text(run), icon=":material/hourglass_top:")
+            return
+        label = {"running": "Running", "stepping": "Stepping", "paused": "Paused"}[run.status]
+        st.info(
+            f"{run.name}: {label} - {describe(run.config, run.replicas)}", icon=":material/info:"
+        )
+    elif end.reason == "completed":
+        st.success(
+            f"{run.name} finished: {end.message} {throughput(run)}", icon=":material/check_circle:"
+        )
+    elif end.reason in ("diverged", "failed"):
+        st.error(f"{run.name} {end.reason}: {end.message}", icon=":material/error:")
+    else:
+        st.warning(
+            f"{run.name} {end.reason.replace('_', ' ')}: {end.message} {throughput(run)}",
+            icon=":material/warning:",
+        )
+
+
+def queued_text(run) -> str:
+    from ui.state import service
+
+    runner = service()
+    position = runner.queue_position(run.id) or 1
+    limit = runner.settings.max_concurrent
+    return (
+        f"{run.name} is waiting for a free worker: all {limit} are training other runs "
+        f"(it is number {position} in line). It starts by itself as soon as one frees up."
+    )
+
+
+def throughput(run) -> str:
+    """Steps over the training time (the engine's clock, pauses excluded): the same figures as
+    the table beside the chart and the Runs page."""
+    steps, seconds = run.steps_done, run.training_s
+    if not steps or seconds <= 0:
+        return ""
+    return f"{steps:,} steps in {seconds:.2f} s of training ({steps / seconds:,.0f} steps/s)."
+
+
+def describe(config: RunConfig, replicas: int = 1) -> str:
+    units = ",".join(map(str, config.hidden_units)) or "none"
+    per_replica = max(config.batch_size // max(replicas, 1), 1)
+    return (
+        f"{config.dataset}, hidden {units} {config.activation}, {config.optimizer} "
+        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs; "
+        f"strategy {config.strategy}: {replicas} replica{'s' * (replicas != 1)} in sync, "
+        f"{per_replica} per replica"
+    )
+
+
+def _format_seconds(seconds: float | None) -> str:
+    if seconds is None:
+        return "-"
+    seconds = int(round(seconds))
+    minutes, s = divmod(seconds, 60)
+    hours, m = divmod(minutes, 60)
+    return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"
+
+
+def _fmt(value: float | None) -> str:
+    return "-" if value is None else f"{value:.4g}"
+
+
+def stats_table(run, metric: str) -> str:
+    """The numbers beside the chart as one Markdown table: one element to update per redraw.
+    Steps/s is the recent speed while the run trains and the whole run's once it ended (the
+    finish message's figure)."""
+    with run.lock:
+        history, last = run.history, run.history.last
+        row = history.last_epoch or {}
+        rate = history.steps_per_second() if not run.finished else run.steps_per_second()
+        bests = {name: history.best(name) for name in row}
+    rows = [
+        ("Epoch", f"**{(last.epoch + 1) if last else 0} / {run.config.epochs}**"),
+        ("Seen so far", f"{last.samples_seen if last else 0:,} samples"),
+        ("Steps/s", "-" if rate is None else f"{rate:,.0f}"),
+        ("Training time", _format_seconds(run.training_s)),
+        ("ETA", _format_seconds(run.eta_s()) if not run.finished else "done"),
+        ("Loss (last batch)", _fmt(last.loss if last else None)),
+    ]
+    val = "val_loss" if "val_loss" in row else "loss"
+    key = f"val_{metric}" if f"val_{metric}" in row else metric
+    for name in (val, key):
+        if name in row:
+            rows.append((_metric_label(name), f"**{_fmt(row[name])}** (best {_fmt(bests[name])})"))
+    lines = [f"| {run.name} | {run.state_label().replace('_', ' ')} |", "|:--|--:|"]
+    return "\n".join(lines + [f"| {label} | {value} |" for label, value in rows])
+
+
+def _metric_label(name: str) -> str:
+    """val_accuracy -> Validation accuracy, loss -> Epoch loss, val_mae -> Validation MAE."""
+    metric = name.removeprefix("val_")
+    metric = "MAE" if metric == "mae" else metric.replace("_", " ")
+    return f"{'Validation' if name.startswith('val_') else 'Epoch'} {metric}"
+
+
+def draw_loss(batches, epochs, view: dict, *, hover: bool) -> None:
+    x = view["x"] if view["x"] in charts.X_AXES else "step"
+    log_scale, smooth = bool(view["log"]), bool(view["smooth"])
+    spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth, hover=hover)
+    draw_spec(spec, charts.loss_frames(batches, epochs, x=x, log_scale=log_scale))
+
+
+def draw_spec(spec: dict, datasets: dict) -> None:
+    """A chart as a fixed spec plus named datasets: redraws send new rows under the same spec,
+    which the browser applies to the chart it has (Streamlit's frontend recompiles a Vega-Lite
+    chart only when its spec changes)."""
+    st.vega_lite_chart(spec={**spec, "datasets": datasets}, width="stretch")
+
+
+def draw_boundary(run) -> None:
+    """The model's output over the plane (computed by the worker as it trains) with the
+    points on top, as TensorFlow Playground redraws it: one small image per redraw."""
+    axes, points = boundary_layout(run.id, run.dataset)
+    dataset = run.dataset
+    names = dataset.class_names
+    spec = insight_charts.live_boundary_spec(dataset.task, names, height=300)
+    frames = insight_charts.boundary_frames(axes, run.boundary, dataset.task, names, points)
+    draw_spec(spec, frames)
+
+
+@st.cache_resource(max_entries=32, show_spinner=False)
+def boundary_layout(run_id: str, _dataset) -> tuple:
+    """The grid the worker evaluates the model on (the same function, the same data, so the
+    same grid) and the points drawn on it: fixed for a run, computed once."""
+    from service.service import BOUNDARY_GRID
+    from trainer.evaluate import grid_axes
+
+    axes = grid_axes(_dataset, resolution=BOUNDARY_GRID)
+    return axes, data.points_frame(_dataset, max_points=BOUNDARY_POINTS)
