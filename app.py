@@ -1,11 +1,11 @@
 """Tapeboard: pick data and hyperparameters, press Train, watch a GradientTape loop learn.
 
 This file has two roles. When `streamlit run app.py` starts the server, it imports this module
-and finds the `st.App` below: its lifespan starts the run service as the server comes up (the
-worker processes import TensorFlow and trace a step in the background, so the first Train does
-not wait for them) and TensorFlow's import for this process, in its own thread. Then, as every
-session's script (`__name__ == "__main__"`), it only routes: the page frame and navigation
-paint at once, TensorFlow or not.
+and finds the `st.App` below: its lifespan starts the run service as the server comes up, so
+its worker processes import TensorFlow and trace a step in the background and the first Train
+does not wait for them. Then, as every session's script (`__name__ == "__main__"`), it only
+routes. This process never imports TensorFlow: the workers train and evaluate (see
+service/tasks.py), so pages paint at once and no import can race another session's.
 """
 
 from __future__ import annotations
@@ -37,17 +37,13 @@ def route() -> None:
 
 @asynccontextmanager
 async def serve(_app):
-    """Start the run service and TensorFlow's import with the server; stop the workers with it."""
-    from service import close_service, get_service, preload
+    """Start the run service with the server; stop its workers with it."""
+    from service import close_service, get_service
 
     try:
-        runner = get_service()
+        get_service()
     except ValueError as err:  # a bad TAPEBOARD_* setting: the pages say which, too
         print(f"tapeboard: {err}", flush=True)
-        runner = None
-    # This process needs TensorFlow only for Evaluate and the Model page: let the workers'
-    # imports go first on a small box.
-    preload.start(after=runner.workers_ready if runner else None)
     yield
     close_service()
 

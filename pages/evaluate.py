@@ -10,12 +10,13 @@ from __future__ import annotations
 import numpy as np
 import streamlit as st
 
-from service import Run, preload
+from service import Run
 from ui import common, state
 from ui import datasets as data
 from ui import insight_charts as charts
 
 GALLERY = 16  # misclassified samples shown
+BOUNDARY_GRID = 60  # cells per side of the decision boundary
 MAX_TYPED_FEATURES = 16  # above this, typing values in is no way to try a model
 
 
@@ -34,10 +35,19 @@ def pick_run() -> Run | None:
     return runs[index]
 
 
-def show_classification(run: Run) -> None:
-    from trainer.evaluate import classify
+@st.cache_data(max_entries=32, show_spinner="Evaluating the model...")
+def evaluate(task: str, key: tuple, _run: Run, *args) -> object:
+    """A `service.tasks` call on the run's model and data, once per model (`key`: the run and
+    the step its model is from). The task worker computes it: this process has no TensorFlow."""
+    return state.service().call(task, _run.model_ref(), _run.data_ref(), *args)
 
-    result = classify(run.model, run.dataset)
+
+def model_key(run: Run) -> tuple:
+    return run.id, run.model_step
+
+
+def show_classification(run: Run) -> None:
+    result = evaluate("classify", model_key(run), run)
     split = "validation" if run.dataset.num_val else "training"
     cols = st.columns(3)
     cols[0].metric(f"Accuracy ({split})", f"{result.accuracy:.1%}")
@@ -86,9 +96,7 @@ def _as_image(x: np.ndarray, scale: float) -> np.ndarray:
 
 
 def show_regression(run: Run) -> None:
-    from trainer.evaluate import regression_frame
-
-    frame = regression_frame(run.model, run.dataset)
+    frame = evaluate("regression_frame", model_key(run), run)
     cols = st.columns(3)
     cols[0].metric("MSE", f"{float(np.mean(frame['residual'] ** 2)):.4g}")
     cols[1].metric("MAE", f"{float(np.mean(np.abs(frame['residual']))):.4g}")
@@ -101,12 +109,12 @@ def show_regression(run: Run) -> None:
 
 
 def show_boundary(run: Run) -> None:
-    from trainer.evaluate import decision_values, grid_axes
+    from trainer.evaluate import grid_axes
 
     st.subheader("Decision boundary")
     ds = run.dataset
-    axes = grid_axes(ds, resolution=60)
-    values = decision_values(run.model, ds, axes)
+    axes = grid_axes(ds, resolution=BOUNDARY_GRID)
+    values = evaluate("decision_values", model_key(run), run, BOUNDARY_GRID)
     points = data.points_frame(ds)
     st.altair_chart(
         charts.boundary_chart(axes, values, points, ds.task, ds.class_names), width="stretch"
@@ -114,7 +122,7 @@ def show_boundary(run: Run) -> None:
 
 
 def try_the_model(run: Run) -> None:
-    from trainer.evaluate import predict, softmax
+    from trainer.evaluate import softmax
 
     st.subheader("Try the model")
     ds = run.dataset
@@ -138,7 +146,7 @@ def try_the_model(run: Run) -> None:
         st.caption(
             f"True value: {ds.class_names[truth] if ds.task == 'classification' else truth:}"
         )
-    outputs = predict(run.model, sample[None, ...], ds.scale)[0]
+    outputs = state.service().call("predict", run.model_ref(), sample[None, ...], ds.scale)[0]
     with right:
         if ds.task == "classification":
             st.altair_chart(
@@ -210,16 +218,17 @@ def main() -> None:
     run = pick_run()
     if run is None:
         return
-    with st.spinner("Loading TensorFlow..."):
-        preload.wait()  # imported once, by its own thread, never in a page's script run
     # The model as of the run's last pause or its end: a copy, so training goes on meanwhile.
-    if run.dataset.task == "classification":
-        show_classification(run)
-    else:
-        show_regression(run)
-    if run.dataset.is_2d:
-        show_boundary(run)
-    try_the_model(run)
+    try:
+        if run.dataset.task == "classification":
+            show_classification(run)
+        else:
+            show_regression(run)
+        if run.dataset.is_2d:
+            show_boundary(run)
+        try_the_model(run)
+    except ValueError as err:  # the task worker's answer, in words (e.g. it did not start)
+        st.error(f"Could not evaluate {state.run_label(run)}: {err}")
     export_code(run)
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
-from service import preload
-from trainer.budget import steps_per_epoch
+from trainer.budget import layer_table, steps_per_epoch
 from trainer.config import ACTIVATIONS, LR_SCHEDULES, MAX_LAYERS, OPTIMIZERS, RunConfig
+from trainer.schedules import learning_rate_points
 from ui import charts, common, state
 from ui import datasets as data
 
@@ -89,50 +90,33 @@ def training() -> None:
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
-def _model_summary(config_json: str, data_key: tuple, _dataset: object) -> tuple[str, int]:
-    """Keras' summary text and parameter count; `data_key` stands for the unhashed dataset."""
-    preload.wait()  # TensorFlow is imported by its own thread, never in a page's script run
-    from trainer.model import build_model
-
-    model = build_model(RunConfig.from_json(config_json), _dataset)
-    lines: list[str] = []
-    model.summary(print_fn=lambda line, *args, **kwargs: lines.append(line), line_length=80)
-    return "\n".join(lines), int(model.count_params())
-
-
 def summary(config: RunConfig) -> None:
+    """The layers the config builds, with shapes and parameters (computed, not built: this
+    process never imports TensorFlow)."""
     st.subheader("Model summary")
     try:
         dataset = data.dataset_for(config)
     except ValueError as err:
         st.info(f"Choose data first to see the model: {err}")
         return
-    # Only what shapes the network: a change of epochs or learning rate keeps the cache entry.
-    shape_config = RunConfig(
-        hidden_units=config.hidden_units,
-        activation=config.activation,
-        l2=config.l2,
-        dropout=config.dropout,
-        task=config.task,
-    )
-    key = (dataset.name, tuple(dataset.input_shape), dataset.num_outputs, dataset.task)
-    text, params = _model_summary(shape_config.to_json(), key, dataset)
-    st.metric("Trainable parameters", f"{params:,}")
-    st.code(text, language=None)
+    rows = layer_table(config, dataset.input_shape, dataset.num_outputs)
+    st.metric("Trainable parameters", f"{sum(row['params'] for row in rows):,}")
+    table = pd.DataFrame(rows)
+    table["output shape"] = [
+        "(None, " + ", ".join(map(str, shape)) + ")" for shape in table["output shape"]
+    ]
+    st.dataframe(table, hide_index=True, width="stretch")
 
 
 def schedule_preview(config: RunConfig) -> None:
-    preload.wait()
-    from trainer.model import learning_rate_curve
-
     try:
         dataset = data.with_validation(data.dataset_for(config), config)
         total = steps_per_epoch(dataset.num_train, config.batch_size) * config.epochs
     except ValueError:
         total = max(config.decay_steps * 2, 100)
     st.caption(f"Learning rate over {total:,} steps")
-    st.altair_chart(charts.learning_rate_chart(learning_rate_curve(config, total)), width="stretch")
+    curve = learning_rate_points(config, total)
+    st.altair_chart(charts.learning_rate_chart(curve), width="stretch")
 
 
 def main() -> None:

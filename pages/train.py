@@ -20,7 +20,8 @@ from ui.browser import browser_key
 
 LIVE_EVERY_S = 0.25  # redraws a second while a run trains: 4 (the bar is 2)
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
-LINKED = "tb_linked_run"  # session_state: the run id this page last put in the URL
+INSIGHT_EVERY_S = 1.0  # the epoch metric and the decision boundary: they change slower
+LINKED = "tb_linked_runs"  # session_state: run ids this session has put in the URL or opened
 
 
 # -- commands (button callbacks: they run before the page script) ------------------------------
@@ -131,10 +132,11 @@ def view_controls() -> dict:
 def attach_linked_run() -> None:
     """Open the run named by the URL's `run=` (a shared link, or this tab reloaded)."""
     wanted = st.query_params.get("run")
-    # The id this page last wrote into the URL is no news: after a click (Train, Reset) the URL
-    # still shows the previous run until this script run rewrites it.
-    if not wanted or wanted in (st.session_state.get(LINKED), st.session_state.get(state.CURRENT)):
+    # An id this session has put in the URL (or attached before) is no news: after a click
+    # (Train, Reset) a rerun can still bring the previous URL until the browser has the new one.
+    if not wanted or wanted in linked_runs():
         return
+    linked_runs().add(wanted)
     first_visit = state.DRAFT not in st.session_state
     run = state.open_run(wanted)
     if run is None:
@@ -148,6 +150,10 @@ def attach_linked_run() -> None:
         state.use_config(run.config)  # "Train" on a shared run trains its config again
 
 
+def linked_runs() -> set[str]:
+    return st.session_state.setdefault(LINKED, set())
+
+
 def share_box(run) -> None:
     with st.sidebar:
         st.caption("Share this run (anyone with the link watches it live, read-only)")
@@ -157,10 +163,12 @@ def share_box(run) -> None:
 
 # -- drawing -------------------------------------------------------------------------------------
 def live_view(run, view: dict) -> None:
-    """Draw the run; while it is open, redraw on a timer. When its state changes (paused,
+    """Draw the run; while it is open, redraw on timers: the loss chart, progress and figures
+    often, the epoch metric and boundary less. When the run's state changes (paused,
     finished), rerun the whole page so the buttons follow."""
     seen = (run.status, run.finished)
     every = None if run.finished else LIVE_EVERY_S if run.live else PAUSED_EVERY_S
+    live.show_status(run)  # changes with the state only, which reruns the page
 
     @st.fragment(run_every=every)
     def redraw() -> None:
@@ -169,7 +177,12 @@ def live_view(run, view: dict) -> None:
         if (current.status, current.finished) != seen:
             st.rerun(scope="app")
 
+    @st.fragment(run_every=None if run.finished else INSIGHT_EVERY_S)
+    def redraw_insight() -> None:
+        live.draw_insight(state.service().get(run.id) or run)
+
     redraw()
+    redraw_insight()
 
 
 def present(run, view: dict) -> None:
@@ -197,10 +210,10 @@ def present(run, view: dict) -> None:
 
 def main() -> None:
     st.title("Train")
-    st.html(live.NO_PROGRESS_ANIMATION)  # only a <style>: Streamlit applies it, shows nothing
     attach_linked_run()
     run = state.current_run()
-    st.session_state[LINKED] = run.id if run else None
+    if run is not None:
+        linked_runs().add(run.id)
     config, error = common.page_setup(run_id=run.id if run else None)
     if config is None:
         st.error(f"{error} Fix the config on the Model page.")

@@ -15,15 +15,18 @@ cores, measured), in two processes they don't; and a worker that dies takes no o
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from multiprocessing import AuthenticationError
 from multiprocessing.connection import Connection, Listener, wait
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,7 @@ RESPAWN_PAUSE_S = 2.0  # after a worker failed to start, before trying again
 @dataclass(eq=False)
 class Worker:
     process: subprocess.Popen
+    role: str = "train"  # "train": runs, one at a time; "tasks": work the web server asks for
     conn: Connection | None = None
     ready: bool = False
     run_id: str | None = None  # the run it trains now
@@ -55,7 +59,7 @@ class Worker:
 
     @property
     def idle(self) -> bool:
-        return self.ready and self.run_id is None and not self.retiring
+        return self.role == "train" and self.ready and self.run_id is None and not self.retiring
 
     def send(self, message: Any) -> bool:
         """Send a message; False if the worker is gone (its death is reported by the pump)."""
@@ -89,6 +93,10 @@ class WorkerPool:
     `on_message(worker, message)` runs in the pump thread for every message but `Ready`;
     `on_ready(worker)` when a worker can take a job; `on_death(worker, reason)` when a worker
     died (its `run_id` tells which run it had).
+
+    Besides them, one task worker (`role="tasks"`) is started on demand for work the web
+    server needs TensorFlow for (`service.tasks`); it leaves by itself after
+    `TASK_IDLE_S` without a call, and is not replaced until the next call.
     """
 
     def __init__(
@@ -107,29 +115,40 @@ class WorkerPool:
         self._pending: list[Connection] = []  # connected, not yet Ready
         self._lock = threading.Lock()
         self._closed = False
-        self._last_failed_start = 0.0
+        self.task_worker: Worker | None = None
         for _ in range(settings.max_concurrent):
             self._spawn()
         threading.Thread(target=self._accept, name="tapeboard-accept", daemon=True).start()
         threading.Thread(target=self._pump, name="tapeboard-pump", daemon=True).start()
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def _spawn(self) -> Worker:
+    def _spawn(self, role: str = "train") -> Worker:
         host, port = self._listener.address
         env = {
             **os.environ,
             **tensorflow_environment(self.settings),
             "TAPEBOARD_WORKER_ADDRESS": f"{host}:{port}",
             "TAPEBOARD_WORKER_KEY": self._key.hex(),
+            "TAPEBOARD_WORKER_ROLE": role,
             "TAPEBOARD_PAUSE_LIMIT_S": str(self.settings.pause_limit_s),
+            "TAPEBOARD_TASK_IDLE_S": str(self.settings.task_idle_s),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         process = subprocess.Popen([sys.executable, "-m", "service.worker"], cwd=ROOT, env=env)
-        worker = Worker(process)
+        worker = Worker(process, role)
         with self._lock:
             self.workers.append(worker)
             self.started += 1
+        return worker
+
+    def ensure_task_worker(self) -> Worker:
+        """The task worker, started if there is none (it is warm some seconds later)."""
+        with self._lock:
+            if self.task_worker is not None and self.task_worker in self.workers:
+                return self.task_worker
+        worker = self._spawn("tasks")
+        self.task_worker = worker
         return worker
 
     def retire(self, worker: Worker) -> None:
@@ -151,6 +170,7 @@ class WorkerPool:
             self.workers.clear()
         for worker in workers:
             worker.send(Shutdown())
+        _wake(self._listener.address)  # the accept thread sees _closed and returns
         deadline = time.monotonic() + timeout
         for worker in workers:
             try:
@@ -165,8 +185,9 @@ class WorkerPool:
             return next((w for w in self.workers if w.idle), None)
 
     def snapshot(self) -> list[Worker]:
+        """The training workers."""
         with self._lock:
-            return list(self.workers)
+            return [w for w in self.workers if w.role == "train"]
 
     def after_run(self, worker: Worker) -> bool:
         """A worker finished a run: replace it if it has trained enough or grown too big.
@@ -183,10 +204,13 @@ class WorkerPool:
         while not self._closed:
             try:
                 conn = self._listener.accept()
-            except OSError:
+            except (OSError, EOFError, AuthenticationError):
                 if self._closed:
                     return
                 continue  # a client that failed authentication: not one of ours
+            if self._closed:
+                conn.close()
+                return
             with self._lock:
                 self._pending.append(conn)
 
@@ -240,7 +264,9 @@ class WorkerPool:
             self._replace_dead(worker)
 
     def _check_unconnected(self) -> None:
-        for worker in self.snapshot():
+        with self._lock:
+            workers = list(self.workers)
+        for worker in workers:
             if worker.conn is None and worker.process.poll() is not None:
                 self._replace_dead(worker)
 
@@ -256,6 +282,13 @@ class WorkerPool:
             code = worker.process.wait()
         if worker.retiring or self._closed:
             return
+        if worker.role == "tasks":
+            if self.task_worker is worker:
+                self.task_worker = None
+            # Gone idle by itself (exit code 0), or died: its pending calls fail; the next
+            # call starts a new one.
+            self.on_death(worker, describe_exit(code))
+            return
         self.on_death(worker, describe_exit(code))
         if worker.ready:
             self._spawn()
@@ -269,6 +302,12 @@ class WorkerPool:
     def _respawn(self) -> None:
         if not self._closed:
             self._spawn()
+
+
+def _wake(address: tuple[str, int]) -> None:
+    """Connect to the listener once, so a thread blocked in accept() returns."""
+    with contextlib.suppress(OSError):
+        socket.create_connection(address, timeout=1).close()
 
 
 def _reap(worker: Worker) -> None:

@@ -39,6 +39,16 @@ class Shutdown:
     pass
 
 
+@dataclass(frozen=True)
+class Task:
+    """Call `service.tasks.<name>(*args)` in a worker (work that needs TensorFlow, which the
+    web server never imports): answered by a `TaskResult` with the same id."""
+
+    task_id: int
+    name: str
+    args: tuple = ()
+
+
 # -- worker -> server --------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Ready:
@@ -120,3 +130,10 @@ class Failed:
 @dataclass(frozen=True)
 class Idle:
     runs_done: int
+
+
+@dataclass(frozen=True)
+class TaskResult:
+    task_id: int
+    value: Any = None
+    error: str | None = None  # a sentence for people (a ValueError's message), or None

@@ -7,12 +7,9 @@ it, and `version` moves on every change so a viewer can tell whether anything is
 
 from __future__ import annotations
 
-import tempfile
 import threading
 import time
-from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -121,48 +118,15 @@ class Run:
     def state_label(self) -> str:
         return self.end.reason if self.end is not None else self.status
 
-    @property
-    def model(self) -> Any:
-        """The run's model as of its last pause or its end (a keras.Model), or None."""
+    def model_ref(self) -> tuple[Any, bytes] | None:
+        """The model for `service.tasks` calls: (a key that changes with the bytes, the
+        .keras bytes), or None before the first pause or the end."""
         with self.lock:
-            data, step = self.model_bytes, self.model_step
-        if data is None:
-            return None
-        return _MODELS.get((self.id, step, len(data)), lambda: load_model(data))
+            if self.model_bytes is None:
+                return None
+            return (self.id, self.model_step), self.model_bytes
 
-
-def load_model(data: bytes) -> Any:
-    """A keras.Model from `.keras` bytes (TensorFlow imported first, in its own thread)."""
-    from service import preload
-
-    preload.wait()
-    import keras
-
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "model.keras"
-        path.write_bytes(data)
-        return keras.saving.load_model(path, compile=False)
-
-
-class _Lru:
-    """A few loaded models, newest kept: Evaluate asks for the same one on every rerun."""
-
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self.items: OrderedDict[Any, Any] = OrderedDict()
-        self.lock = threading.Lock()
-
-    def get(self, key: Any, make: Any) -> Any:
-        with self.lock:
-            if key in self.items:
-                self.items.move_to_end(key)
-                return self.items[key]
-        value = make()
-        with self.lock:
-            self.items[key] = value
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-        return value
-
-
-_MODELS = _Lru(4)
+    def data_ref(self) -> tuple[dict, Any]:
+        """The data for `service.tasks` calls: the config, plus the dataset itself when no
+        registry set can be loaded by name (an uploaded CSV)."""
+        return self.config.to_dict(), self.dataset if self.config.dataset == "csv" else None

@@ -8,10 +8,12 @@ watch it, and two runs at once train in two processes. One service per server pr
 
 from __future__ import annotations
 
+import itertools
 import secrets
 import threading
 import time
 from collections import deque
+from concurrent.futures import Future
 from typing import Any
 
 from service import protocol as p
@@ -34,6 +36,9 @@ class RunService:
         self._counts: dict[str, int] = {}  # owner -> runs started (for "run N")
         self._lock = threading.RLock()
         self._closed = False
+        self._task_ids = itertools.count(1)
+        self._calls: dict[int, Future] = {}  # task id -> its answer, sent or not
+        self._unsent: list[p.Task] = []  # waiting for the task worker to be warm
         self.pool = WorkerPool(self.settings, self._on_message, self._on_ready, self._on_death)
 
     # -- commands from pages ---------------------------------------------------------------------
@@ -110,9 +115,9 @@ class RunService:
                 return
             worker = self._workers.get(run_id)
         with run.lock:
-            run.status = {"pause": "paused", "resume": "running", "step": "stepping"}.get(
-                action, run.status
-            )
+            # A pause shows once the worker confirms it (with the batches it had computed
+            # recorded first): until then the run is still moving.
+            run.status = {"resume": "running", "step": "stepping"}.get(action, run.status)
             run.touch()
         if worker is not None:
             worker.send(p.Command(run_id, action))
@@ -171,8 +176,47 @@ class RunService:
         for run in open_runs:
             self._end(run, "stopped", "The server stopped while this run was training.")
 
+    # -- work that needs TensorFlow --------------------------------------------------------------
+    def call(self, name: str, *args: Any, timeout: float = 300.0) -> Any:
+        """`service.tasks.<name>(*args)`, run by the task worker (started on demand); its
+        ValueError comes back as a ValueError with the same words. The web server itself never
+        imports TensorFlow (see service/tasks.py)."""
+        for attempt in range(2):
+            future = self._send_task(p.Task(next(self._task_ids), name, args))
+            try:
+                return future.result(timeout)
+            except TimeoutError:
+                raise ValueError(
+                    f"The server's helper process did not answer within {timeout:.0f} s."
+                ) from None
+            except _TaskWorkerGone:
+                if attempt:  # it had just gone idle as we asked: ask the new one once
+                    raise ValueError(
+                        "The server's helper process stopped before it answered. Try again."
+                    ) from None
+        raise AssertionError("unreachable")
+
+    def _send_task(self, task: p.Task) -> Future:
+        future: Future = Future()
+        with self._lock:
+            if self._closed:
+                raise ValueError("The server is shutting down: try again in a moment.")
+            self._calls[task.task_id] = future
+            worker = self.pool.ensure_task_worker()
+            if not worker.ready:
+                self._unsent.append(task)  # sent by _on_ready
+                return future
+        worker.send(task)
+        return future
+
     # -- the pump thread: what workers report ----------------------------------------------------
     def _on_ready(self, worker: Worker) -> None:
+        if worker.role == "tasks":
+            with self._lock:
+                unsent, self._unsent = self._unsent, []
+            for task in unsent:
+                worker.send(task)
+            return
         self._dispatch()
 
     def _dispatch(self) -> None:
@@ -205,6 +249,15 @@ class RunService:
         if isinstance(message, p.Idle):
             self._on_idle(worker)
             return
+        if isinstance(message, p.TaskResult):
+            with self._lock:
+                future = self._calls.pop(message.task_id, None)
+            if future is not None:
+                if message.error is None:
+                    future.set_result(message.value)
+                else:
+                    future.set_exception(ValueError(message.error))
+            return
         run = self.get(message.run_id)
         if run is None:
             return
@@ -226,6 +279,13 @@ class RunService:
         self._dispatch()
 
     def _on_death(self, worker: Worker, reason: str) -> None:
+        if worker.role == "tasks":
+            with self._lock:
+                calls, self._calls = self._calls, {}
+                self._unsent = []
+            for future in calls.values():
+                future.set_exception(_TaskWorkerGone(reason))
+            return
         with self._lock:
             run = self._runs.get(worker.run_id) if worker.run_id else None
             if worker.run_id:
@@ -258,6 +318,10 @@ class RunService:
         finished = [r.id for r in self._runs.values() if r.finished]
         for run_id in finished[: max(0, len(finished) - self.settings.keep_runs)]:
             del self._runs[run_id]
+
+
+class _TaskWorkerGone(Exception):
+    """The task worker ended before it answered (it went idle, or died)."""
 
 
 # -- applying worker reports to a run (under its lock) ---------------------------------------------

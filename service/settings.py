@@ -21,6 +21,7 @@ _VARIABLES = {
     "TAPEBOARD_WORKER_MAX_RSS_MB": ("worker_max_rss_mb", 1),
     "TAPEBOARD_PAUSE_LIMIT_S": ("pause_limit_s", 1),
     "TAPEBOARD_KEEP_RUNS": ("keep_runs", 1),
+    "TAPEBOARD_TASK_IDLE_S": ("task_idle_s", 1),
 }
 
 
@@ -45,6 +46,8 @@ class Settings:
     pause_limit_s: int = 600
     # Finished runs kept in memory (the newest); older ones are dropped from memory.
     keep_runs: int = 200
+    # The task worker (Evaluate's predictions, downloads) leaves after this long unused.
+    task_idle_s: int = 300
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

@@ -38,9 +38,12 @@ from service.protocol import (
     Resumed,
     Shutdown,
     Started,
+    Task,
+    TaskResult,
 )
 
 FLUSH_S = 0.1  # batches reach the server at least this often while training
+TASK_IDLE_S = float(os.environ.get("TAPEBOARD_TASK_IDLE_S", "300") or 300)
 POLL_S = 0.02  # commands are read at least this often
 BOUNDARY_S = 0.5  # the live decision boundary is recomputed this often
 PAUSE_LIMIT_S = float(os.environ.get("TAPEBOARD_PAUSE_LIMIT_S", "600") or 600)
@@ -57,17 +60,38 @@ def main() -> int:
     started = time.perf_counter()
     warm_up()
     conn.send(Ready(os.getpid(), time.perf_counter() - started))
+    tasks_only = os.environ.get("TAPEBOARD_WORKER_ROLE") == "tasks"
     runs = 0
     try:
         while True:
+            # The task worker goes away when nobody has needed it for a while (its memory is
+            # the TensorFlow runtime); the server starts a new one on the next call.
+            if tasks_only and not conn.poll(TASK_IDLE_S):
+                return 0
             message = _receive(conn)
             if isinstance(message, Job):
                 RunJob(conn, message).run()
                 runs += 1
                 conn.send(Idle(runs))
+            elif isinstance(message, Task):
+                conn.send(run_task(message))
             # A Command for a run that has already ended needs nothing.
     except ServerGone:
         return 0
+
+
+def run_task(task: Task) -> TaskResult:
+    """One call of `service.tasks`; a ValueError comes back as its message, anything else as
+    a sentence (with the traceback in the log)."""
+    from service.tasks import CALLS
+
+    try:
+        return TaskResult(task.task_id, CALLS[task.name](*task.args))
+    except ValueError as err:
+        return TaskResult(task.task_id, error=str(err))
+    except Exception as err:
+        traceback.print_exc()
+        return TaskResult(task.task_id, error=f"{task.name} failed ({type(err).__name__}: {err}).")
 
 
 def warm_up() -> None:
@@ -206,9 +230,14 @@ class RunJob:
             if now >= next_poll:
                 self.read_commands(block=False)
                 next_poll = now + POLL_S
-            if self.mode == "paused":
+            pace = self.training.pace
+            # Batches the model has already trained on are pulled before pausing, so the model
+            # sent with the pause is the model after the last batch recorded.
+            if self.mode == "paused" and self.last_step >= pace.trained_step:
                 self.pause()
                 continue
+            # Stepping: the next compiled chunk ends where the step pauses.
+            pace.chunk_limit = self.steps_left if self.mode == "stepping" else None
             try:
                 if self.stop_message and not self.stop_sent:
                     self.stop_sent = True
@@ -228,6 +257,7 @@ class RunJob:
                     self.steps_left -= 1
                     if self.steps_left <= 0:
                         self.mode = "paused"
+                        self.steps_left = 0
             elif isinstance(event, EpochEnd):
                 self.flush()
                 self.send(

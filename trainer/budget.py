@@ -46,6 +46,35 @@ def steps_per_epoch(num_train: int, batch_size: int) -> int:
     return max(1, math.ceil(num_train / batch_size))
 
 
+def layer_table(config, input_shape: Sequence[int], num_outputs: int) -> list[dict]:
+    """The layers `build_model` makes for `config`, with output shapes and parameter counts, as
+    Keras' summary lists them (a test holds the two together): the Model page shows it
+    without building anything."""
+    shape = tuple(input_shape)
+    rows = [{"layer": "inputs", "type": "InputLayer", "output shape": shape, "params": 0}]
+    width = math.prod(shape) if shape else 1
+    if len(shape) > 1:
+        rows.append({"layer": "flatten", "type": "Flatten", "output shape": (width,), "params": 0})
+    for i, units in enumerate(config.hidden_units, start=1):
+        rows.append(_dense(f"dense_{i}", width, units))
+        if config.dropout > 0:
+            rows.append(
+                {"layer": f"dropout_{i}", "type": "Dropout", "output shape": (units,), "params": 0}
+            )
+        width = units
+    rows.append(_dense("predictions", width, num_outputs))
+    return rows
+
+
+def _dense(name: str, inputs: int, units: int) -> dict:
+    return {
+        "layer": name,
+        "type": "Dense",
+        "output shape": (units,),
+        "params": inputs * units + units,
+    }
+
+
 def count_params(hidden_units: Sequence[int], input_size: int, num_outputs: int) -> int:
     """Weights and biases of the Dense stack `build_model` makes."""
     widths = [input_size, *hidden_units, num_outputs]

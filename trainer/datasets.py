@@ -142,6 +142,28 @@ def dataset_for(config: Any) -> Dataset:
     )
 
 
+def is_cached(name: str, cache_dir: str | os.PathLike | None = None) -> bool:
+    """True when loading `name` needs no download (always for the sets that ship or are
+    generated)."""
+    if name not in CACHE_FILES:
+        return True
+    directory = _datasets_dir(cache_dir)
+    return all((directory / relative).is_file() for relative in CACHE_FILES[name])
+
+
+def download(
+    name: str, cache_dir: str | os.PathLike | None = None, origin: str | None = None
+) -> Path:
+    """Fill the Keras download cache for `name` (through `keras.utils.get_file`, with its
+    hash checks); offline, a ValueError that says where to put the files. Returns the folder.
+    `origin` replaces the download address (a mirror)."""
+    _check_name(name)
+    directory = _datasets_dir(cache_dir)
+    for relative in CACHE_FILES.get(name, ()):
+        _fetch(name, relative, directory, origin or ORIGIN)
+    return directory
+
+
 def _check_name(name: str) -> None:
     if name == "csv":
         raise ValueError(
@@ -197,6 +219,12 @@ def _load_digits() -> Dataset:
 
 
 # -- mnist, fashion_mnist ----------------------------------------------------------------------
+def datasets_dir(cache_dir: str | os.PathLike | None = None) -> Path:
+    """The folder of Keras' downloads: `cache_dir`, else `$KERAS_HOME/datasets` or
+    `~/.keras/datasets`."""
+    return _datasets_dir(cache_dir)
+
+
 def _datasets_dir(cache_dir: str | os.PathLike | None) -> Path:
     if cache_dir is not None:
         return Path(cache_dir).expanduser()
@@ -207,32 +235,34 @@ def _load_keras_images(name: str, directory: Path) -> Dataset:
     paths = [directory / relative for relative in CACHE_FILES[name]]
     # Look in the cache first: Keras' get_file would re-download a file failing its hash check.
     if not all(path.is_file() for path in paths):
-        paths = [_fetch(name, relative, directory) for relative in CACHE_FILES[name]]
+        paths = [_fetch(name, relative, directory, ORIGIN) for relative in CACHE_FILES[name]]
     stamp = tuple(path.stat().st_mtime_ns for path in paths)
     (x, y), (x_test, y_test) = _read_images(name, tuple(str(p) for p in paths), stamp)
     classes = FASHION_CLASSES if name == "fashion_mnist" else DIGIT_CLASSES
     return Dataset.from_arrays(x, y, x_test, y_test, class_names=classes, name=name)
 
 
-def _fetch(name: str, relative: str, directory: Path) -> Path:
+def _fetch(name: str, relative: str, directory: Path, origin: str) -> Path:
     """Path of a cache file, downloading it when missing; offline, a ValueError saying how."""
     path = directory / relative
     if path.is_file():
         return path
     try:
-        return Path(_download_file(relative, directory))
+        return Path(_download_file(relative, directory, origin))
     except Exception as err:  # get_file raises bare Exception (and URLError, OSError...)
         raise _offline_error(name, directory, err) from None
 
 
-def _download_file(relative: str, directory: Path) -> str:
+def _download_file(relative: str, directory: Path, origin: str) -> str:
     """Keras' own downloader (same URLs and hash checks as keras.datasets); returns the path."""
     from keras.utils import get_file  # lazy: importing Keras takes seconds
 
+    # get_file falls back to /tmp/.keras when the folder is not there yet (not writable).
+    directory.mkdir(parents=True, exist_ok=True)
     subdir, fname = os.path.split(relative)
     return get_file(
         fname,
-        origin=ORIGIN + fname,
+        origin=origin + fname,
         file_hash=FILE_HASHES.get(fname),
         cache_dir=str(directory),
         cache_subdir=subdir or ".",

@@ -31,6 +31,21 @@ EXPLOSION_FACTOR = 1e4
 
 
 @dataclass
+class Pace:
+    """Between a consumer and the loop: how far the model has trained, and how far it may.
+
+    The loop trains a chunk of steps per compiled call and then yields their batches one by one,
+    so the model is ahead of the last `BatchEnd` pulled until the chunk is consumed. A consumer
+    that pauses mid-chunk and wants the model to match what it has seen either pulls up to
+    `trained_step` (those batches are computed already) or, before the next chunk starts, sets
+    `chunk_limit` so that the chunk ends where it will pause (stepping one interval).
+    """
+
+    trained_step: int = -1  # global index of the last step the model's weights include
+    chunk_limit: int | None = None  # most steps in the next compiled call (None: no limit)
+
+
+@dataclass
 class Training:
     """A run built and ready to train: what a caller needs to know before the first batch.
 
@@ -43,6 +58,7 @@ class Training:
     strategy: tf.distribute.Strategy
     steps_per_epoch: int
     events: Generator[Event, object, None]
+    pace: Pace
 
     @property
     def total_steps(self) -> int:
@@ -81,9 +97,10 @@ def prepare(
     if model is None:
         with strategy.scope():
             model = build_model(config, data)
-    events = _run(config, data, model, strategy, checkpoint_dir)
+    pace = Pace()
+    events = _run(config, data, model, strategy, checkpoint_dir, pace)
     per_epoch = steps_per_epoch(len(data.x_train), config.batch_size)
-    return Training(config, data, model, strategy, per_epoch, events)
+    return Training(config, data, model, strategy, per_epoch, events, pace)
 
 
 def train(
@@ -127,7 +144,8 @@ def _run(
     data: Dataset,
     model: keras.Model,
     strategy: tf.distribute.Strategy,
-    checkpoint_dir: str | None = None,
+    checkpoint_dir: str | None,
+    pace: Pace,
 ) -> Generator[Event, object, None]:
     # TF's global seed pairs with each op seed (the epoch shuffle's too): fixing it here makes the
     # batch order a function of config.seed alone, as in an exported script.
@@ -157,6 +175,7 @@ def _run(
     for _ in range(first_epoch):  # replay the shuffle sequence: epoch k gets epoch k's order
         next(orders)
     c.step = first_epoch * len(batch_sizes) - 1
+    pace.trained_step = c.step
     c.samples = first_epoch * int(batch_sizes.sum())
     metrics: dict[str, float] = {}
     try:
@@ -166,11 +185,14 @@ def _run(
             batch = 0
             while batch < len(batch_sizes):
                 want = min(sizer.size, len(batch_sizes) - batch)
+                if pace.chunk_limit is not None:
+                    want = max(1, min(want, pace.chunk_limit))
                 start = time.perf_counter()
                 limit = tf.constant(c.limit, tf.float32)
                 losses = chunk(order, tf.constant(batch), tf.constant(want), limit).numpy()
                 spent = time.perf_counter() - start
                 sizer.observe(len(losses), spent)
+                pace.trained_step = c.step + len(losses)
                 stop = False
                 for k, loss in enumerate(losses.tolist()):
                     c.step += 1

@@ -48,7 +48,7 @@ def loss_chart(
     `x` is a key of X_AXES.
     """
     frames = loss_frames(batches, epochs, x=x, log_scale=log_scale)
-    val = frames[VAL_DATA] if len(frames[VAL_DATA]) else None
+    val = frames[VAL_DATA]  # even empty: its layer carries the legend
     return _loss_layers(frames[BATCH_DATA], val, x, log_scale, show_smoothed, height)
 
 
@@ -143,11 +143,20 @@ def _loss_layers(
 ) -> alt.LayerChart:
     title = X_AXES[x][1]
     scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
-    color = alt.Color(
+
+    def color(series: str) -> alt.ColorValue:
+        # The lines get constant colours, not a field: no per-row transform or scale lookup
+        # for the browser to evaluate on every live redraw of hundreds of rows (Streamlit's
+        # Vega interprets expressions row by row). The validation points (one per epoch)
+        # carry the colour scale, whose fixed domain makes the legend of all three.
+        return alt.value(SERIES_COLORS[SERIES.index(series)])
+
+    legend_color = alt.Color(
         "series:N",
         scale=alt.Scale(domain=SERIES, range=SERIES_COLORS),
         legend=alt.Legend(title=None, orient="top"),
     )
+
     x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False))
     base = alt.Chart(train).encode(x=x_enc)
     tooltip = [
@@ -155,24 +164,18 @@ def _loss_layers(
         alt.Tooltip("x:Q", title=title, format=",.4~f"),
         alt.Tooltip("loss:Q", title="loss", format=".4~g"),
     ]
-    raw = (
-        base.mark_line(strokeWidth=1, opacity=0.6 if show_smoothed else 1.0)
-        .encode(
-            y=alt.Y("loss:Q", title="loss", scale=scale),
-            color=color,
-        )
-        .transform_calculate(series=f"'{SERIES[0]}'")
+    raw = base.mark_line(strokeWidth=1, opacity=0.6 if show_smoothed else 1.0).encode(
+        y=alt.Y("loss:Q", title="loss", scale=scale),
+        color=color(SERIES[0]),
     )
     layers: list[alt.Chart] = [raw]
     if show_smoothed:
         tooltip.append(alt.Tooltip("smoothed:Q", title="smoothed", format=".4~g"))
         layers.append(
-            base.mark_line(strokeWidth=2)
-            .encode(
+            base.mark_line(strokeWidth=2).encode(
                 y=alt.Y("smoothed:Q", scale=scale),
-                color=color,
+                color=color(SERIES[1]),
             )
-            .transform_calculate(series=f"'{SERIES[1]}'")
         )
     if hover:
         layers += _hover_layers(base, "smoothed:Q" if show_smoothed else "loss:Q", scale, tooltip)
@@ -184,7 +187,7 @@ def _loss_layers(
             .encode(
                 x=x_enc,
                 y=alt.Y("val_loss:Q", scale=scale),
-                color=color,
+                color=legend_color,
                 tooltip=[
                     alt.Tooltip("epoch:Q", title="epoch"),
                     alt.Tooltip("step:Q", title="step"),

@@ -7,9 +7,10 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
+import trainer.datasets
 from trainer.config import RunConfig
 from trainer.data import Dataset, split_validation
-from trainer.datasets import DATASETS, load_dataset
+from trainer.datasets import DATASETS, datasets_dir, is_cached, load_dataset
 from ui import state
 
 PLAYGROUND_COLORS = {"-1": "#f59322", "+1": "#0877bd"}  # TensorFlow Playground's orange/blue
@@ -27,10 +28,12 @@ def load_registry(name: str, noise: float = 0.0, num_samples: int = 500, seed: i
     info = DATASETS.get(name)
     if info is not None and info.kind != "points":
         noise, num_samples, seed = 0.0, 500, 0
-    if info is not None and info.needs_download:
-        from service import preload
-
-        preload.wait()  # a download goes through Keras: never import it in a script run
+    if info is not None and not is_cached(name):
+        # Keras downloads it, in the run service's task worker: this process never imports
+        # TensorFlow. A ValueError (offline) says where to put the files.
+        with st.spinner(f"Downloading {info.title}..."):
+            origin = trainer.datasets.ORIGIN  # read at call time: a test points it at loopback
+            state.service().call("download", name, str(datasets_dir()), origin)
     return _load_registry(name, float(noise), int(num_samples), int(seed))
 
 

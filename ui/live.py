@@ -8,36 +8,47 @@ datasets, so the browser swaps the rows of the chart it has instead of building 
 
 from __future__ import annotations
 
+from html import escape
+
 import streamlit as st
 
 from trainer.config import RunConfig
 from ui import charts, insight_charts
 from ui import datasets as data
 
-MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run
+MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run...
+LIVE_POINTS = 300  # ...fewer while it trains: the browser redraws them several times a second
 BOUNDARY_POINTS = 600  # data points drawn on the decision boundary
-# The progress bar's width transition repaints it every frame for a while after each update,
-# more than doubling the browser's time per update; a screenshot could catch it mid-way.
-NO_PROGRESS_ANIMATION = "<style>[data-testid='stProgress'] * {transition: none !important;}</style>"
 
 
 def draw_run(run, view: dict) -> None:
-    """The run as it stands: status line, charts beside progress and figures."""
-    show_status(run)
+    """The run as it stands: the loss chart beside progress and figures."""
     chart_col, side_col = st.columns([3, 1], gap="medium")
-    batches, epochs = run.curves(MAX_POINTS, charts.view_smoothing(view))
-    metric = "accuracy" if run.config.task == "classification" else "mae"
+    batches, epochs = run.curves(
+        LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
+    )
     with chart_col:
         draw_loss(batches, epochs, view, hover=not run.live)
+    with side_col:
+        st.html(panel_html(run))
+
+
+def draw_insight(run) -> None:
+    """What changes more slowly: the epoch metric and, for 2-D data, the decision boundary."""
+    metric = metric_name(run)
+    chart_col, _ = st.columns([3, 1], gap="medium")
+    with chart_col:
+        with run.lock:
+            epochs = run.history.epochs(MAX_POINTS)
         if metric in epochs:
             frame = charts.metric_frame(epochs, metric)
             draw_spec(charts.live_metric_spec(metric), {charts.METRIC_DATA: frame})
         if run.boundary is not None and run.dataset is not None:
             draw_boundary(run)
-    with side_col:
-        done, total = run.steps_done, max(run.total_steps, 1)
-        st.progress(min(done / total, 1.0), text=f"Step {done:,} of {run.total_steps:,}")
-        st.markdown(stats_table(run, metric))
+
+
+def metric_name(run) -> str:
+    return "accuracy" if run.config.task == "classification" else "mae"
 
 
 def show_status(run) -> None:
@@ -104,14 +115,67 @@ def _format_seconds(seconds: float | None) -> str:
     return f"{hours}:{m:02d}:{s:02d}" if hours else f"{m}:{s:02d}"
 
 
+def _format_duration(seconds: float) -> str:
+    """Training time as people read it: 0.45 s, 12.3 s, then 2:05, 1:02:05."""
+    return (
+        f"{seconds:.2g} s"
+        if seconds < 1
+        else f"{seconds:.1f} s"
+        if seconds < 60
+        else (_format_seconds(seconds))
+    )
+
+
 def _fmt(value: float | None) -> str:
     return "-" if value is None else f"{value:.4g}"
 
 
-def stats_table(run, metric: str) -> str:
-    """The numbers beside the chart as one Markdown table: one element to update per redraw.
-    Steps/s is the recent speed while the run trains and the whole run's once it ended (the
-    finish message's figure)."""
+PANEL_STYLE = """<style>
+.tb-panel {font-size: 0.95rem; line-height: 1.4;}
+.tb-progress {margin-bottom: 0.8rem;}
+.tb-progress .tb-bar {height: 0.5rem; border-radius: 0.25rem; background: #e8ebf0;}
+.tb-progress .tb-bar > div {height: 100%; border-radius: 0.25rem; background: #1f6feb;}
+.tb-stats {width: 100%; border-collapse: collapse;}
+.tb-stats th, .tb-stats td {border: 1px solid #e2e5ea; padding: 0.3rem 0.5rem;}
+.tb-stats th {text-align: left;}
+.tb-stats td:last-child, .tb-stats th:last-child {text-align: right;}
+</style>"""
+
+
+def panel_html(run) -> str:
+    """Progress and the numbers beside the chart as one piece of HTML: one element for the
+    browser to swap per live redraw (a progress bar and a Markdown table are two Streamlit
+    components, each restyled on every update, which the browser felt several times a
+    second)."""
+    done, total = run.steps_done, max(run.total_steps, 1)
+    width = f"{100 * min(done / total, 1.0):.2f}%"
+    rows = stats_rows(run, metric_name(run))
+    body = "".join(
+        f"<tr><td>{escape(label)}</td><td>{_bold(value)}</td></tr>" for label, value in rows[1:]
+    )
+    head = "".join(f"<th>{escape(cell)}</th>" for cell in rows[0])
+    return (
+        f"{PANEL_STYLE}<div class='tb-panel'>"
+        f"<div class='tb-progress' data-testid='tb-progress'>"
+        f"<div>Step {done:,} of {run.total_steps:,}</div>"
+        f"<div class='tb-bar'><div style='width: {width}'></div></div></div>"
+        f"<table class='tb-stats'><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+        "</div>"
+    )
+
+
+def _bold(value: str) -> str:
+    """`**x** rest` (the bold part of a figure) as HTML, the rest escaped."""
+    if value.startswith("**") and "**" in value[2:]:
+        strong, rest = value[2:].split("**", 1)
+        return f"<strong>{escape(strong)}</strong>{escape(rest)}"
+    return escape(value)
+
+
+def stats_rows(run, metric: str) -> list[tuple[str, str]]:
+    """The figures beside the chart: (run name, state) first, then (label, value) rows, bold
+    parts marked `**`. Steps/s is the recent speed while the run trains and the whole run's
+    once it ended (the finish message's figure)."""
     with run.lock:
         history, last = run.history, run.history.last
         row = history.last_epoch or {}
@@ -121,7 +185,7 @@ def stats_table(run, metric: str) -> str:
         ("Epoch", f"**{(last.epoch + 1) if last else 0} / {run.config.epochs}**"),
         ("Seen so far", f"{last.samples_seen if last else 0:,} samples"),
         ("Steps/s", "-" if rate is None else f"{rate:,.0f}"),
-        ("Training time", _format_seconds(run.training_s)),
+        ("Training time", _format_duration(run.training_s)),
         ("ETA", _format_seconds(run.eta_s()) if not run.finished else "done"),
         ("Loss (last batch)", _fmt(last.loss if last else None)),
     ]
@@ -130,8 +194,7 @@ def stats_table(run, metric: str) -> str:
     for name in (val, key):
         if name in row:
             rows.append((_metric_label(name), f"**{_fmt(row[name])}** (best {_fmt(bests[name])})"))
-    lines = [f"| {run.name} | {run.state_label().replace('_', ' ')} |", "|:--|--:|"]
-    return "\n".join(lines + [f"| {label} | {value} |" for label, value in rows])
+    return [(run.name, run.state_label().replace("_", " ")), *rows]
 
 
 def _metric_label(name: str) -> str:

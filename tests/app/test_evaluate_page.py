@@ -16,6 +16,19 @@ def trained(params: dict[str, str]):
     return at
 
 
+def keras_model(run):
+    """The run's model, loaded here from its bytes (the page has the task worker do it)."""
+    import tempfile
+    from pathlib import Path
+
+    import keras
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        path.write_bytes(run.model_bytes)
+        return keras.saving.load_model(path, compile=False)
+
+
 def test_no_model_yet():
     at = page("evaluate").run()
     assert not at.exception
@@ -29,7 +42,7 @@ def test_classification_on_2d_data_shows_scores_confusion_and_boundary():
     run = current(at)
     from trainer.evaluate import classify
 
-    expected = classify(run.model, run.dataset).accuracy
+    expected = classify(keras_model(run), run.dataset).accuracy
     assert metrics["Accuracy (validation)"] == f"{expected:.1%}"
     marks = [chart_spec(c).get("layer", [{}])[0].get("mark", {}) for c in charts(at)]
     assert {"type": "rect"} in [{"type": m.get("type")} for m in marks]  # heatmaps

@@ -11,7 +11,9 @@ def test_default_shows_summary_and_parameter_count():
     assert not at.error
     # digits: 64 -> 64 -> 64 -> 10 Dense layers.
     assert [m.value for m in at.metric if m.label == "Trainable parameters"] == ["8,970"]
-    assert any("tapeboard_mlp" in c.value and "dense_2" in c.value for c in at.code)
+    layers = at.dataframe[0].value
+    assert layers["layer"].tolist() == ["inputs", "flatten", "dense_1", "dense_2", "predictions"]
+    assert layers["output shape"].tolist()[-1] == "(None, 10)"
 
 
 def test_bad_hidden_units_text_is_an_error_naming_the_field():

@@ -3,7 +3,9 @@ check for exception boxes; and the server-log filter. Every wait is on something
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +22,7 @@ _STEP = re.compile(r"Step ([\d,]+) of ([\d,]+)")
 # Reads "Step N of M" from the Train page's progress bar in the page itself (for waits that
 # poll in the browser instead of from Python).
 STEP_JS = """() => {
-    const el = document.querySelector('[data-testid="stProgress"]');
+    const el = document.querySelector('[data-testid="tb-progress"]');
     const m = el && el.innerText.match(/Step ([\\d,]+) of ([\\d,]+)/);
     return m ? [Number(m[1].replace(/,/g, '')), Number(m[2].replace(/,/g, ''))] : null;
 }"""
@@ -94,7 +96,7 @@ def button(page: Page, key: str) -> Locator:
 
 def steps(page: Page) -> tuple[int, int]:
     """(steps done, total steps) from the Train page's progress text."""
-    text = page.get_by_test_id("stProgress").inner_text()
+    text = page.get_by_test_id("tb-progress").inner_text()
     match = _STEP.search(text)
     assert match, f"no 'Step N of M' in the progress text: {text!r}"
     return int(match[1].replace(",", "")), int(match[2].replace(",", ""))
@@ -148,3 +150,12 @@ def assert_no_exception(page: Page) -> None:
     boxes = page.get_by_test_id("stException")
     texts = boxes.all_inner_texts()
     assert not texts, "the page shows exceptions:\n" + "\n---\n".join(texts)
+
+
+def publish_screenshot(shot: Path, name: str) -> None:
+    """Copy a screenshot to $TAPEBOARD_SCREENSHOTS (`make screenshots` points it at docs/):
+    tests never write tracked files on their own."""
+    folder = os.environ.get("TAPEBOARD_SCREENSHOTS")
+    if folder:
+        Path(folder).mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, Path(folder) / name)

@@ -7,18 +7,17 @@ from pathlib import Path
 
 import pytest
 from browser_helpers import (
-    REPO,
     Server,
     assert_no_exception,
     go_to,
     open_app,
+    publish_screenshot,
     start_run_and_finish,
 )
 from playwright.sync_api import Page, expect
 
 pytestmark = pytest.mark.browser
 
-EVALUATE_SCREENSHOT = REPO / "docs" / "screenshot-evaluate.png"
 CHART = '[data-testid="stVegaLiteChart"]'
 
 
@@ -42,7 +41,8 @@ def test_evaluate_shows_scores_boundary_and_exports_the_script(
                  .every(e => e.getBoundingClientRect().height > 80)"""
     )
     page.mouse.move(1390, 10)
-    page.screenshot(path=EVALUATE_SCREENSHOT, full_page=False)
+    page.screenshot(path=tmp_path / "screenshot-evaluate.png", full_page=False)
+    publish_screenshot(tmp_path / "screenshot-evaluate.png", "screenshot-evaluate.png")
     page.screenshot(path=tmp_path / "evaluate.png", full_page=True)
     with page.expect_download() as info:
         page.get_by_role("button", name="Download training script (.py)").click()

@@ -68,7 +68,7 @@ def test_three_sessions_train_at_once_without_cross_talk(browser: Browser, serve
                 page.get_by_role("button", name="Download history CSV (all runs)").click()
             history = pd.read_csv(info.value.path())
             # This session's one run, every batch of it, nothing of anybody else's.
-            assert history["run"].unique().tolist() == [1]
+            assert history["run"].unique().tolist() == ["run 1"]
             assert history["step"].tolist() == list(range(90))
             histories.append(history["loss"].round(6).tolist())
             assert_no_exception(page)

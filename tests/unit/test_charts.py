@@ -69,7 +69,8 @@ def test_log_scale_and_no_smoothing():
     frame = h.decimated()
     frame.loc[3, "loss"] = 0.0  # cannot be drawn on a log axis: becomes a gap, not an error
     spec = charts.loss_chart(frame, None, log_scale=True, show_smoothed=False).to_dict()
-    assert [layer["mark"]["type"] for layer in spec["layer"]] == ["line", "point", "rule"]
+    marks = [layer["mark"]["type"] for layer in spec["layer"]]
+    assert marks == ["line", "point", "rule", "point"]  # the last: validation (none) + legend
     assert spec["layer"][0]["encoding"]["y"]["scale"]["type"] == "log"
     rows = next(iter(datasets(spec).values()))
     assert rows[3]["loss"] is None
@@ -148,6 +149,8 @@ def test_live_loss_spec_leaves_the_hover_layers_out_while_a_run_trains():
     assert [layer["mark"]["type"] for layer in light["layer"]] == ["line", "line", "point"]
     assert "params" in full and "params" not in light
     assert light["layer"][-1]["data"]["name"] == charts.VAL_DATA  # validation points stay
+    # The lines' colours are constants: no per-row transform for the browser on each redraw.
+    assert all("transform" not in layer for layer in light["layer"][:2])
     assert full["usermeta"] == light["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
 
 

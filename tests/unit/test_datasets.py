@@ -76,7 +76,7 @@ def write_fashion_cache(directory: Path, n_train: int = 20, n_test: int = 10) ->
 def no_network(monkeypatch):
     """Downloads fail as they do offline (Keras' get_file raises a bare Exception)."""
 
-    def fail(relative, directory):
+    def fail(relative, directory, origin):
         raise Exception("URL fetch failure: [Errno -3] Temporary failure in name resolution")
 
     monkeypatch.setattr(datasets, "_download_file", fail)
@@ -126,7 +126,7 @@ def test_offline_without_cache_says_which_file_goes_where(tmp_path, no_network, 
 def test_missing_files_are_fetched_with_keras_names(tmp_path, monkeypatch):
     fetched = []
 
-    def fake_download(relative, directory):  # stands in for keras.utils.get_file
+    def fake_download(relative, directory, origin):  # stands in for keras.utils.get_file
         fetched.append(relative)
         write_fashion_cache(directory)
         return str(directory / relative)
@@ -136,6 +136,32 @@ def test_missing_files_are_fetched_with_keras_names(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "_download_file", fake_download)
     assert load_dataset("fashion_mnist", cache_dir=tmp_path).num_val == 10
     assert fetched == ["fashion-mnist/t10k-labels-idx1-ubyte.gz"]
+
+
+def test_download_fetches_through_keras_from_the_given_origin(tmp_path):
+    # A loopback HTTP server plays the dataset host: keras.utils.get_file downloads for real.
+    import functools
+    import http.server
+    import threading
+
+    served = tmp_path / "served"
+    write_fashion_cache(served)
+    handler = functools.partial(
+        http.server.SimpleHTTPRequestHandler, directory=str(served / "fashion-mnist")
+    )
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    try:
+        cache = tmp_path / "cache"
+        assert not datasets.is_cached("fashion_mnist", cache)
+        origin = f"http://127.0.0.1:{httpd.server_address[1]}/"
+        assert datasets.download("fashion_mnist", cache, origin=origin) == cache
+        assert datasets.is_cached("fashion_mnist", cache)
+        assert load_dataset("fashion_mnist", cache_dir=cache).num_train == 20
+    finally:
+        httpd.shutdown()
+    assert datasets.is_cached("digits") and datasets.is_cached("spiral")
 
 
 def test_corrupt_cache_file_is_a_value_error(tmp_path, no_network):

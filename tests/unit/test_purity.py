@@ -22,3 +22,24 @@ def test_importing_and_using_trainer_loads_no_streamlit_or_altair():
     )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "UI modules: []" in done.stdout
+
+
+def test_every_page_runs_without_importing_tensorflow():
+    # The web server never imports TensorFlow (the run service's workers do the TensorFlow
+    # work): each page, driven in a fresh interpreter, leaves it out of sys.modules.
+    code = (
+        "import sys\n"
+        f"sys.path[:0] = [{str(ROOT)!r}, {str(ROOT / 'tests' / 'app')!r}]\n"
+        "from apptest_helpers import TINY, page\n"
+        "for name in ('data', 'model', 'train', 'evaluate', 'runs'):\n"
+        "    at = page(name, TINY).run()\n"
+        "    assert not at.exception, (name, at.exception)\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'keras'))\n"
+        "print('TensorFlow modules:', bad[:5])\n"
+        "sys.exit(1 if bad else 0)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr[-3000:]
+    assert "TensorFlow modules: []" in done.stdout
