@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8501
 
-.PHONY: run test setup setup-test browser lint bench
+.PHONY: run test setup setup-test browser lint bench screenshots
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -29,6 +29,10 @@ test: setup-test browser
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest
+
+## Refresh the README's screenshots in docs/ (the browser tests take them; only this writes them).
+screenshots: setup-test browser
+	TAPEBOARD_SCREENSHOTS=docs $(BIN)/python -m pytest -q tests/browser -k "readme_screenshot or evaluate_shows"
 
 bench: setup
 	$(BIN)/python benchmarks/throughput.py

@@ -66,15 +66,21 @@ def test_a_closed_tab_leaves_the_run_training(browser: Browser, server: Server) 
     page = owner.new_page()
     before = start_long_run(page, server)
     link = run_link(page)
-    owner.close()  # the tab (and the browser) is gone; the run is on the server
-    later = browser.new_context(viewport=VIEWPORT).new_page()
+    cookies = owner.storage_state()  # what the owner's browser keeps when the tab closes
+    owner.close()  # the tab is gone; the run is on the server
+    someone = browser.new_context(viewport=VIEWPORT).new_page()
+    back = browser.new_context(viewport=VIEWPORT, storage_state=cookies).new_page()
     try:
-        open_app(later, link, "Train")
-        assert wait_steps_above(later, before) > before  # it went on without anyone
-        expect(later.get_by_text("You are watching run 1")).to_be_visible()
-        expect(button(later, "btn_stop")).to_be_disabled()
+        open_app(someone, link, "Train")
+        assert wait_steps_above(someone, before) > before  # it went on without anyone
+        expect(someone.get_by_text("You are watching run 1")).to_be_visible()
+        expect(button(someone, "btn_stop")).to_be_disabled()
+        open_app(back, link, "Train")  # the owner, later, in a new tab: still its run
+        expect(button(back, "btn_stop")).to_be_enabled()
+        stop(back)
     finally:
-        later.context.close()
+        someone.context.close()
+        back.context.close()
 
 
 def test_a_spectator_watches_live_and_cannot_steer(browser: Browser, server: Server) -> None:
