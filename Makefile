@@ -16,9 +16,11 @@ setup: $(BIN)/python
 setup-test: $(BIN)/python
 	$(BIN)/pip install -q -r requirements-test.txt
 
-# Debian's chromium for the Playwright tests (Playwright's own browser download needs the internet).
+# Debian's chromium for the Playwright tests (Playwright's own browser download needs the internet),
+# and Debian's PostgreSQL for the run store's tests (started by a test fixture on a loopback port).
 browser:
-	@command -v chromium >/dev/null || { apt-get update -q && apt-get install -y -q chromium; }
+	@command -v chromium >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || \
+		{ apt-get update -q && apt-get install -y -q chromium postgresql; }
 
 ## Set up and start the dashboard on the built-in default dataset (digits, no download).
 run: setup

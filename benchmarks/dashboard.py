@@ -1,238 +1,834 @@
-"""Training through the dashboard vs headless trainer.train, same config, in one run.
+"""The dashboard as a user lives it, in Chromium, against the same work done as a script.
 
-Starts `streamlit run app.py` on a loopback port, opens the Train page with the config in the
-link in Debian's Chromium (Playwright), presses Train and waits for the run to finish; then runs
-the same config headless. Both first do a small warm-up run (the TensorFlow import), then are
-timed from the first pull to the final event (tracing included): headless around the loop,
-in the app by the Train page itself (time spent pulling and drawing, which it shows when the
-run finishes). The click-to-finished time in the browser is printed too. First it reports
-what one chart update costs after 100 to 1,000,000 steps (bounded by decimation).
+Every figure is measured through Debian's Chromium (Playwright) on `streamlit run app.py`
+started here on a loopback port, the way a person starts it: its lifespan starts the run
+service, whose worker processes import TensorFlow and warm up in the background, and every run
+is trained by one of them. Times in the page are stamped by the page itself (a script added to
+every page: the click on Train, the first "Step N of M" with N > 0, the status "run N
+finished"), so Playwright's polling adds nothing to them.
 
-    python benchmarks/dashboard.py                 # seed model, xor 100k points, 8 epochs
-    python benchmarks/dashboard.py --epochs 4 --samples 50000
+1. Press Train -> "finished" vs the script. The config (xor, 100,000 points, 16 epochs) is
+   put in the link; the server has trained it once first (warm). The script side is one
+   subprocess with the same TensorFlow threads as the app's workers (TF_NUM_INTRAOP_THREADS /
+   TF_NUM_INTEROP_THREADS from TAPEBOARD_TF_THREADS, 1 by default, set before TensorFlow is
+   imported): it trains the config once to warm up, then, once per round, loads the data,
+   builds the model (`trainer.prepare`) and consumes `.events` to the end. Rounds interleave
+   (browser, script, browser, script, ...) so that a noisy minute hits both. Ratio: script
+   seconds / click-to-finished seconds (bar >= 0.9), median and quartiles.
+2. The loop alone, same rounds: the engine's training time that the finish message reports (T:
+   the compiled calls, the first one's tracing included, pauses excluded) vs the script's time
+   to consume the events (perf_counter around the loop). Ratio script loop / T (bar >= 0.95);
+   the script engine's own T is printed too.
+3. Two runs at once: two browser contexts (two visitors) press Train together on the same,
+   smaller config (xor, 100,000 points, 6 epochs); each one's click-to-finished vs the same
+   run alone in that context. Ratio alone / together, per context (bar >= 0.8 each).
+4. A fresh server: `streamlit run` started, 15 s after it answers /_stcore/health a visitor
+   opens /train (the starter config) and presses Train: seconds from the click to the first
+   step shown (the first loss on the chart; bar <= 2 s). Meanwhile a second context opens
+   /model: seconds to its heading, vs the same on an idle server of the same age (another
+   fresh server, 15 s old, a visitor on /train who does not press Train) and on the settled
+   idle server after the run (bar: about as quick as idle).
+5. Memory: on a fresh server, Train pressed N times in a row (digits, the starter config with
+   `?epochs=2`), each waiting for "finished"; after each, once the server's processes are
+   quiet, the sum of VmRSS over the server and all its descendants (workers included).
+   Least-squares slope over runs 10..N in MB a run (bar < 0.5), first and last totals.
 
-Both the browser and the server share this machine's cores here; on Streamlit Community Cloud
-the browser runs on the visitor's machine, so this is the harder case.
+    python benchmarks/dashboard.py                          # everything, default sizes
+    python benchmarks/dashboard.py --parts 1,2 --rounds 15  # only the script comparison
+    python benchmarks/dashboard.py --rounds 1 --samples 20000 --memory-runs 12  # quick look
+
+The browser, the server and its workers share this machine's cores; on Streamlit Community
+Cloud the browser runs on the visitor's machine, so this is the harder case. Timing figures
+from a machine whose cores someone else is using are not worth much: the load average is
+printed at the start and at the end.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
+import signal
 import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-]  # fmt: skip
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [  # as tests/browser/conftest.py
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+VIEWPORT = {"width": 1400, "height": 900}
+START_TIMEOUT_S = 120.0  # streamlit answering /_stcore/health
+RUN_TIMEOUT_MS = 900_000  # one run in the browser, on two busy cores
+PAGE_TIMEOUT_MS = 120_000  # a page's first paint, a button enabled
+
+# Added to every page before its own scripts: stamps (performance.now(), ms) the click on
+# Train, the first progress with a step count > 0 after it, and the first status naming a run
+# that ended other than the one shown at the click. Checked on every DOM mutation, with
+# textContent only (no layout), so it costs the page next to nothing.
+STOPWATCH_JS = r"""
+(() => {
+  const progress = () => {
+    const el = document.querySelector('[data-testid="tb-progress"]');
+    const m = el && el.textContent.match(/Step ([\d,]+) of ([\d,]+)/);
+    return m ? Number(m[1].replace(/,/g, '')) : null;
+  };
+  const ended = () => {
+    for (const el of document.querySelectorAll('[data-testid="stAlert"]')) {
+      const m = el.textContent.match(/(run \d+) (?:early )?(finished|failed|diverged|stopped)/);
+      if (m) return [m[1], el.textContent.trim()];
+    }
+    return null;
+  };
+  window.__tbWatch = null;
+  const check = () => {
+    const w = window.__tbWatch;
+    if (!w || w.finished !== null) return;
+    const now = performance.now();
+    const step = progress();
+    if (step === null || step === 0) w.fresh = true;  // the new run's progress, not the old
+    if (w.shown === null && w.fresh && step !== null) w.shown = now;
+    if (w.firstStep === null && w.fresh && step !== null && step > 0) w.firstStep = now;
+    const end = ended();
+    if (end && end[0] !== w.before) {
+      w.finished = now;
+      w.text = end[1];
+      if (w.firstStep === null) w.firstStep = now;
+      if (w.shown === null) w.shown = now;
+    }
+  };
+  document.addEventListener('click', (event) => {
+    if (!event.target.closest || !event.target.closest('.st-key-btn_train')) return;
+    const end = ended();
+    window.__tbWatch = {click: performance.now(), clickEpochMs: Date.now(),
+                        before: end && end[0], fresh: progress() === null,
+                        shown: null, firstStep: null, finished: null, text: null};
+  }, true);
+  new MutationObserver(check).observe(document, {subtree: true, childList: true,
+                                                 characterData: true});
+})();
+"""
+FINISHED = re.compile(r"(run \d+) finished: Completed (\d+) epochs\. ([\d,]+) steps in ([\d.]+) s")
+
+
+# -- servers -------------------------------------------------------------------------------------
+@dataclass
+class Server:
+    process: subprocess.Popen
+    url: str
+    log: Path
+    healthy_at: float  # time.monotonic() when /_stcore/health first answered
+
+
+def server_env(tf_threads: str | None) -> dict[str, str]:
+    """The server's environment: the benchmark's runs are bigger than a public server's default
+    budget allows; TAPEBOARD_TF_THREADS only if asked (the app's default otherwise)."""
+    env = {
+        **os.environ,
+        "TF_CPP_MIN_LOG_LEVEL": "2",
+        "PYTHONUNBUFFERED": "1",
+        "TAPEBOARD_MAX_SAMPLE_EPOCHS": str(10**9),
+    }
+    if tf_threads is not None:
+        env["TAPEBOARD_TF_THREADS"] = tf_threads
+    return env
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
-def start_server(port: int, log: Path) -> subprocess.Popen:
+def start_server(log: Path, env: dict[str, str]) -> Server:
+    """`streamlit run app.py` on a free loopback port; returns once it answers its health URL."""
+    port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
         "--server.port", str(port), "--server.address", "127.0.0.1",
         "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    # The benchmark's run is bigger than a public server's default budget allows.
-    env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", "TAPEBOARD_MAX_SAMPLE_EPOCHS": str(10**9)}
-    server = subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT
-    )
-    deadline = time.monotonic() + 60
+    with log.open("wb") as out:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
+        if process.poll() is not None:
+            break
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/_stcore/health") as reply:
-                if reply.read() == b"ok":
-                    return server
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as reply:
+                if reply.read().strip() == b"ok":
+                    return Server(process, url, log, time.monotonic())
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            time.sleep(0.1)  # not listening yet: nothing to wait on but time
+    stop_process(process)
+    raise RuntimeError(f"streamlit did not start:\n{log.read_text(errors='replace')[-3000:]}")
+
+
+def stop_process(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def stop_server(server: Server) -> None:
+    """Terminate the server (kill it if it does not go); its workers exit when it goes. One
+    that outlives it by 15 s is reported and killed by its id."""
+    descendants = process_tree(server.process.pid)[1:]
+    stop_process(server.process)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and any(alive(pid) for pid in descendants):
+        time.sleep(0.1)
+    for pid in filter(alive, descendants):
+        print(f"  (process {pid} outlived the server by 15 s: killed)", flush=True)
+        with suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@contextmanager
+def running_server(log: Path, env: dict[str, str]) -> Iterator[Server]:
+    server = start_server(log, env)
+    try:
+        yield server
+    finally:
+        stop_server(server)
+
+
+# -- processes, from /proc -------------------------------------------------------------------------
+def alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def process_tree(pid: int) -> list[int]:
+    """`pid` and all its descendants (each thread's children file: a child started by any
+    thread of a process counts)."""
+    tree, i = [pid], 0
+    while i < len(tree):
+        for children in Path(f"/proc/{tree[i]}/task").glob("*/children"):
+            with suppress(OSError):  # the thread or process may have ended meanwhile
+                tree.extend(int(child) for child in children.read_text().split())
+        i += 1
+    return tree
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0  # ended meanwhile (or a zombie: no VmRSS)
+
+
+def cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) used so far by these processes."""
+    ticks = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
-            time.sleep(0.2)
-    server.kill()
-    raise RuntimeError(f"streamlit did not start:\n{log.read_text()[-3000:]}")
+            continue
+        ticks += int(fields[11]) + int(fields[12])
+    return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def run_in_browser(page, port: int, query: str) -> float:
+def cmdline(pid: int) -> bytes:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def renderer_pids() -> list[int]:
+    """Chromium's renderer processes started by this benchmark (the pages' JavaScript, layout
+    and painting)."""
+    return [pid for pid in process_tree(os.getpid()) if b"--type=renderer" in cmdline(pid)]
+
+
+def wait_quiet(pid: int, timeout: float = 30.0) -> float:
+    """Wait until the process tree of `pid` uses under 10% of a core over 0.5 s (a worker
+    being replaced imports TensorFlow for seconds); returns the seconds waited."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        before = cpu_s(process_tree(pid))
+        time.sleep(0.5)
+        if cpu_s(process_tree(pid)) - before < 0.05:
+            break
+    return time.monotonic() - started
+
+
+# -- the script side (a subprocess) --------------------------------------------------------------
+def script_config(query: str):
+    """The config a link with `query` gives in the app: relative to the app's starter, the
+    task taken from the data, as the pages do."""
+    from trainer.config import RunConfig
+    from trainer.datasets import DATASETS
+    from ui.share import STARTER
+
+    config = RunConfig.from_query(query, base=STARTER)
+    info = DATASETS.get(config.dataset)
+    return config.replace(task=info.task) if info else config
+
+
+def run_script_once(query: str) -> dict:
+    """Load the data, build the model, consume every event: as a script would."""
+    import trainer
+
+    config = script_config(query)
+    started = time.perf_counter()
+    data = trainer.dataset_for(config)
+    training = trainer.prepare(config, data)  # the validation split, the model
+    loop_started = time.perf_counter()
+    steps, end = 0, None
+    for event in training.events:
+        steps += isinstance(event, trainer.BatchEnd)
+        end = event
+    finished = time.perf_counter()
+    assert isinstance(end, trainer.TrainingEnd) and end.reason == "completed", end
+    return {
+        "total_s": finished - started,
+        "loop_s": finished - loop_started,
+        "engine_s": end.elapsed_s,
+        "steps": steps,
+    }
+
+
+def serve_script_side(query: str) -> None:
+    """The subprocess: one warm-up run of `query`, then one timed run per query read on stdin,
+    each answered with a JSON line."""
+    run_script_once(query)
+    threads = (os.environ.get("TF_NUM_INTRAOP_THREADS"), os.environ.get("TF_NUM_INTEROP_THREADS"))
+    print(json.dumps({"ready": True, "threads": threads}), flush=True)
+    for line in sys.stdin:
+        print(json.dumps(run_script_once(line.strip())), flush=True)
+
+
+class ScriptSide:
+    """The warm script process: started (its warm-up runs meanwhile), then asked for rounds."""
+
+    def __init__(self, query: str, tf_env: dict[str, str], log: Path) -> None:
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2", **tf_env}
+        self.log = log
+        with log.open("wb") as stderr:  # TensorFlow's start-up lines
+            self.process = subprocess.Popen(
+                [sys.executable, __file__, "--script-side", query],
+                cwd=ROOT,
+                env=env,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=stderr,
+                text=True,
+            )
+        self.threads: list[str | None] | None = None
+
+    def wait_ready(self) -> None:
+        self.threads = self._read()["threads"]
+
+    def run(self, query: str) -> dict:
+        self.process.stdin.write(query + "\n")
+        self.process.stdin.flush()
+        return self._read()
+
+    def _read(self) -> dict:
+        line = self.process.stdout.readline()
+        if not line:
+            code = self.process.wait()
+            tail = self.log.read_text(errors="replace")[-3000:]
+            raise RuntimeError(f"the script side exited ({code}):\n{tail}")
+        return json.loads(line)
+
+    def close(self) -> None:
+        self.process.stdin.close()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            stop_process(self.process)
+
+
+def tensorflow_env(tf_threads: str | None) -> dict[str, str]:
+    """TF_NUM_*_THREADS as the app's workers get them (service.settings)."""
+    from service.settings import Settings, tensorflow_environment
+
+    env = dict(os.environ)
+    if tf_threads is not None:
+        env["TAPEBOARD_TF_THREADS"] = tf_threads
+    return tensorflow_environment(Settings.from_env(env))
+
+
+# -- the browser -----------------------------------------------------------------------------------
+@dataclass
+class Watch:
+    """One press of Train as the page stamped it (seconds from the click)."""
+
+    shown_s: float  # the new run's progress shown (Step 0 of M: the server has it)
+    first_step_s: float
+    finished_s: float | None
+    click_epoch_ms: float
+    text: str
+
+
+def new_page(browser):
+    """A new visitor: a fresh context (cookies, Streamlit session) with the stopwatch."""
+    context = browser.new_context(viewport=VIEWPORT)
+    context.add_init_script(STOPWATCH_JS)
+    context.set_default_timeout(PAGE_TIMEOUT_MS)
+    return context.new_page()
+
+
+def train_button(page):
+    return page.locator(".st-key-btn_train button").filter(visible=True)
+
+
+def open_train(page, url: str, query: str) -> float:
+    """Open /train?query; seconds until the Train button is enabled."""
     from playwright.sync_api import expect
 
-    page.goto(f"http://127.0.0.1:{port}/train?{query}")
-    train = page.get_by_role("button", name="Train", exact=True)
-    expect(train).to_be_enabled(timeout=60_000)
     started = time.perf_counter()
-    train.click()
-    page.get_by_text(re.compile(r"run \d+ finished")).wait_for(timeout=600_000)
+    page.goto(f"{url}/train?{query}" if query else f"{url}/train")
+    expect(train_button(page)).to_be_enabled(timeout=PAGE_TIMEOUT_MS)
     return time.perf_counter() - started
 
 
-def browser_cpu_s() -> float:
-    """CPU seconds used so far by Chromium's renderer processes (Linux /proc): the page's
-    JavaScript, layout and painting, which share this machine's cores with the training."""
-    total = 0
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            if b"--type=renderer" not in (stat.parent / "cmdline").read_bytes():
-                continue
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue  # the process ended meanwhile
-        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
-    return total / os.sysconf("SC_CLK_TCK")
+def press_train(page) -> None:
+    train_button(page).click()
 
 
-def browser_round(page, port: int, query: str) -> tuple[float, float, int, float]:
-    """One run in the app: (click-to-finished s, the page's own training s, steps, browser
-    CPU s from click to finished)."""
-    cpu = browser_cpu_s()
-    seconds = run_in_browser(page, port, query)
-    cpu = browser_cpu_s() - cpu
-    status = page.get_by_text(re.compile(r"run \d+ finished")).first.inner_text()
-    found = re.search(r"([\d,]+) steps in ([\d.]+) s of training", status)
-    return seconds, float(found.group(2)), int(found.group(1).replace(",", "")), cpu
+def press_train_together(pages) -> None:
+    """Press Train in every page at the same moment: each page clicks its button itself at one
+    wall-clock time (the pages share this machine's clock), not one after the other from here."""
+    for page in pages:
+        train_button(page).wait_for()
+    at_ms = page.evaluate("() => Date.now()") + 250 * len(pages)
+    for page in pages:
+        page.evaluate(
+            """(at) => {
+                const button = [...document.querySelectorAll('.st-key-btn_train button')]
+                    .find((b) => b.offsetParent !== null && !b.disabled);
+                if (!button) throw new Error("no enabled Train button");
+                setTimeout(() => button.click(), at - Date.now());
+            }""",
+            at_ms,
+        )
 
 
-def headless_round(query: str) -> tuple[float, int]:
-    """The same run headless, timed from the first pull to the end as the page times it."""
-    import trainer
+def wait_stamp(page, name: str, timeout_ms: float = RUN_TIMEOUT_MS) -> Watch:
+    """Wait until the page has stamped `name` (firstStep or finished) since the last click."""
+    page.wait_for_function(
+        f"() => window.__tbWatch && window.__tbWatch.{name} !== null",
+        polling=100,
+        timeout=timeout_ms,
+    )
+    w = page.evaluate("() => window.__tbWatch")
+    shown, first, finished = (
+        None if w[name] is None else (w[name] - w["click"]) / 1000
+        for name in ("shown", "firstStep", "finished")
+    )
+    return Watch(shown, first, finished, w["clickEpochMs"], w["text"])
+
+
+def finish_figures(watch: Watch) -> tuple[int, float]:
+    """(steps, T) from the finish message; fails on a run that did not complete."""
+    found = FINISHED.search(watch.text or "")
+    if not found:
+        raise RuntimeError(f"the run did not complete: {watch.text!r}")
+    return int(found[3].replace(",", "")), float(found[4])
+
+
+def browser_run(page, url: str, query: str) -> Watch:
+    """Open the link, press Train, wait for "finished"."""
+    open_train(page, url, query)
+    press_train(page)
+    watch = wait_stamp(page, "finished")
+    finish_figures(watch)
+    return watch
+
+
+def time_model_page(browser, url: str) -> float:
+    """A new visitor opens /model: seconds until its heading shows."""
+    page = new_page(browser)
+    try:
+        started = time.perf_counter()
+        page.goto(f"{url}/model", wait_until="commit")
+        page.get_by_role("heading", name="Model", exact=True).wait_for(timeout=PAGE_TIMEOUT_MS)
+        return time.perf_counter() - started
+    finally:
+        page.context.close()
+
+
+# -- figures -----------------------------------------------------------------------------------
+def quartiles(values: list[float]) -> tuple[float, float, float]:
+    if len(values) < 2:
+        return (values[0],) * 3
+    low, mid, high = statistics.quantiles(values, n=4, method="inclusive")
+    return low, mid, high
+
+
+def describe_ratios(values: list[float]) -> str:
+    low, mid, high = quartiles(values)
+    return f"median {mid:.2f}x (quartiles {low:.2f}-{high:.2f}x, {len(values)} rounds)"
+
+
+def verdict(ok: bool) -> str:
+    return "meets the bar" if ok else "MISSES the bar"
+
+
+def slope_per_run(runs: list[int], totals: list[float]) -> float:
+    """Least-squares slope of totals over run numbers."""
+    mean_x, mean_y = statistics.fmean(runs), statistics.fmean(totals)
+    sxx = sum((x - mean_x) ** 2 for x in runs)
+    sxy = sum((x - mean_x) * (y - mean_y) for x, y in zip(runs, totals, strict=True))
+    return sxy / sxx if sxx else 0.0
+
+
+def query_for(dataset: str, samples: int, epochs: int) -> str:
     from ui.share import STARTER
 
-    config = trainer.RunConfig.from_query(query, base=STARTER)
-    data = trainer.split_validation(trainer.dataset_for(config), config.validation_split, 0)
-    model = trainer.build_model(config, data)  # as the page does before it pulls
-    events = trainer.train(config, data, model=model)
-    start = time.perf_counter()
-    steps = sum(isinstance(e, trainer.BatchEnd) for e in events)
-    return time.perf_counter() - start, steps
+    return STARTER.replace(dataset=dataset, num_samples=samples, epochs=epochs).to_query(STARTER)
 
 
-def redraw_cost(steps: int, repeats: int = 20) -> tuple[float, int]:
-    """Server-side cost of one loss-chart update after `steps` batches, as the Train page draws
-    it: decimate the history, smooth, take the cached spec, and serialize the two tables as
-    Arrow IPC (what Streamlit sends). Returns (ms, bytes sent)."""
-    import json
+# -- 1 and 2: the page vs the script -------------------------------------------------------------
+def measure_against_script(
+    browser, server: Server, query: str, rounds: int, tf_env: dict[str, str], log: Path
+) -> dict:
+    """Warm both sides with one run of `query`, then interleave rounds."""
+    script = ScriptSide(query, tf_env, log)  # imports TensorFlow, warms up meanwhile
+    page = new_page(browser)
+    try:
+        browser_run(page, server.url, query)
+        script.wait_ready()
+        results = []
+        for number in range(1, rounds + 1):
+            renderers = renderer_pids()
+            cpu = cpu_s(renderers)
+            watch = browser_run(page, server.url, query)
+            cpu = cpu_s(renderers) - cpu
+            steps, training_s = finish_figures(watch)
+            side = script.run(query)
+            if side["steps"] != steps:
+                raise RuntimeError(f"the page trained {steps} steps, the script {side['steps']}")
+            results.append({"watch": watch, "steps": steps, "T": training_s, "cpu": cpu, **side})
+            print(
+                f"  round {number}: click->finished {watch.finished_s:.2f} s (T {training_s:.2f}"
+                f" s), script {side['total_s']:.2f} s (loop {side['loop_s']:.2f} s)",
+                flush=True,
+            )
+    finally:
+        page.context.close()
+        script.close()
+    return {"rounds": results, "threads": script.threads}
 
-    import pyarrow as pa
 
-    from trainer.events import BatchEnd, EpochEnd
-    from trainer.history import History
-    from ui import charts
-    from ui.state import Run
+def report_against_script(measured: dict, query: str) -> None:
+    rounds = measured["rounds"]
+    steps = rounds[0]["steps"]
+    ratios = [r["total_s"] / r["watch"].finished_s for r in rounds]
+    median = statistics.median
+    print(f"\n1. Train -> finished in Chromium vs the script ({query}, {steps:,} steps)")
+    print(f"   TF threads per pool, both sides: {measured['threads']} (intra-op, inter-op)")
+    click = median(r["watch"].finished_s for r in rounds)
+    print(f"   click -> 'finished' in the page   {click:7.2f} s  (medians)")
+    print(f"   script: data, model, all events  {median(r['total_s'] for r in rounds):7.2f} s")
+    print(
+        f"   script / browser: {describe_ratios(ratios)}; bar >= 0.90: "
+        f"{verdict(median(ratios) >= 0.9)}"
+    )
+    print("   per round: " + ", ".join(f"{r:.2f}" for r in ratios))
+    cpu = median(r["cpu"] / r["watch"].finished_s for r in rounds)
+    print(f"   browser renderers' CPU while training: {cpu:.0%} of a core (median)")
 
-    history = History(capacity=steps, steps_per_epoch=1000)
-    rng = np.random.default_rng(0)
-    losses = np.exp(-np.arange(steps) / (steps / 5)) + rng.random(steps) * 0.1
-    for step, loss in enumerate(losses):
-        history.record(BatchEnd(step, step // 1000, step % 1000, float(loss), 64 * (step + 1), 0.0))
-        if step % 1000 == 999:
-            history.record(EpochEnd(step // 1000, {"loss": float(loss), "val_loss": 1.0}, step, 0))
-    run = Run(id=1, config=None, data_title="", num_train=0, num_val=0, steps_per_epoch=1000,
-              history=history)  # fmt: skip
-    started = time.perf_counter()
-    for _ in range(repeats):
-        batches, epochs = run.curves(600, 0.6)
-        spec = json.dumps(charts.live_loss_spec(hover=False))  # as while a run trains
-        tables = [
-            pa.Table.from_pandas(frame).to_batches()
-            for frame in charts.loss_frames(batches, epochs).values()
-        ]
-        sent = len(spec) + sum(b.nbytes for t in tables for b in t)
-    return (time.perf_counter() - started) / repeats * 1000, sent
+    loop_ratios = [r["loop_s"] / r["T"] for r in rounds]
+    engine_ratios = [r["engine_s"] / r["T"] for r in rounds]
+    print("\n2. The loop alone: the page's T (engine time in the finish message) vs the script's")
+    print(f"   page T                          {median(r['T'] for r in rounds):7.2f} s")
+    print(f"   script: consuming the events    {median(r['loop_s'] for r in rounds):7.2f} s")
+    print(f"   script's own engine T           {median(r['engine_s'] for r in rounds):7.2f} s")
+    print(
+        f"   script loop / page T: {describe_ratios(loop_ratios)}; bar >= 0.95: "
+        f"{verdict(median(loop_ratios) >= 0.95)}"
+    )
+    print("   per round: " + ", ".join(f"{r:.2f}" for r in loop_ratios))
+    print(f"   (like for like, script engine T / page T: {describe_ratios(engine_ratios)})")
+
+
+# -- 3: two at once ------------------------------------------------------------------------------
+def measure_two_at_once(browser, server: Server, query: str, rounds: int, warm: bool) -> dict:
+    """Each context alone, then both pressing Train together; `rounds` times."""
+    pages = [new_page(browser), new_page(browser)]
+    alone: list[list[float]] = [[], []]
+    together: list[list[float]] = [[], []]
+    skews = []
+    try:
+        if not warm:
+            browser_run(pages[0], server.url, query)
+        for _ in range(rounds):
+            for i, page in enumerate(pages):
+                alone[i].append(browser_run(page, server.url, query).finished_s)
+            for page in pages:
+                open_train(page, server.url, query)
+            press_train_together(pages)
+            watches = [wait_stamp(page, "finished") for page in pages]
+            for i, watch in enumerate(watches):
+                finish_figures(watch)
+                together[i].append(watch.finished_s)
+            skews.append(abs(watches[1].click_epoch_ms - watches[0].click_epoch_ms))
+            print(
+                f"  alone {alone[0][-1]:.2f} / {alone[1][-1]:.2f} s, together "
+                f"{together[0][-1]:.2f} / {together[1][-1]:.2f} s",
+                flush=True,
+            )
+    finally:
+        for page in pages:
+            page.context.close()
+    return {"alone": alone, "together": together, "skews": skews}
+
+
+def report_two_at_once(measured: dict, query: str) -> None:
+    print(f"\n3. Two runs at once ({query}): each visitor's click->finished alone / together")
+    median = statistics.median
+    for i, name in enumerate("AB"):
+        alone, together = measured["alone"][i], measured["together"][i]
+        ratios = [a / t for a, t in zip(alone, together, strict=True)]
+        print(
+            f"   visitor {name}: alone {median(alone):.2f} s, together {median(together):.2f} s;"
+            f" alone / together {describe_ratios(ratios)}; bar >= 0.80: "
+            f"{verdict(median(ratios) >= 0.8)}"
+        )
+    print(f"   the two clicks were {max(measured['skews']):.0f} ms apart at most")
+
+
+# -- 4: a fresh server -------------------------------------------------------------------------
+def open_busy(page, server: Server, query: str) -> tuple[float, float, float]:
+    """Open /train: (seconds until Train is enabled, and the cores that the server process and
+    its workers kept busy meanwhile: workers still importing TensorFlow and warming up show)."""
+    pid = server.process.pid
+    workers = process_tree(pid)[1:]
+    before, started = (cpu_s([pid]), cpu_s(workers)), time.monotonic()
+    seconds = open_train(page, server.url, query)
+    spent = time.monotonic() - started
+    return seconds, (cpu_s([pid]) - before[0]) / spent, (cpu_s(workers) - before[1]) / spent
+
+
+def measure_fresh_server(browser, env, workdir: Path, wait_s: float, query: str) -> dict:
+    """A fresh server with nobody pressing Train (the reference), then one where a visitor
+    presses Train; both `wait_s` after they first answered."""
+    result: dict = {}
+    with running_server(workdir / "fresh-idle.log", env) as server:
+        time.sleep(max(0.0, server.healthy_at + wait_s - time.monotonic()))
+        page = new_page(browser)
+        result["idle_paint"] = open_busy(page, server, query)
+        result["model_fresh_idle_s"] = time_model_page(browser, server.url)
+        page.context.close()
+    with running_server(workdir / "fresh-train.log", env) as server:
+        time.sleep(max(0.0, server.healthy_at + wait_s - time.monotonic()))
+        page = new_page(browser)
+        result["paint"] = open_busy(page, server, query)
+        press_train(page)
+        result["model_busy_s"] = time_model_page(browser, server.url)
+        watch = wait_stamp(page, "firstStep")
+        result["shown_s"], result["first_step_s"] = watch.shown_s, watch.first_step_s
+        watch = wait_stamp(page, "finished")
+        finish_figures(watch)
+        result["finished_s"] = watch.finished_s
+        result["quiet_wait_s"] = wait_quiet(server.process.pid)
+        result["model_idle_s"] = [time_model_page(browser, server.url) for _ in range(3)]
+        page.context.close()
+    return result
+
+
+def report_fresh_server(r: dict, wait_s: float) -> None:
+    print(f"\n4. A fresh server, {wait_s:g} s after it first answered")
+    for name, (paint, server, workers) in (("", r["paint"]), (" (its idle twin)", r["idle_paint"])):
+        print(
+            f"   /train painted (Train enabled){name} in {paint:.2f} s; meanwhile cores busy: "
+            f"server {server:.2f}, workers {workers:.2f}"
+        )
+    first = r["first_step_s"]
+    print(
+        f"   click Train -> first step shown: {first:.2f} s; bar <= 2 s: {verdict(first <= 2)}"
+        f"  (finished after {r['finished_s']:.2f} s)"
+    )
+    print(
+        f"     of which click -> the run shown ('Step 0 of M', the server has it): "
+        f"{r['shown_s']:.2f} s; then -> first step (a worker trains it): "
+        f"{r['first_step_s'] - r['shown_s']:.2f} s"
+    )
+    idle = statistics.median(r["model_idle_s"])
+    busy = r["model_busy_s"]
+    print(f"   another visitor opens /model while that run starts: {busy:.2f} s to its heading")
+    print(
+        f"   ... the same on a fresh server of the same age, nobody training: "
+        f"{r['model_fresh_idle_s']:.2f} s ({busy / r['model_fresh_idle_s']:.2f}x)"
+    )
+    print(
+        f"   ... the same on the settled idle server (median of 3, after the run): {idle:.2f} s"
+        f" ({busy / idle:.2f}x; bar: about as quick as idle)"
+    )
+
+
+# -- 5: memory -----------------------------------------------------------------------------------
+def measure_memory(browser, env, workdir: Path, runs: int, query: str) -> dict:
+    """Train pressed `runs` times on one page of one fresh server; the server's processes'
+    total RSS after each run (once they are quiet)."""
+    totals, server_only, counts, waits = [], [], [], []
+    pids_seen: set[int] = set()
+    with running_server(workdir / "memory.log", env) as server:
+        pid = server.process.pid
+        page = new_page(browser)
+        try:
+            open_train(page, server.url, query)
+            for number in range(1, runs + 1):
+                press_train(page)
+                finish_figures(wait_stamp(page, "finished"))
+                waits.append(wait_quiet(pid))
+                tree = process_tree(pid)
+                pids_seen.update(tree)
+                totals.append(sum(rss_mb(p) for p in tree))
+                server_only.append(rss_mb(pid))
+                counts.append(len(tree))
+                if number % 10 == 0 or number == runs:
+                    print(
+                        f"  run {number}: {totals[-1]:,.0f} MB in {len(tree)} processes", flush=True
+                    )
+        finally:
+            page.context.close()
+    return {
+        "totals": totals,
+        "server": server_only,
+        "counts": counts,
+        "waits": waits,
+        "processes": len(pids_seen),
+    }
+
+
+def report_memory(m: dict, query: str) -> None:
+    totals, runs = m["totals"], len(m["totals"])
+    print(
+        f"\n5. Memory over {runs} runs pressed in the browser ({query}): the server and its "
+        "processes, VmRSS summed"
+    )
+    first = min(10, runs)
+    numbers = list(range(first, runs + 1))
+    slope = slope_per_run(numbers, totals[first - 1 :])
+    server_slope = slope_per_run(numbers, m["server"][first - 1 :])
+    print(
+        f"   after run 1: {totals[0]:,.0f} MB; after run {runs}: {totals[-1]:,.0f} MB "
+        f"(min {min(totals):,.0f}, max {max(totals):,.0f})"
+    )
+    print(
+        f"   slope over runs {first}..{runs}: {slope:+.2f} MB a run; bar < 0.5: "
+        f"{verdict(slope < 0.5)}"
+    )
+    print(
+        f"   the server process alone: {m['server'][0]:,.0f} -> {m['server'][-1]:,.0f} MB, "
+        f"{server_slope:+.2f} MB a run"
+    )
+    print(
+        f"   processes in the tree: {min(m['counts'])}-{max(m['counts'])} at a time, "
+        f"{m['processes']} over the runs (the server counted; workers are replaced); waited "
+        f"{sum(m['waits']):.0f} s in all for quiet before reading"
+    )
+
+
+# -- main ----------------------------------------------------------------------------------------
+def parse_args() -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="1,2,3,4,5", help="which figures (default: all)")
+    parser.add_argument("--dataset", default="xor", help="parts 1-3 (default: xor)")
+    parser.add_argument("--samples", type=int, default=100_000, help="parts 1-2 points")
+    parser.add_argument("--epochs", type=int, default=16, help="parts 1-2")
+    parser.add_argument("--rounds", type=int, default=5, help="parts 1-2 interleaved rounds")
+    parser.add_argument("--pair-samples", type=int, default=100_000, help="part 3 points")
+    parser.add_argument("--pair-epochs", type=int, default=6, help="part 3")
+    parser.add_argument("--pair-rounds", type=int, default=3, help="part 3 rounds")
+    parser.add_argument("--fresh-wait", type=float, default=15.0, help="part 4 server age, s")
+    parser.add_argument("--fresh-query", default="", help="part 4 link (default: the starter)")
+    parser.add_argument("--memory-runs", type=int, default=80, help="part 5 runs")
+    parser.add_argument("--memory-query", default="epochs=2", help="part 5 link")
+    parser.add_argument(
+        "--tf-threads",
+        help="TAPEBOARD_TF_THREADS for the app and the script (default: the app's, 1; 0: TF's)",
+    )
+    parser.add_argument("--script-side", help=argparse.SUPPRESS)
+    return parser.parse_args()
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", default="xor", help="a registry name (default: xor)")
-    parser.add_argument("--samples", type=int, default=100_000, help="Playground sets only")
-    parser.add_argument("--epochs", type=int, default=8)
-    parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--redraw-only", action="store_true", help="only the redraw-cost rows")
-    parser.add_argument(
-        "--tf-threads",
-        help="TAPEBOARD_TF_THREADS for both sides (default: the app's, 1; 0: TF's default)",
-    )
-    args = parser.parse_args()
-    if args.tf_threads is not None:
-        os.environ["TAPEBOARD_TF_THREADS"] = args.tf_threads
-    from ui.limits import Limits, tensorflow_environment
-
-    # The app sizes TensorFlow's pools from TAPEBOARD_TF_THREADS before TensorFlow starts; the
-    # headless side starts TensorFlow here with the same sizes (the server inherits them too).
-    limits = Limits.from_env()
-    tf_threads = limits.tf_threads
-    for name, value in tensorflow_environment(limits).items():
-        os.environ.setdefault(name, value)
-    print(f"{'chart update after':<22}{'ms':>8}{'bytes sent':>12}")
-    for steps in (100, 10_000, 100_000, 1_000_000):
-        ms, size = redraw_cost(steps)
-        print(f"{steps:>10,} steps{'':<6}{ms:>8.1f}{size:>12,}")
-    if args.redraw_only:
+    args = parse_args()
+    if args.script_side is not None:
+        serve_script_side(args.script_side)
         return
-    from ui.share import STARTER
-
-    # The app reads a link relative to its starting config (ui.share.STARTER), so the query is
-    # written relative to it too, and read back the same way for the headless runs.
-    config = STARTER.replace(dataset=args.dataset, num_samples=args.samples, epochs=args.epochs)
-    query = config.to_query(STARTER)
-    warmup = config.replace(num_samples=500, epochs=1).to_query(STARTER)
-    port = free_port()
-    log = Path(tempfile.mkdtemp()) / "streamlit.log"
-    server = start_server(port, log)
+    parts = {int(p) for p in args.parts.split(",") if p.strip()}
+    env = server_env(args.tf_threads)
+    tf_env = tensorflow_env(args.tf_threads)
+    workdir = Path(tempfile.mkdtemp(prefix="tapeboard-bench-"))
+    load = os.getloadavg()
+    print(
+        f"{os.cpu_count()} cores; load average {load[0]:.2f} {load[1]:.2f} {load[2]:.2f} "
+        f"at the start; server logs in {workdir}",
+        flush=True,
+    )
     from playwright.sync_api import sync_playwright
 
-    rounds: list[tuple[float, float, float, float]] = []  # (click s, app s, headless s, cpu s)
-    try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 900})
-            run_in_browser(page, port, warmup)  # TensorFlow import in the server
-            headless_round(warmup)  # ...and here
-            for _ in range(args.rounds):  # interleaved: a noisy moment hits both alike
-                click_s, app_s, steps, cpu_s = browser_round(page, port, query)
-                headless_s, headless_steps = headless_round(query)
-                assert steps == headless_steps, (steps, headless_steps)
-                rounds.append((click_s, app_s, headless_s, cpu_s))
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            if parts & {1, 2, 3}:
+                with running_server(workdir / "warm.log", env) as server:
+                    if parts & {1, 2}:
+                        query = query_for(args.dataset, args.samples, args.epochs)
+                        print(f"parts 1-2: {query}, {args.rounds} rounds", flush=True)
+                        measured = measure_against_script(
+                            browser, server, query, args.rounds, tf_env, workdir / "script.log"
+                        )
+                        report_against_script(measured, query)
+                    if 3 in parts:
+                        pair = query_for(args.dataset, args.pair_samples, args.pair_epochs)
+                        print(f"part 3: {pair}, {args.pair_rounds} rounds", flush=True)
+                        together = measure_two_at_once(
+                            browser, server, pair, args.pair_rounds, warm=bool(parts & {1, 2})
+                        )
+                        report_two_at_once(together, pair)
+            if 4 in parts:
+                print("part 4: two fresh servers", flush=True)
+                fresh = measure_fresh_server(
+                    browser, env, workdir, args.fresh_wait, args.fresh_query
+                )
+                report_fresh_server(fresh, args.fresh_wait)
+            if 5 in parts:
+                print(f"part 5: {args.memory_runs} runs", flush=True)
+                memory = measure_memory(browser, env, workdir, args.memory_runs, args.memory_query)
+                report_memory(memory, args.memory_query)
+        finally:
             browser.close()
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-    click_s, app_s, headless_s, cpu_s = (statistics.median(r[i] for r in rounds) for i in range(4))
-    ours, theirs = steps / app_s, steps / headless_s
-    # Each round's pair ran back to back; the median of their ratios is the least troubled by
-    # this machine's drifts (a 2-vCPU VM whose speed moves by 30% from one minute to the next).
-    ratios = [h / a for _, a, h, _ in rounds]
-    ratio = statistics.median(ratios)
-    low, _, high = statistics.quantiles(ratios, n=4) if len(ratios) > 1 else (ratio,) * 3
-    print(f"\nconfig: {query}  ({steps:,} steps, log_every={config.log_every}), "
-          f"median of {args.rounds} interleaved rounds")  # fmt: skip
-    print(f"TensorFlow threads per pool, both sides: {tf_threads or 'TF default'} "
-          "(TAPEBOARD_TF_THREADS)")  # fmt: skip
-    print(f"{'training time, first pull to end':<40}{'seconds':>9}{'steps/s':>10}")
-    print(f"{'headless trainer.train':<40}{headless_s:>9.2f}{theirs:>10.0f}")
-    print(f"{'dashboard in Chromium (pulling+drawing)':<40}{app_s:>9.2f}{ours:>10.0f}")
-    print(
-        f"dashboard / headless: {ratio:.2f}x, median of the rounds' ratios (quartiles "
-        f"{low:.2f}-{high:.2f}x; bar 0.90x); per round: " + ", ".join(f"{r:.2f}x" for r in ratios)
-    )
-    print(f"browser CPU while training (renderer processes): {cpu_s:.2f} s, "
-          f"{cpu_s / click_s:.0%} of a core")  # fmt: skip
-    print(f"click on Train -> 'finished' shown in the browser: {click_s:.2f} s (page reruns, "
-          "model build and the last render included)")  # fmt: skip
+    load = os.getloadavg()
+    print(f"\nload average at the end: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}")
 
 
 if __name__ == "__main__":

@@ -23,6 +23,9 @@ from trainer.history import History
 # then paused) / paused: in a worker; finished: `end` says how.
 STATES = ("queued", "running", "stepping", "paused", "finished")
 FAILED = "failed"  # an end reason beside trainer's: the run could not train, or its worker died
+INTERRUPTED = "interrupted"  # ...and another: its server stopped (or crashed) while it trained
+# The metric runs are ranked by, per task, and whether bigger is better.
+RANKING = {"classification": ("val_accuracy", True), "regression": ("val_loss", False)}
 
 
 @dataclass(eq=False)
@@ -46,6 +49,8 @@ class Run:
     boundary: np.ndarray | None = None  # the model's output over the 2-D grid, if 2-D
     boundary_step: int = -1
     created: float = field(default_factory=time.time)  # wall clock, for people
+    data_info: dict = field(default_factory=dict)  # what the data was (kept with the run)
+    saved: bool = True  # False once the store failed to keep something of it
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
 

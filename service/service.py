@@ -8,7 +8,9 @@ watch it, and two runs at once train in two processes. One service per server pr
 
 from __future__ import annotations
 
+import hashlib
 import itertools
+import json
 import secrets
 import threading
 import time
@@ -17,19 +19,28 @@ from concurrent.futures import Future
 from typing import Any
 
 from service import protocol as p
+from service import records
 from service.pool import Worker, WorkerPool
-from service.runs import FAILED, Run
+from service.runs import FAILED, INTERRUPTED, Run
 from service.settings import Settings, check_model_size, check_run_size
+from service.store import STALE_S, Store, StoreError, StoreWriter
+from trainer.budget import estimate_size, steps_per_epoch
 from trainer.config import RunConfig
 from trainer.events import EpochEnd, TrainingEnd
 from trainer.history import History
 
 BOUNDARY_GRID = 32  # cells per side of the live decision boundary
+HEARTBEAT_S = 15.0  # a paused or waiting run's row is touched this often (alive, not stale)
+STOPPED_SERVER = (
+    "The server stopped while this run was training. What it recorded until then is kept; "
+    "press Train to train its config again."
+)
 
 
 class RunService:
-    def __init__(self, settings: Settings | None = None) -> None:
+    def __init__(self, settings: Settings | None = None, store_url: str | None = None) -> None:
         self.settings = settings or Settings.from_env()
+        self.store, self.writer, self._store_error = _open_store(store_url)
         self._runs: dict[str, Run] = {}  # insertion order: oldest first
         self._queue: deque[str] = deque()  # runs waiting for a worker
         self._workers: dict[str, Worker] = {}  # run id -> the worker training it
@@ -40,6 +51,12 @@ class RunService:
         self._calls: dict[int, Future] = {}  # task id -> its answer, sent or not
         self._unsent: list[p.Task] = []  # waiting for the task worker to be warm
         self.pool = WorkerPool(self.settings, self._on_message, self._on_ready, self._on_death)
+        threading.Thread(target=self._heartbeat, name="tapeboard-heartbeat", daemon=True).start()
+
+    @property
+    def store_problem(self) -> str | None:
+        """Why runs are not being saved (a sentence naming the setting), or None."""
+        return self._store_error or (self.writer.problem if self.writer else None)
 
     # -- commands from pages ---------------------------------------------------------------------
     def start(
@@ -54,8 +71,6 @@ class RunService:
         """Queue a run of `config` on `dataset` (the data as trained on: validation held out,
         a `trainer.Dataset`). Raises ValueError, naming the numbers, if it is too big for this
         server. `mode` "stepping" trains one logging interval, then pauses."""
-        from trainer.budget import estimate_size, steps_per_epoch
-
         if mode not in ("running", "stepping"):
             raise ValueError(f"mode must be 'running' or 'stepping'. Received: mode={mode!r}")
         problem = check_run_size(config.epochs, dataset.num_train, self.settings)
@@ -74,8 +89,7 @@ class RunService:
         with self._lock:
             if self._closed:
                 raise ValueError("The server is shutting down: try again in a moment.")
-            number = self._counts.get(owner, 0) + 1
-            self._counts[owner] = number
+            number = self._next_number(owner)
             run = Run(
                 id=secrets.token_urlsafe(12),
                 owner=owner,
@@ -91,12 +105,24 @@ class RunService:
                 ),
                 status="queued",
                 queued_mode=mode,
+                data_info=_describe_data(dataset),
             )
+            self._keep_data(run, dataset)
+            self._save(run, with_model=False)
             self._runs[run.id] = run
             self._queue.append(run.id)
             self._forget_old_runs()
         self._dispatch()
         return run
+
+    def _next_number(self, owner: str) -> int:
+        if owner not in self._counts:
+            try:
+                self._counts[owner] = self.store.owners_count(owner) if self.store else 0
+            except Exception:  # an unreadable store: numbering starts over, nothing breaks
+                self._counts[owner] = 0
+        self._counts[owner] += 1
+        return self._counts[owner]
 
     def command(self, run_id: str, action: str, owner: str) -> None:
         """Pause, resume, step or stop a run. Only its owner may; a finished run ignores it."""
@@ -132,13 +158,42 @@ class RunService:
             run.touch()
 
     def get(self, run_id: str) -> Run | None:
+        """The run with this id: in memory, or read back from the store (None if neither)."""
         with self._lock:
-            return self._runs.get(run_id)
+            run = self._runs.get(run_id)
+        return run if run is not None else self._load(run_id)
 
     def runs_of(self, owner: str) -> list[Run]:
-        """The runs `owner` started that this server still holds, oldest first."""
+        """The runs `owner` started that this server holds in memory, oldest first."""
         with self._lock:
             return [run for run in self._runs.values() if run.owner == owner]
+
+    def summaries(self, owner: str, limit: int = 1000) -> list[records.RunSummary]:
+        """Every run `owner` started, in memory or stored, newest first: one light line each
+        (no history, no model), so a long list costs one query."""
+        summaries = {run.id: records.summarize(run) for run in self.runs_of(owner)}
+        if self.store is not None:
+            try:
+                for row in self.store.list_runs(owner, limit):
+                    if row["id"] not in summaries:
+                        summaries[row["id"]] = records.summary_from_row(row)
+            except StoreError:
+                pass  # store_problem says why; the runs in memory are still listed
+        return sorted(summaries.values(), key=lambda s: s.created, reverse=True)[:limit]
+
+    def delete(self, run_id: str, owner: str) -> None:
+        """Forget a finished run for good (memory and store). Only its owner may."""
+        run = self.get(run_id)
+        if run is None:
+            return
+        if run.owner != owner:
+            raise PermissionError(f"Only the browser that started {run.name} can delete it.")
+        if not run.finished:
+            raise ValueError(f"{run.name} is still training: stop it first.")
+        with self._lock:
+            self._runs.pop(run_id, None)
+        if self.writer is not None:
+            self.writer.delete(run_id)
 
     def all_runs(self) -> list[Run]:
         with self._lock:
@@ -168,13 +223,17 @@ class RunService:
         return True
 
     def close(self) -> None:
-        """Stop the workers; runs still training end as stopped ("the server stopped")."""
+        """Stop the workers; runs still training end as interrupted, and the store has all."""
         with self._lock:
             self._closed = True
             open_runs = [r for r in self._runs.values() if not r.finished]
         self.pool.close()
         for run in open_runs:
-            self._end(run, "stopped", "The server stopped while this run was training.")
+            self._end(run, INTERRUPTED, STOPPED_SERVER)
+        if self.writer is not None:
+            self.writer.close()
+        if self.store is not None:
+            self.store.close()
 
     # -- work that needs TensorFlow --------------------------------------------------------------
     def call(self, name: str, *args: Any, timeout: float = 300.0) -> Any:
@@ -266,6 +325,7 @@ class RunService:
             with run.lock:
                 handler(run, message)
                 run.touch()
+                self._record(run, message)
         if isinstance(message, (p.Ended, p.Failed)):
             with self._lock:
                 self._workers.pop(run.id, None)
@@ -312,6 +372,93 @@ class RunService:
             )
             run.status = "finished"
             run.touch()
+            self._save(run, with_model=False)
+
+    # -- the store ---------------------------------------------------------------------------
+    def _record(self, run: Run, message: Any) -> None:
+        """Hand what a worker reported to the store's writer (under the run's lock)."""
+        if self.writer is None:
+            return
+        if isinstance(message, p.Batches):
+            columns = message.columns
+            self.writer.put_batches(
+                run.id, int(columns["step"][0]), columns["loss"], columns["elapsed_s"]
+            )
+        elif isinstance(message, p.Epoch):
+            self.writer.put_epoch(
+                run.id, message.epoch, message.step, message.elapsed_s, message.metrics
+            )
+        self._save(run, with_model=isinstance(message, (p.Paused, p.Ended)))
+
+    def _save(self, run: Run, *, with_model: bool) -> None:
+        if self.writer is None:
+            run.saved = False
+            return
+        if self.store_problem:
+            run.saved = False
+        self.writer.put_run(records.run_row(run, with_model=with_model))
+
+    def _keep_data(self, run: Run, dataset: Any) -> None:
+        """An uploaded CSV's arrays go into the store once (by content), so the run's link
+        can show Evaluate tomorrow; registry sets are loaded again by name."""
+        if run.config.dataset != "csv" or self.writer is None:
+            return
+        from service.store import pack_dataset
+
+        blob = pack_dataset(dataset)
+        digest = hashlib.sha256(blob).hexdigest()
+        run.data_info["digest"] = digest
+        self.writer.put_dataset(digest, blob)
+
+    def _load(self, run_id: str) -> Run | None:
+        """A run from the store, as a read-only record; one whose server stopped while it
+        trained comes back interrupted."""
+        if self.store is None:
+            return None
+        try:
+            stored = self.store.load(run_id)
+        except StoreError:
+            return None
+        if stored is None:
+            return None
+        run = records.run_from_stored(stored, self._stored_dataset(stored.row))
+        if run.end is None:
+            if time.time() - stored.row["updated"] < STALE_S:
+                return run  # another server trains it: read again next time
+            self._end(run, INTERRUPTED, STOPPED_SERVER)
+        with self._lock:
+            run = self._runs.setdefault(run_id, run)
+            self._forget_old_runs()
+        return run
+
+    def _stored_dataset(self, row: dict) -> Any:
+        info = json.loads(row["data"])
+        try:
+            if "digest" in info:
+                from service.store import unpack_dataset
+
+                blob = self.store.load_dataset(info["digest"])
+                return unpack_dataset(blob) if blob else None
+            from trainer.data import split_validation
+            from trainer.datasets import dataset_for, is_cached
+
+            config = RunConfig.from_json(row["config"])
+            if not is_cached(config.dataset):
+                return None  # downloaded again on the Data page; until then no Evaluate
+            return split_validation(dataset_for(config), config.validation_split, config.seed)
+        except (ValueError, OSError, StoreError):
+            return None
+
+    def _heartbeat(self) -> None:
+        """Touch the rows of open runs that report nothing (paused, waiting): a row not
+        touched for STALE_S belongs to a server that stopped."""
+        while not self._closed:
+            time.sleep(HEARTBEAT_S)
+            with self._lock:
+                quiet = [r for r in self._runs.values() if not r.finished and r.status != "running"]
+            for run in quiet:
+                with run.lock:
+                    self._save(run, with_model=False)
 
     def _forget_old_runs(self) -> None:
         """Keep at most `keep_runs` finished runs in memory: the newest."""
@@ -384,6 +531,28 @@ _HANDLERS = {
     p.Ended: _ended,
     p.Failed: _failed,
 }
+
+
+def _open_store(url: str | None) -> tuple[Store | None, StoreWriter | None, str | None]:
+    """The store and its writer, or why not (the app trains anyway; runs are "not saved")."""
+    try:
+        store = Store(url)
+    except StoreError as err:
+        print(f"tapeboard: {err} Runs are not saved.", flush=True)
+        return None, None, f"{err} Runs are not saved."
+    return store, StoreWriter(store), None
+
+
+def _describe_data(dataset: Any) -> dict:
+    return {
+        "name": dataset.name,
+        "task": dataset.task,
+        "num_train": dataset.num_train,
+        "num_val": dataset.num_val,
+        "input_shape": list(dataset.input_shape),
+        "classes": list(dataset.class_names)[:200],
+    }
+
 
 _service: RunService | None = None
 _service_lock = threading.Lock()

@@ -1,0 +1,188 @@
+"""Between a `Run` in memory and its rows in the store, both ways, and the light summary the
+Runs page lists (no history, no model: thousands of them paint at once)."""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from service.runs import INTERRUPTED, RANKING, Run
+from service.store import STALE_S, StoredRun
+from trainer.config import RunConfig
+from trainer.events import TrainingEnd
+from trainer.history import History
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    """One line of the Runs page."""
+
+    id: str
+    owner: str
+    number: int
+    config: RunConfig
+    data_title: str
+    state: str  # running, paused, ..., or how it ended
+    steps: int
+    training_s: float
+    metrics: dict[str, float]
+    best: float | None  # the run's RANKING metric at its best
+    created: float
+    has_model: bool
+    message: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"run {self.number}"
+
+
+def summarize(run: Run) -> RunSummary:
+    with run.lock:
+        return RunSummary(
+            run.id,
+            run.owner,
+            run.number,
+            run.config,
+            run.data_title,
+            run.state_label(),
+            run.steps_done,
+            run.training_s,
+            run.final_metrics(),
+            best_of(run),
+            run.created,
+            run.model_bytes is not None,
+            run.end.message if run.end else "",
+        )
+
+
+def summary_from_row(row: dict[str, Any]) -> RunSummary:
+    end = json.loads(row["end"]) if row["end"] else None
+    state = end["reason"] if end else row["status"]
+    if end is None and time.time() - row["updated"] > STALE_S:
+        state = INTERRUPTED
+    return RunSummary(
+        row["id"],
+        row["owner"],
+        row["number"],
+        RunConfig.from_json(row["config"]),
+        row["data_title"],
+        state,
+        row["steps"],
+        row["training_s"],
+        json.loads(row["metrics"]),
+        row["best"],
+        row["created"],
+        bool(row.get("has_model", row.get("model") is not None)),
+        end["message"] if end else "",
+    )
+
+
+def best_of(run: Run) -> float | None:
+    metric, _ = RANKING[run.config.task]
+    return run.history.best(metric)
+
+
+def run_row(run: Run, *, with_model: bool) -> dict[str, Any]:
+    """The run's row as it stands (call under its lock). The model bytes only when they
+    changed: a row update need not carry them every second."""
+    end = run.end
+    row = {
+        "id": run.id,
+        "owner": run.owner,
+        "number": run.number,
+        "created": run.created,
+        "updated": time.time(),
+        "config": run.config.to_json(),
+        "data_title": run.data_title,
+        "data": json.dumps(run.data_info),
+        "status": run.status,
+        "end": None
+        if end is None
+        else json.dumps(
+            {
+                "reason": end.reason,
+                "message": end.message,
+                "step": end.step,
+                "epoch": end.epoch,
+                "elapsed_s": end.elapsed_s,
+                "metrics": {k: float(v) for k, v in end.metrics.items()},
+            }
+        ),
+        "steps": run.steps_done,
+        "training_s": run.training_s,
+        "steps_per_epoch": run.steps_per_epoch,
+        "num_train": run.num_train,
+        "num_val": run.num_val,
+        "replicas": run.replicas,
+        "metrics": json.dumps({k: float(v) for k, v in run.final_metrics().items()}),
+        "best": best_of(run),
+        "model_step": run.model_step,
+    }
+    if with_model:
+        row["model"] = run.model_bytes
+    return row
+
+
+def run_from_stored(stored: StoredRun, dataset: Any) -> Run:
+    """A run read back from the store (`dataset`: the data it trained on, or None). A run
+    that was still training when its server stopped comes back ended, as interrupted."""
+    row = stored.row
+    config = RunConfig.from_json(row["config"])
+    per_epoch = row["steps_per_epoch"]
+    history = History(capacity=max(len(stored.steps), 1), steps_per_epoch=per_epoch)
+    history.extend(_columns(stored, config, row["num_train"], per_epoch))
+    for epoch in stored.epochs:
+        from trainer.events import EpochEnd
+
+        metrics = {k: v for k, v in epoch.items() if k not in ("epoch", "step", "elapsed_s")}
+        history.record(EpochEnd(epoch["epoch"], metrics, epoch["step"], epoch["elapsed_s"]))
+    run = Run(
+        id=row["id"],
+        owner=row["owner"],
+        number=row["number"],
+        config=config,
+        data_title=row["data_title"],
+        steps_per_epoch=per_epoch,
+        num_train=row["num_train"],
+        num_val=row["num_val"],
+        dataset=dataset,
+        history=history,
+        status=row["status"],
+        replicas=row["replicas"],
+        model_bytes=bytes(row["model"]) if row["model"] is not None else None,
+        model_step=row["model_step"],
+        created=row["created"],
+        data_info=json.loads(row["data"]),
+    )
+    if row["end"]:
+        end = json.loads(row["end"])
+        run.end = TrainingEnd(
+            end["reason"],
+            end["step"],
+            end["epoch"],
+            end["elapsed_s"],
+            end["metrics"],
+            end["message"],
+        )
+        run.status = "finished"
+    return run
+
+
+def _columns(stored: StoredRun, config: RunConfig, num_train: int, per_epoch: int) -> dict:
+    """The History columns of the stored batches: epoch, batch and samples seen follow from
+    the step, as the engine counts them (the last batch of an epoch may be short)."""
+    steps = stored.steps
+    epoch, batch = np.divmod(steps, max(per_epoch, 1))
+    within = np.minimum((batch + 1) * config.batch_size, num_train)
+    return {
+        "step": steps,
+        "epoch": epoch,
+        "batch": batch,
+        "loss": stored.loss,
+        "samples_seen": epoch * num_train + within,
+        "elapsed_s": stored.elapsed,
+    }

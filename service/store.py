@@ -1,0 +1,522 @@
+"""The run store: every run kept in a real database, so a run's link works tomorrow.
+
+SQLAlchemy Core over the database `TAPEBOARD_DB` names (any SQLAlchemy URL; PostgreSQL with
+`postgresql+psycopg://...`), by default a SQLite file in `TAPEBOARD_HOME` (`~/.tapeboard`).
+Kept per run: config, the data it trained on (described; an uploaded CSV's arrays, once per
+content), state and end, timings, epoch metrics, every batch's loss and training time (float32
+arrays, one row per write rather than one per batch), the `.keras` model. The schema carries a
+version and is migrated forward when an older store is opened.
+
+Writes go through `StoreWriter`, one thread that writes whatever piled up at most about once
+a second in one transaction: a crash loses at most the last second, and a page never waits on
+the database. A store that cannot be opened or written (a wrong URL, an unreachable server, a
+read-only or full disk, a corrupt file) never stops training: `StoreError` says which setting
+failed and why, and the runs say "not saved".
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import sqlalchemy as sa
+
+SCHEMA_VERSION = 1
+FLUSH_S = 1.0  # at most this long between a record and its write
+STALE_S = 60.0  # a live run not written for this long was on a server that stopped
+
+metadata = sa.MetaData()
+meta_table = sa.Table(
+    "tapeboard_meta",
+    metadata,
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Text, nullable=False),
+)
+runs_table = sa.Table(
+    "tapeboard_runs",
+    metadata,
+    sa.Column("id", sa.String(32), primary_key=True),
+    sa.Column("owner", sa.String(64), nullable=False),
+    sa.Column("number", sa.Integer, nullable=False),
+    sa.Column("created", sa.Float, nullable=False),
+    sa.Column("updated", sa.Float, nullable=False),
+    sa.Column("config", sa.Text, nullable=False),  # RunConfig JSON
+    sa.Column("data_title", sa.Text, nullable=False),
+    sa.Column("data", sa.Text, nullable=False),  # JSON: what the data was (and a CSV's digest)
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("end", sa.Text, nullable=True),  # JSON: reason, message, step, epoch, metrics
+    sa.Column("steps", sa.Integer, nullable=False),
+    sa.Column("training_s", sa.Float, nullable=False),
+    sa.Column("steps_per_epoch", sa.Integer, nullable=False),
+    sa.Column("num_train", sa.Integer, nullable=False),
+    sa.Column("num_val", sa.Integer, nullable=False),
+    sa.Column("replicas", sa.Integer, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),  # JSON: the last epoch's metrics
+    sa.Column("best", sa.Float, nullable=True),  # the ranking metric's best, for listing
+    sa.Column("model", sa.LargeBinary, nullable=True),
+    sa.Column("model_step", sa.Integer, nullable=False),
+    sa.Index("tapeboard_runs_owner", "owner", "created"),
+)
+batches_table = sa.Table(
+    "tapeboard_batches",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("first_step", sa.Integer, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("loss", sa.LargeBinary, nullable=False),  # float32, little-endian
+    sa.Column("elapsed", sa.LargeBinary, nullable=False),  # float32 seconds of training
+)
+epochs_table = sa.Table(
+    "tapeboard_epochs",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("epoch", sa.Integer, primary_key=True),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("elapsed_s", sa.Float, nullable=False),
+    sa.Column("metrics", sa.Text, nullable=False),
+)
+datasets_table = sa.Table(
+    "tapeboard_datasets",
+    metadata,
+    sa.Column("digest", sa.String(64), primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),  # .npz of the arrays + a JSON header
+)
+RUN_TABLES = (batches_table, epochs_table)
+
+
+class StoreError(Exception):
+    """The store cannot be used: the message names the setting and says why."""
+
+
+def default_url(env: Mapping[str, str] | None = None) -> str:
+    """TAPEBOARD_DB, else a SQLite file in TAPEBOARD_HOME (default ~/.tapeboard)."""
+    env = os.environ if env is None else env
+    if env.get("TAPEBOARD_DB", "").strip():
+        return env["TAPEBOARD_DB"].strip()
+    home = Path(env.get("TAPEBOARD_HOME", "").strip() or "~/.tapeboard").expanduser()
+    return f"sqlite:///{home / 'tapeboard.db'}"
+
+
+def describe_url(url: str) -> str:
+    """The URL without a password, for messages."""
+    try:
+        return sa.engine.make_url(url).render_as_string(hide_password=True)
+    except Exception:  # an unparsable URL: say it as given, it has no parsable password
+        return url
+
+
+@dataclass
+class StoredRun:
+    """A run as the store has it: the row, its epochs and every batch recorded."""
+
+    row: dict[str, Any]
+    epochs: list[dict[str, Any]]
+    steps: np.ndarray
+    loss: np.ndarray
+    elapsed: np.ndarray
+
+
+class Store:
+    """One database: open (creating or migrating its tables), read, and write in a batch."""
+
+    def __init__(self, url: str | None = None) -> None:
+        self.url = url or default_url()
+        self.where = f"TAPEBOARD_DB ({describe_url(self.url)})"
+        try:
+            self.engine = _make_engine(self.url)
+            with self.engine.begin() as conn:
+                _migrate(conn)
+        except StoreError:
+            raise
+        except Exception as err:
+            raise StoreError(f"{self.where} could not be opened: {_reason(err)}") from None
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    # -- writing (the writer thread calls these inside one transaction) --------------------
+    def write(self, work: WriteBatch) -> None:
+        """Everything in `work`, in one transaction."""
+        try:
+            with self.engine.begin() as conn:
+                for row in work.runs.values():
+                    _upsert(conn, runs_table, {"id": row["id"]}, row)
+                for run_id, parts in work.batches.items():
+                    _insert_batches(conn, run_id, parts)
+                for row in work.epochs:
+                    _upsert(
+                        conn, epochs_table, {"run_id": row["run_id"], "epoch": row["epoch"]}, row
+                    )
+                for digest, blob in work.datasets.items():
+                    if (
+                        conn.execute(
+                            sa.select(datasets_table.c.digest).where(
+                                datasets_table.c.digest == digest
+                            )
+                        ).first()
+                        is None
+                    ):
+                        conn.execute(datasets_table.insert().values(digest=digest, data=blob))
+                for run_id in work.deletes:
+                    for table in RUN_TABLES:
+                        conn.execute(table.delete().where(table.c.run_id == run_id))
+                    conn.execute(runs_table.delete().where(runs_table.c.id == run_id))
+        except Exception as err:
+            raise StoreError(f"{self.where} could not be written: {_reason(err)}") from None
+
+    # -- reading ----------------------------------------------------------------------------
+    def load(self, run_id: str) -> StoredRun | None:
+        try:
+            with self.engine.connect() as conn:
+                row = (
+                    conn.execute(sa.select(runs_table).where(runs_table.c.id == run_id))
+                    .mappings()
+                    .first()
+                )
+                if row is None:
+                    return None
+                epochs = (
+                    conn.execute(
+                        sa.select(epochs_table)
+                        .where(epochs_table.c.run_id == run_id)
+                        .order_by(epochs_table.c.epoch)
+                    )
+                    .mappings()
+                    .all()
+                )
+                parts = (
+                    conn.execute(
+                        sa.select(batches_table)
+                        .where(batches_table.c.run_id == run_id)
+                        .order_by(batches_table.c.first_step)
+                    )
+                    .mappings()
+                    .all()
+                )
+        except Exception as err:
+            raise StoreError(f"{self.where} could not be read: {_reason(err)}") from None
+        steps, loss, elapsed = _join_batches(parts)
+        epoch_rows = [
+            {
+                "epoch": e["epoch"],
+                "step": e["step"],
+                "elapsed_s": e["elapsed_s"],
+                **json.loads(e["metrics"]),
+            }
+            for e in epochs
+        ]
+        return StoredRun(dict(row), epoch_rows, steps, loss, elapsed)
+
+    def list_runs(self, owner: str, limit: int = 1000) -> list[dict[str, Any]]:
+        """`owner`'s runs, newest first: every column but the model (nothing per batch)."""
+        columns = [c for c in runs_table.c if c.name != "model"]
+        query = (
+            sa.select(*columns, (runs_table.c.model.is_not(None)).label("has_model"))
+            .where(runs_table.c.owner == owner)
+            .order_by(runs_table.c.created.desc())
+            .limit(limit)
+        )
+        try:
+            with self.engine.connect() as conn:
+                return [dict(r) for r in conn.execute(query).mappings()]
+        except Exception as err:
+            raise StoreError(f"{self.where} could not be read: {_reason(err)}") from None
+
+    def count_runs(self, owner: str) -> int:
+        query = (
+            sa.select(sa.func.count()).select_from(runs_table).where(runs_table.c.owner == owner)
+        )
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
+
+    def load_dataset(self, digest: str) -> bytes | None:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                sa.select(datasets_table.c.data).where(datasets_table.c.digest == digest)
+            ).first()
+        return None if row is None else bytes(row[0])
+
+    def owners_count(self, owner: str) -> int:
+        """The highest run number `owner` has used (their next run gets the one after)."""
+        query = sa.select(sa.func.max(runs_table.c.number)).where(runs_table.c.owner == owner)
+        with self.engine.connect() as conn:
+            return int(conn.execute(query).scalar() or 0)
+
+
+@dataclass
+class WriteBatch:
+    """What piled up since the last write: the newest row of each run, new batches (merged
+    per run into one array pair), epochs, datasets, deletions."""
+
+    runs: dict[str, dict[str, Any]] = field(default_factory=dict)
+    batches: dict[str, list[tuple[int, np.ndarray, np.ndarray]]] = field(default_factory=dict)
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    datasets: dict[str, bytes] = field(default_factory=dict)
+    deletes: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.runs or self.batches or self.epochs or self.datasets or self.deletes)
+
+
+class StoreWriter:
+    """A thread that writes what the service records, at most about every FLUSH_S.
+
+    `problem` holds the sentence of the last failure (None while writes succeed): the pages
+    show it, and the runs recorded meanwhile say "not saved".
+    """
+
+    def __init__(self, store: Store, interval: float = FLUSH_S) -> None:
+        self.store = store
+        self.interval = interval
+        self.problem: str | None = None
+        self._pending = WriteBatch()
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._closed = False
+        self._idle = threading.Event()
+        self._idle.set()
+        self._thread = threading.Thread(target=self._loop, name="tapeboard-store", daemon=True)
+        self._thread.start()
+
+    # -- what to write (any thread; cheap: appends under a lock) -------------------------------
+    def put_run(self, row: dict[str, Any]) -> None:
+        with self._lock:
+            self._pending.runs[row["id"]] = row
+
+    def put_batches(self, run_id: str, first_step: int, loss: Any, elapsed: Any) -> None:
+        loss32 = np.asarray(loss, dtype="<f4")
+        elapsed32 = np.asarray(elapsed, dtype="<f4")
+        with self._lock:
+            self._pending.batches.setdefault(run_id, []).append((first_step, loss32, elapsed32))
+
+    def put_epoch(
+        self, run_id: str, epoch: int, step: int, elapsed_s: float, metrics: Mapping
+    ) -> None:
+        row = {
+            "run_id": run_id,
+            "epoch": epoch,
+            "step": step,
+            "elapsed_s": float(elapsed_s),
+            "metrics": json.dumps({k: float(v) for k, v in metrics.items()}),
+        }
+        with self._lock:
+            self._pending.epochs.append(row)
+
+    def put_dataset(self, digest: str, blob: bytes) -> None:
+        with self._lock:
+            self._pending.datasets[digest] = blob
+
+    def delete(self, run_id: str) -> None:
+        with self._lock:
+            self._pending.runs.pop(run_id, None)
+            self._pending.batches.pop(run_id, None)
+            self._pending.epochs = [e for e in self._pending.epochs if e["run_id"] != run_id]
+            self._pending.deletes.append(run_id)
+        self._wake.set()
+
+    # -- the thread ------------------------------------------------------------------------------
+    def flush(self, timeout: float = 30.0) -> None:
+        """Write what is pending now and wait for it (shutdown, tests)."""
+        self._idle.clear()
+        self._wake.set()
+        self._idle.wait(timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._closed = True
+        self._wake.set()
+        self._thread.join(timeout=10)
+
+    def _loop(self) -> None:
+        while not self._closed:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            with self._lock:
+                work, self._pending = self._pending, WriteBatch()
+            if work:
+                try:
+                    self.store.write(work)
+                    self.problem = None
+                except StoreError as err:
+                    self.problem = str(err)
+            self._idle.set()
+
+
+# -- helpers ---------------------------------------------------------------------------------
+def _make_engine(url: str) -> sa.Engine:
+    parsed = sa.engine.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database or ""
+        if database and database != ":memory:":
+            folder = Path(database).expanduser().parent
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+            except OSError as err:
+                raise StoreError(
+                    f"TAPEBOARD_DB ({url}): its folder {folder} could not be created "
+                    f"({err.strerror or err})."
+                ) from None
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 10})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection, _record) -> None:
+            # WAL: readers (pages) never wait for the writer thread, nor it for them.
+            cursor = dbapi_connection.cursor()
+            try:
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.execute("PRAGMA synchronous=NORMAL")
+            except Exception:  # a read-only file: reading still works, writes say why
+                pass
+            finally:
+                cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, connect_args=_connect_args(parsed))
+
+
+def _connect_args(parsed: sa.URL) -> dict[str, Any]:
+    # An unreachable PostgreSQL must not hang the app's start for minutes.
+    return {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
+
+
+def _migrate(conn: sa.Connection) -> None:
+    """Create the tables of an empty database; bring an older store up to SCHEMA_VERSION;
+    refuse a newer one (its data would be misread)."""
+    inspector = sa.inspect(conn)
+    if not inspector.has_table(meta_table.name):
+        metadata.create_all(conn)
+        conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
+        return
+    version = int(
+        conn.execute(
+            sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
+        ).scalar_one()
+    )
+    if version > SCHEMA_VERSION:
+        raise StoreError(
+            f"TAPEBOARD_DB holds a store of schema version {version}, newer than this app's "
+            f"({SCHEMA_VERSION}): update the app, or point TAPEBOARD_DB at another database."
+        )
+    if version == SCHEMA_VERSION:
+        return  # nothing to write: a read-only store still opens for reading
+    for step in range(version + 1, SCHEMA_VERSION + 1):
+        MIGRATIONS[step](conn)
+    metadata.create_all(conn)  # tables added since, created empty
+    conn.execute(
+        meta_table.update()
+        .where(meta_table.c.key == "schema_version")
+        .values(value=str(SCHEMA_VERSION))
+    )
+
+
+# Version n -> the changes from n-1. Add an entry (and bump SCHEMA_VERSION) with each change.
+MIGRATIONS: dict[int, Any] = {}
+
+
+def _upsert(conn: sa.Connection, table: sa.Table, key: dict, row: dict) -> None:
+    where = sa.and_(*(table.c[name] == value for name, value in key.items()))
+    if conn.execute(table.update().where(where).values(**row)).rowcount == 0:
+        conn.execute(table.insert().values(**row))
+
+
+def _insert_batches(conn: sa.Connection, run_id: str, parts: list) -> None:
+    """The batches of one run since the last write, as one row: consecutive steps."""
+    parts.sort(key=lambda part: part[0])
+    first = parts[0][0]
+    loss = np.concatenate([p[1] for p in parts])
+    elapsed = np.concatenate([p[2] for p in parts])
+    conn.execute(
+        batches_table.insert().values(
+            run_id=run_id,
+            first_step=first,
+            count=len(loss),
+            loss=loss.tobytes(),
+            elapsed=elapsed.tobytes(),
+        )
+    )
+
+
+def _join_batches(parts: Iterable[Mapping]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    steps, losses, elapsed = [], [], []
+    next_step = 0
+    for part in parts:
+        first, count = part["first_step"], part["count"]
+        if first < next_step:  # a row written twice (a retried write): keep the first
+            continue
+        steps.append(np.arange(first, first + count, dtype=np.int64))
+        losses.append(np.frombuffer(part["loss"], dtype="<f4"))
+        elapsed.append(np.frombuffer(part["elapsed"], dtype="<f4"))
+        next_step = first + count
+    if not steps:
+        empty = np.zeros(0)
+        return empty.astype(np.int64), empty, empty
+    return (
+        np.concatenate(steps),
+        np.concatenate(losses).astype(np.float64),
+        np.concatenate(elapsed).astype(np.float64),
+    )
+
+
+def _reason(err: Exception) -> str:
+    """The database's own words, shortest form (SQLAlchemy wraps them with SQL and links)."""
+    orig = getattr(err, "orig", None) or err
+    text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return f"{text} ({type(orig).__name__})"
+
+
+def pack_dataset(dataset: Any) -> bytes:
+    """An uploaded dataset's arrays and description as one .npz blob (no pickle)."""
+    header = {
+        "task": dataset.task,
+        "class_names": list(dataset.class_names),
+        "input_shape": list(dataset.input_shape),
+        "name": dataset.name,
+        "scale": dataset.scale,
+        "feature_names": list(dataset.feature_names),
+        "notes": list(dataset.notes),
+    }
+    arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train}
+    for name in ("x_val", "y_val", "feature_mean", "feature_std"):
+        value = getattr(dataset, name)
+        if value is not None:
+            arrays[name] = value
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays
+    )
+    return buffer.getvalue()
+
+
+def unpack_dataset(blob: bytes) -> Any:
+    from trainer.data import Dataset
+
+    with np.load(io.BytesIO(blob), allow_pickle=False) as f:
+        header = json.loads(bytes(f["header"]).decode())
+        arrays = {name: f[name] for name in f.files if name != "header"}
+    return Dataset(
+        x_train=arrays["x_train"],
+        y_train=arrays["y_train"],
+        x_val=arrays.get("x_val"),
+        y_val=arrays.get("y_val"),
+        task=header["task"],
+        class_names=tuple(header["class_names"]),
+        input_shape=tuple(header["input_shape"]),
+        name=header["name"],
+        scale=header["scale"],
+        feature_names=tuple(header["feature_names"]),
+        notes=tuple(header["notes"]),
+        feature_mean=arrays.get("feature_mean"),
+        feature_std=arrays.get("feature_std"),
+    )
+
+
+def now() -> float:
+    return time.time()

@@ -1,0 +1,230 @@
+"""The run store on real databases: a SQLite file and a PostgreSQL server (Debian's, started by
+the `postgres_url` fixture). A run written while it trains reads back the same after a restart;
+a server that died leaves its runs interrupted, not lost; a store that cannot be used is named
+and never stops training."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+
+import trainer
+from service import RunService, Settings
+from service import store as store_module
+from service.records import run_row
+from service.runs import INTERRUPTED, Run
+from service.store import SCHEMA_VERSION, Store, StoreError, StoreWriter
+from trainer.data import split_validation
+from trainer.events import EpochEnd
+from trainer.history import History
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def url(request, tmp_path):
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'runs.db'}"
+    base = request.getfixturevalue("postgres_url")
+    # A fresh schema per test: a database named after the test, created on the server.
+    name = f"t{abs(hash(request.node.nodeid)) % 10**9}"
+    engine = sa.create_engine(base.rsplit("/", 1)[0] + "/postgres", isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    engine.dispose()
+    return base.rsplit("/", 1)[0] + f"/{name}"
+
+
+def made_run(run_id: str = "r1", owner: str = "alice", steps: int = 250) -> Run:
+    config = trainer.RunConfig(dataset="xor", num_samples=200, epochs=5, batch_size=32)
+    history = History(steps_per_epoch=5)
+    rng = np.random.default_rng(0)
+    loss = rng.random(steps).astype(np.float32)
+    history.extend(
+        {
+            "step": np.arange(steps),
+            "epoch": np.arange(steps) // 5,
+            "batch": np.arange(steps) % 5,
+            "loss": loss.astype(np.float64),
+            "samples_seen": np.arange(1, steps + 1) * 32,
+            "elapsed_s": np.linspace(0, 1, steps),
+        }
+    )
+    history.record(EpochEnd(0, {"loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9}, 4, 0.1))
+    return Run(
+        id=run_id, owner=owner, number=1, config=config, data_title="XOR",
+        steps_per_epoch=5, num_train=160, num_val=40, history=history, status="running",
+        model_bytes=b"PK-model", model_step=steps - 1,
+    )  # fmt: skip
+
+
+def test_a_run_written_in_pieces_reads_back_whole(url):
+    store = Store(url)
+    writer = StoreWriter(store, interval=0.05)
+    run = made_run()
+    writer.put_run(run_row(run, with_model=True))
+    loss = run.history.column("loss")
+    elapsed = run.history.column("elapsed_s")
+    for first in range(0, 250, 100):  # three worker messages, merged into one row per write
+        writer.put_batches(run.id, first, loss[first : first + 100], elapsed[first : first + 100])
+    writer.put_epoch(run.id, 0, 4, 0.1, {"loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9})
+    writer.flush()
+    assert writer.problem is None
+    stored = store.load(run.id)
+    assert stored.steps.tolist() == list(range(250))
+    assert np.array_equal(stored.loss, loss.astype(np.float32).astype(np.float64))
+    assert stored.epochs == [
+        {"epoch": 0, "step": 4, "elapsed_s": 0.1, "loss": 0.5, "val_loss": 0.4, "val_accuracy": 0.9}
+    ]
+    assert bytes(stored.row["model"]) == b"PK-model" and stored.row["best"] == 0.9
+    with store.engine.connect() as conn:  # compact: a row per write, not one per batch
+        rows = conn.execute(sa.select(sa.func.count()).select_from(store_module.batches_table))
+        assert rows.scalar_one() <= 3
+    writer.close()
+
+
+def test_listing_is_the_owners_newest_first_without_models(url):
+    store = Store(url)
+    writer = StoreWriter(store, interval=0.05)
+    for i in range(5):
+        run = made_run(f"r{i}", owner="alice" if i % 2 == 0 else "bob", steps=10)
+        run.created = 1000.0 + i
+        writer.put_run(run_row(run, with_model=True))
+    writer.flush()
+    listed = store.list_runs("alice")
+    assert [r["id"] for r in listed] == ["r4", "r2", "r0"]
+    assert all("model" not in r and r["has_model"] for r in listed)
+    assert store.owners_count("alice") == 1
+    writer.delete("r2")
+    writer.flush()
+    assert [r["id"] for r in store.list_runs("alice")] == ["r4", "r0"]
+    assert store.load("r2") is None
+    writer.close()
+
+
+def test_a_newer_store_is_refused_and_an_older_one_migrated(url, monkeypatch):
+    Store(url).close()  # created at the current version
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(store_module.meta_table.update().values(value=str(SCHEMA_VERSION + 1)))
+    with pytest.raises(StoreError, match=r"TAPEBOARD_DB .*newer than this app's"):
+        Store(url)
+    # An app one version ahead opens this store (now one behind it) and migrates it.
+    with engine.begin() as conn:
+        conn.execute(store_module.meta_table.update().values(value=str(SCHEMA_VERSION)))
+    engine.dispose()
+    migrated = []
+    monkeypatch.setattr(store_module, "SCHEMA_VERSION", SCHEMA_VERSION + 1)
+    monkeypatch.setitem(store_module.MIGRATIONS, SCHEMA_VERSION + 1, migrated.append)
+    Store(url).close()
+    assert len(migrated) == 1
+    with sa.create_engine(url).connect() as conn:
+        version = conn.execute(sa.select(store_module.meta_table.c.value)).scalar_one()
+    assert version == str(SCHEMA_VERSION + 1)
+
+
+# -- the service on a store: restart, crash ----------------------------------------------
+def xor_run(epochs: int = 3):
+    config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=epochs, batch_size=32)
+    data = split_validation(trainer.load_dataset("xor", num_samples=1000), 0.2, 0)
+    return config, data
+
+
+def wait_for(condition, what: str, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        time.sleep(0.02)
+
+
+def test_a_run_is_the_same_after_a_restart(url):
+    config, data = xor_run()
+    first = RunService(Settings(max_concurrent=1), store_url=url)
+    assert first.store_problem is None
+    run = first.start(config, data, owner="alice", data_title="XOR")
+    wait_for(lambda: run.finished, "the run")
+    before = (run.history.batches(), run.history.epochs(), run.model_bytes, run.end)
+    first.close()  # the server stops
+
+    again = RunService(Settings(max_concurrent=1), store_url=url)
+    try:
+        back = again.get(run.id)
+        assert back is not None and back.finished and back.end.reason == "completed"
+        batches, epochs, model, end = before
+        assert back.history.batches()[["step", "epoch", "batch", "samples_seen"]].equals(
+            batches[["step", "epoch", "batch", "samples_seen"]]
+        )
+        assert np.allclose(back.history.column("loss"), batches["loss"], rtol=0, atol=1e-7)
+        assert back.history.epochs()["val_accuracy"].tolist() == epochs["val_accuracy"].tolist()
+        assert back.model_bytes == model and back.end.metrics == end.metrics
+        assert back.dataset is not None and back.dataset.num_val == data.num_val
+        assert [s.id for s in again.summaries("alice")] == [run.id]
+        second = again.start(config, data, owner="alice")
+        assert second.number == 2  # numbering goes on from the store
+        wait_for(lambda: second.finished, "the second run")
+    finally:
+        again.close()
+
+
+def test_a_run_whose_server_stopped_is_interrupted_with_what_it_recorded(url):
+    config, data = xor_run(epochs=400)
+    first = RunService(Settings(max_concurrent=1), store_url=url)
+    run = first.start(config, data, owner="alice")
+    wait_for(lambda: len(run.history) > 100, "100 steps")
+    first.close()  # mid-run
+    again = RunService(Settings(max_concurrent=1), store_url=url)
+    try:
+        back = again.get(run.id)
+        assert back.end.reason == INTERRUPTED and "server stopped" in back.end.message
+        assert 100 <= len(back.history) <= len(run.history)
+        assert back.history.column("step").tolist() == list(range(len(back.history)))
+    finally:
+        again.close()
+
+
+# -- a store that cannot be used ------------------------------------------------------------
+def test_a_corrupt_sqlite_file_is_named_and_left_as_it_was(tmp_path):
+    path = tmp_path / "runs.db"
+    garbage = b"this is not a database" * 100
+    path.write_bytes(garbage)
+    with pytest.raises(StoreError) as info:
+        Store(f"sqlite:///{path}")
+    assert "TAPEBOARD_DB" in str(info.value) and "not a database" in str(info.value)
+    assert path.read_bytes() == garbage
+
+
+@pytest.mark.parametrize(
+    ("url", "words"),
+    [
+        ("nosuchdriver://x/y", "could not be opened"),
+        ("postgresql+psycopg://nobody@127.0.0.1:9/none", "could not be opened"),
+        ("not a url at all", "could not be opened"),
+    ],
+)
+def test_a_bad_url_is_named_with_the_reason(url, words):
+    started = time.monotonic()
+    with pytest.raises(StoreError) as info:
+        Store(url)
+    assert str(info.value).startswith("TAPEBOARD_DB") and words in str(info.value)
+    assert time.monotonic() - started < 15  # an unreachable server does not hang the start
+
+
+def test_a_read_only_store_is_named_and_training_goes_on(tmp_path):
+    path = tmp_path / "runs.db"
+    Store(f"sqlite:///{path}").close()
+    read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
+    config, data = xor_run(epochs=1)
+    service = RunService(Settings(max_concurrent=1), store_url=read_only)
+    try:
+        run = service.start(config, data, owner="alice")
+        wait_for(lambda: run.finished, "the run")
+        service.writer.flush()
+        assert run.end.reason == "completed"  # it trained
+        assert "TAPEBOARD_DB" in service.store_problem and "readonly" in service.store_problem
+        assert not run.saved
+    finally:
+        service.close()
+    assert Path(path).exists()
