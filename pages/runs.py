@@ -1,23 +1,29 @@
-"""Runs page: every run this browser started (and any opened by link), side by side, and their
-downloads."""
+"""Runs page: every run this browser started (kept across reloads and restarts) and any opened
+by link, side by side: the ranking table, curves overlaid, a config diff, downloads, delete.
+
+The table comes from one light line per run (no history, no model), so it paints at once with
+thousands of runs stored; only the runs chosen for the overlay or a download are read whole.
+"""
 
 from __future__ import annotations
 
+import functools
 import json
 
 import pandas as pd
 import streamlit as st
 
-from service import Run
 from ui import charts, common, export, state
+from ui.browser import browser_key
 
 CURVE_POINTS = 800  # per run in the overlay
 FIRST_COLUMNS = ["run", "best", "state", "data", "steps", "train time (s)"]
+OVERLAY_DEFAULT = 5  # the newest runs drawn when the page opens
 
 
-def overlay(runs: list[Run]) -> None:
-    names = {state.run_label(run): run for run in runs}
-    chosen = st.multiselect("Compare runs", list(names), default=list(names)[-5:])
+def overlay(summaries: list) -> None:
+    names = {state.run_label(s): s for s in summaries}
+    chosen = st.multiselect("Compare runs", list(names), default=list(names)[-OVERLAY_DEFAULT:])
     cols = st.columns([2, 1, 1, 1])
     x = cols[0].radio("X axis", list(charts.X_AXES), horizontal=True, key="w_runs_x")
     method = cols[1].radio("Smoothing", ["EMA", "moving average"], key="w_runs_method")
@@ -32,8 +38,10 @@ def overlay(runs: list[Run]) -> None:
     log_scale = cols[3].toggle("Log scale", key="w_runs_log")
     curves = []
     for name in chosen:
-        batches, _ = names[name].curves(CURVE_POINTS, smoothing, int(window))
-        curves.append(batches.assign(run=name))
+        run = state.service().get(names[name].id)
+        if run is not None:
+            batches, _ = run.curves(CURVE_POINTS, smoothing, int(window))
+            curves.append(batches.assign(run=name))
     if not curves or not sum(len(c) for c in curves):
         st.info("The chosen runs have no steps yet.")
         return
@@ -41,11 +49,11 @@ def overlay(runs: list[Run]) -> None:
     st.altair_chart(chart, width="stretch")
 
 
-def diff(runs: list[Run]) -> None:
-    if len(runs) < 2:
+def diff(summaries: list) -> None:
+    if len(summaries) < 2:
         return
     st.subheader("What differs between two runs")
-    names = {state.run_label(run): run for run in runs}
+    names = {state.run_label(s): s for s in summaries}
     cols = st.columns(2)
     a = cols[0].selectbox("First run", list(names), index=len(names) - 2, key="w_diff_a")
     b = cols[1].selectbox("Second run", list(names), index=len(names) - 1, key="w_diff_b")
@@ -56,19 +64,30 @@ def diff(runs: list[Run]) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-def downloads(runs: list[Run]) -> None:
+def all_histories(summaries: list) -> str:
+    """Every listed run's history in one CSV: read from the store on click, not per rerun."""
+    runs = [state.service().get(s.id) for s in summaries]
+    return export.history_csv([run for run in runs if run is not None], state.run_label)
+
+
+def downloads(summaries: list) -> None:
     st.subheader("Downloads")
     st.download_button(
         "Download history CSV (all runs)",
-        export.history_csv(runs, state.run_label),
+        functools.partial(all_histories, summaries),
         file_name="tapeboard-history.csv",
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
     )
-    names = {state.run_label(run): run for run in runs}
-    run = names[st.selectbox("Run", list(names), index=len(names) - 1, key="w_runs_pick")]
-    left, right = st.columns(2)
+    names = {state.run_label(s): s for s in summaries}
+    picked = names[st.selectbox("Run", list(names), index=len(names) - 1, key="w_runs_pick")]
+    run = state.service().get(picked.id)
+    if run is None:
+        st.warning("This run is no longer on the server.")
+        return
+    left, middle, right = st.columns(3)
+    # Keyed by the run: each run's buttons are their own elements, their files their own.
     left.download_button(
         "Download config JSON",
         run.config.to_json(),
@@ -76,8 +95,9 @@ def downloads(runs: list[Run]) -> None:
         mime="application/json",
         on_click="ignore",
         icon=":material/download:",
+        key=f"dl_config_{run.id}",
     )
-    right.download_button(
+    middle.download_button(
         "Download model (.keras)",
         run.model_bytes or b"",
         file_name=f"tapeboard-run-{run.number}.keras",
@@ -85,28 +105,53 @@ def downloads(runs: list[Run]) -> None:
         on_click="ignore",
         icon=":material/download:",
         disabled=run.model_bytes is None,
+        key=f"dl_model_{run.id}",
+    )
+    mine = run.owner == browser_key()
+    right.button(
+        "Delete this run",
+        on_click=delete,
+        args=(run.id,),
+        icon=":material/delete:",
+        disabled=not mine or not run.finished,
+        help="Remove it from this server and its store for good."
+        if mine
+        else "Only the browser that started it can delete it.",
+        key=f"delete_{run.id}",
     )
     with st.expander("Config of the chosen run"):
         st.code(json.dumps(run.config.to_dict(), indent=2), language="json")
 
 
+def delete(run_id: str) -> None:
+    run = state.service().get(run_id)
+    try:
+        state.service().delete(run_id, browser_key())
+    except (PermissionError, ValueError) as err:
+        state.notify("error", str(err))
+        return
+    if st.session_state.get(state.CURRENT) == run_id:
+        state.set_current(None)
+    state.notify("success", f"Deleted {run.name if run else 'the run'}.")
+
+
 def main() -> None:
     st.title("Runs")
     common.page_setup()
-    runs = state.runs()
-    if not runs:
+    summaries = state.run_summaries()
+    if not summaries:
         st.info("No runs yet: press **Train** on the Train page.")
         st.stop()
-    table = export.runs_table(runs, state.run_label)
+    table = export.runs_table(summaries, state.run_label)
     ordered = [c for c in FIRST_COLUMNS if c in table] + [
         c for c in table if c not in FIRST_COLUMNS
     ]
     st.dataframe(table[ordered], width="stretch", hide_index=True)
-    if any(run.live for run in runs):
+    if any(s.state in ("queued", "running", "stepping") for s in summaries):
         st.caption("Runs train on the server: they go on while you are on other pages.")
-    overlay(runs)
-    diff(runs)
-    downloads(runs)
+    overlay(summaries)
+    diff(summaries)
+    downloads(summaries)
 
 
 main()

@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 
 from service.runs import INTERRUPTED, RANKING, Run
-from service.store import STALE_S, StoredRun
+from service.store import StoredRun, is_stale
 from trainer.config import RunConfig
 from trainer.events import TrainingEnd
 from trainer.history import History
@@ -62,7 +62,7 @@ def summarize(run: Run) -> RunSummary:
 def summary_from_row(row: dict[str, Any]) -> RunSummary:
     end = json.loads(row["end"]) if row["end"] else None
     state = end["reason"] if end else row["status"]
-    if end is None and time.time() - row["updated"] > STALE_S:
+    if is_stale(row):
         state = INTERRUPTED
     return RunSummary(
         row["id"],

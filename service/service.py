@@ -23,7 +23,7 @@ from service import records
 from service.pool import Worker, WorkerPool
 from service.runs import FAILED, INTERRUPTED, Run
 from service.settings import Settings, check_model_size, check_run_size
-from service.store import STALE_S, Store, StoreError, StoreWriter
+from service.store import Store, StoreError, StoreWriter, is_stale
 from trainer.budget import estimate_size, steps_per_epoch
 from trainer.config import RunConfig
 from trainer.events import EpochEnd, TrainingEnd
@@ -255,6 +255,12 @@ class RunService:
                     ) from None
         raise AssertionError("unreachable")
 
+    def _warm_task_worker(self) -> None:
+        """A run that paused or ended (or was opened by link) is likely evaluated next: have
+        the task worker import TensorFlow now rather than when Evaluate asks."""
+        if not self._closed:
+            self.pool.ensure_task_worker()
+
     def _send_task(self, task: p.Task) -> Future:
         future: Future = Future()
         with self._lock:
@@ -329,6 +335,8 @@ class RunService:
         if isinstance(message, (p.Ended, p.Failed)):
             with self._lock:
                 self._workers.pop(run.id, None)
+        if isinstance(message, (p.Ended, p.Paused)):
+            self._warm_task_worker()
 
     def _on_idle(self, worker: Worker) -> None:
         with self._lock:
@@ -422,8 +430,9 @@ class RunService:
         if stored is None:
             return None
         run = records.run_from_stored(stored, self._stored_dataset(stored.row))
+        self._warm_task_worker()
         if run.end is None:
-            if time.time() - stored.row["updated"] < STALE_S:
+            if not is_stale(stored.row):
                 return run  # another server trains it: read again next time
             self._end(run, INTERRUPTED, STOPPED_SERVER)
         with self._lock:

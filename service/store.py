@@ -31,7 +31,19 @@ import sqlalchemy as sa
 
 SCHEMA_VERSION = 1
 FLUSH_S = 1.0  # at most this long between a record and its write
-STALE_S = 60.0  # a live run not written for this long was on a server that stopped
+# A run still open in the store but not written for this long was on a server that stopped:
+# a training run is written every second, a paused or waiting one touched every 15 s.
+STALE_S = {"running": 5.0, "stepping": 5.0}
+STALE_QUIET_S = 45.0
+
+
+def is_stale(row: Mapping[str, Any], now: float | None = None) -> bool:
+    """True when a stored run that never ended belongs to a server that is gone."""
+    if row["end"]:
+        return False
+    limit = STALE_S.get(row["status"], STALE_QUIET_S)
+    return (now or time.time()) - row["updated"] > limit
+
 
 metadata = sa.MetaData()
 meta_table = sa.Table(

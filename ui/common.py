@@ -39,6 +39,7 @@ def page_setup(run_id: str | None = None) -> tuple[RunConfig | None, str | None]
     config, error = state.current_config()
     share.sync_query_params(config, run_id)
     remember_browser()
+    show_store_problem()
     with st.sidebar:
         st.toggle(
             "Presentation mode",
@@ -48,6 +49,16 @@ def page_setup(run_id: str | None = None) -> tuple[RunConfig | None, str | None]
         )
         _share_box(config)
     return config, error
+
+
+def show_store_problem() -> None:
+    """Runs that cannot be kept must say so (they still train): the setting and the reason."""
+    try:
+        problem = state.service().store_problem
+    except ValueError:  # a bad TAPEBOARD_* setting: app.py names it already
+        return
+    if problem:
+        st.warning(problem, icon=":material/database_off:")
 
 
 def _share_box(config: RunConfig | None) -> None:

@@ -4,62 +4,60 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from typing import Any
 
 import pandas as pd
 
 from service import Run
+from service.records import RunSummary
+from service.runs import RANKING
 
-Label = Callable[[Run], str]
+Label = Callable[[Any], str]  # a run or a run's summary -> the name people see
 
 
-def plain_name(run: Run) -> str:
+def plain_name(run: Any) -> str:
     return run.name
 
 
-# The metric each task's runs are ranked by, and whether bigger is better.
-RANKING = {"classification": ("val_accuracy", True), "regression": ("val_loss", False)}
-
-
-def runs_table(runs: list[Run], run_label: Label = plain_name) -> pd.DataFrame:
+def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd.DataFrame:
     """One row per run, TensorBoard HParams-style: identity, end reason, the best validation
-    metric (the ranking: best runs first), final metrics, then every config field."""
+    metric (the ranking: best runs first), final metrics, then every config field. Built from
+    summaries (no history, no model): thousands of runs cost one query and this."""
     rows = []
-    for run in runs:
-        rate = run.steps_per_second()
+    for run in summaries:
+        metric, _ = RANKING[run.config.task]
         row = {
             "run": run_label(run),
-            "state": run.state_label().replace("_", " "),
+            "state": run.state.replace("_", " "),
             "data": run.data_title,
-            "steps": run.steps_done,
+            "steps": run.steps,
             "train time (s)": round(run.training_s, 2),
-            "steps/s": round(rate) if rate else None,
+            "steps/s": round(run.steps / run.training_s) if run.training_s > 0 else None,
+            "best": f"{metric} {run.best:.4g}" if run.best is not None else "",
+            "_rank": run.best,
+            **{k: round(v, 4) for k, v in run.metrics.items()},
         }
-        metric, _ = RANKING[run.config.task]
-        best = run.history.best(metric)
-        row["best"] = f"{metric} {best:.4g}" if best is not None else ""
-        row["_rank"] = best
-        row.update({k: round(v, 4) for k, v in run.final_metrics().items()})
         config = run.config.to_dict()
         config["hidden_units"] = ",".join(map(str, run.config.hidden_units))
         row.update(config)
-        row["message"] = run.end.message if run.end else ""
+        row["message"] = run.message
         row["_created"] = run.created
         rows.append(row)
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    # Rank within each task by its metric; runs without one (no epoch yet) go last.
-    _, bigger_better = RANKING[runs[0].config.task]
+    # Rank by the first run's task metric; runs without one (no epoch yet) go last.
+    _, bigger_better = RANKING[summaries[0].config.task]
     key = table["_rank"].astype(float) * (-1 if bigger_better else 1)
     return (
         table.assign(_key=key)
-        .sort_values(["_key", "_created"], na_position="last")
+        .sort_values(["_key", "_created"], ascending=[True, False], na_position="last")
         .drop(columns=["_rank", "_key", "_created"])
         .reset_index(drop=True)
     )
 
 
-def config_diff(a: Run, b: Run, run_label: Label = plain_name) -> pd.DataFrame:
+def config_diff(a: Any, b: Any, run_label: Label = plain_name) -> pd.DataFrame:
     """The config fields where two runs differ (field, value in a, value in b)."""
     left, right = a.config.to_dict(), b.config.to_dict()
     return pd.DataFrame(

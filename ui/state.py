@@ -191,8 +191,8 @@ def open_run(run_id: str):
 
 
 def runs() -> list:
-    """The runs this browser started, then those opened by link in this session, oldest
-    first within each (the server may have let old ones go)."""
+    """The runs this browser started that the server holds in memory, then those opened by
+    link in this session: full runs (history, model), for Evaluate."""
     from ui.browser import browser_key
 
     runner = service()
@@ -200,6 +200,19 @@ def runs() -> list:
     seen = {run.id for run in own}
     opened = [runner.get(i) for i in st.session_state.get(OPENED, []) if i not in seen]
     return own + [run for run in opened if run is not None]
+
+
+def run_summaries() -> list:
+    """Every run this browser started (kept in the store across reloads and restarts), then
+    those opened by link in this session: one light line each, oldest first."""
+    from service.records import summarize
+    from ui.browser import browser_key
+
+    runner = service()
+    own = runner.summaries(browser_key())[::-1]
+    seen = {summary.id for summary in own}
+    opened = [runner.get(i) for i in st.session_state.get(OPENED, []) if i not in seen]
+    return own + [summarize(run) for run in opened if run is not None]
 
 
 def run_label(run) -> str:

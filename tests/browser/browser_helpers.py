@@ -22,7 +22,8 @@ _STEP = re.compile(r"Step ([\d,]+) of ([\d,]+)")
 # Reads "Step N of M" from the Train page's progress bar in the page itself (for waits that
 # poll in the browser instead of from Python).
 STEP_JS = """() => {
-    const el = document.querySelector('[data-testid="tb-progress"]');
+    const all = document.querySelectorAll('[data-testid="tb-progress"]');
+    const el = all[all.length - 1];  // while a redraw swaps it, the newest
     const m = el && el.innerText.match(/Step ([\\d,]+) of ([\\d,]+)/);
     return m ? [Number(m[1].replace(/,/g, '')), Number(m[2].replace(/,/g, ''))] : null;
 }"""
@@ -96,7 +97,7 @@ def button(page: Page, key: str) -> Locator:
 
 def steps(page: Page) -> tuple[int, int]:
     """(steps done, total steps) from the Train page's progress text."""
-    text = page.get_by_test_id("tb-progress").inner_text()
+    text = page.get_by_test_id("tb-progress").last.inner_text()
     match = _STEP.search(text)
     assert match, f"no 'Step N of M' in the progress text: {text!r}"
     return int(match[1].replace(",", "")), int(match[2].replace(",", ""))

@@ -75,9 +75,9 @@ def _wait_healthy(server: Server, deadline_s: float) -> None:
 
 
 @contextmanager
-def running_server(log_path: Path) -> Iterator[Server]:
+def running_server(log_path: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
     """`streamlit run app.py` on a free loopback port, stopped on exit; fails if its log holds
-    a traceback or a warning of ours."""
+    a traceback or a warning of ours. `env`: extra environment (e.g. its own TAPEBOARD_HOME)."""
     port = _free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
@@ -85,15 +85,16 @@ def running_server(log_path: Path) -> Iterator[Server]:
         "--server.address", "127.0.0.1", "--server.fileWatcherType", "none",
         "--browser.gatherUsageStats", "false",
     ]  # fmt: skip
-    env = {**os.environ, "PYTHONWARNINGS": "default", "PYTHONUNBUFFERED": "1"}
-    with log_path.open("wb") as log:
+    env = {**os.environ, "PYTHONWARNINGS": "default", "PYTHONUNBUFFERED": "1", **(env or {})}
+    with log_path.open("ab") as log:
         process = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, env=env)
     running = Server(f"http://127.0.0.1:{port}", log_path, process)
     try:
         _wait_healthy(running, START_TIMEOUT_S)
         yield running
     finally:
-        process.terminate()
+        if process.poll() is None:
+            process.terminate()
         try:
             process.wait(timeout=15)
         except subprocess.TimeoutExpired:
