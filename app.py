@@ -10,6 +10,7 @@ service/tasks.py), so pages paint at once and no import can race another session
 
 from __future__ import annotations
 
+import os
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -40,12 +41,26 @@ async def serve(_app):
     """Start the run service with the server; stop its workers with it."""
     from service import close_service, get_service
 
+    use_secrets()
     try:
         get_service()
     except ValueError as err:  # a bad TAPEBOARD_* setting: the pages say which, too
         print(f"tapeboard: {err}", flush=True)
     yield
     close_service()
+
+
+def use_secrets() -> None:
+    """Settings kept in the app's Secrets (Community Cloud's settings page, or a local
+    .streamlit/secrets.toml): TAPEBOARD_DB with a database password, say. Copied to the
+    environment, where the service reads its settings; a variable already set wins."""
+    try:
+        items = dict(st.secrets)
+    except Exception:  # no secrets file: nothing to copy
+        return
+    for key, value in items.items():
+        if key.startswith("TAPEBOARD_") and isinstance(value, str | int | float):
+            os.environ.setdefault(key, str(value))
 
 
 if __name__ == "__main__":
