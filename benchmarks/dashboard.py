@@ -5,8 +5,8 @@ started here on a loopback port, the way a person starts it: its lifespan starts
 service, whose worker processes import TensorFlow and warm up in the background, and every run
 is trained by one of them. Times in the page are stamped by the page itself (a script added to
 every page: the click on Train, the first "Step N of M" with N > 0, the status "run N
-finished"), so Playwright's polling adds nothing to them. Server logs go to a temporary folder
-(printed).
+finished"), so Playwright's polling adds nothing to them. Each server has its own new run
+store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (printed).
 
 1. Press Train -> "finished" vs the script. The config (xor, 100,000 points, 16 epochs) is
    put in the link; the server has trained it once first (warm). The script side is one
@@ -213,6 +213,9 @@ def stop_server(server: Server) -> None:
 
 @contextmanager
 def running_server(log: Path, env: dict[str, str]) -> Iterator[Server]:
+    """A server with its own run store: a new SQLite file beside its log (never the user's
+    ~/.tapeboard store, nor a TAPEBOARD_DB of this shell)."""
+    env = {**env, "TAPEBOARD_DB": f"sqlite:///{log.with_suffix('.db')}"}
     server = start_server(log, env)
     try:
         yield server
@@ -270,20 +273,40 @@ def cmdline(pid: int) -> bytes:
         return b""
 
 
+def describe_process(pid: int) -> str:
+    """A process's command, short: 'streamlit run app.py', 'service.worker'."""
+    words = [w for w in cmdline(pid).decode(errors="replace").split("\0") if w]
+    if "-m" in words:
+        return " ".join(words[words.index("-m") + 1 :][:3])
+    return Path(words[0]).name if words else f"pid {pid}"
+
+
 def renderer_pids() -> list[int]:
     """Chromium's renderer processes started by this benchmark (the pages' JavaScript, layout
     and painting)."""
     return [pid for pid in process_tree(os.getpid()) if b"--type=renderer" in cmdline(pid)]
 
 
-def wait_quiet(pid: int, timeout: float = 30.0) -> float:
-    """Wait until the process tree of `pid` uses under 10% of a core over 0.5 s (a worker
-    being replaced imports TensorFlow for seconds); returns the seconds waited."""
+def runnable(pids: list[int]) -> bool:
+    """True if one of these processes is running, waiting for a core, or in disk I/O."""
+    for pid in pids:
+        with suppress(OSError, IndexError):
+            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "RD":
+                return True
+    return False
+
+
+def wait_quiet(pid: int, timeout: float = 60.0) -> float:
+    """Wait until the process tree of `pid` is quiet: under 10% of a core over 0.5 s, and none
+    of its processes runnable at either end (a worker being replaced imports TensorFlow for
+    seconds, and on a busy machine it may be waiting for a core). Returns the seconds waited."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        before = cpu_s(process_tree(pid))
+        tree = process_tree(pid)
+        before, busy = cpu_s(tree), runnable(tree)
         time.sleep(0.5)
-        if cpu_s(process_tree(pid)) - before < 0.05:
+        tree = process_tree(pid)
+        if cpu_s(tree) - before < 0.05 and not busy and not runnable(tree):
             break
     return time.monotonic() - started
 
@@ -711,6 +734,7 @@ def measure_memory(browser, env, workdir: Path, runs: int, query: str) -> dict:
     """Train pressed `runs` times on one page of one fresh server; the server's processes'
     total RSS after each run (once they are quiet)."""
     totals, server_only, counts, waits = [], [], [], []
+    last: list[tuple[str, float]] = []
     pids_seen: set[int] = set()
     with running_server(workdir / "memory.log", env) as server:
         pid = server.process.pid
@@ -726,6 +750,7 @@ def measure_memory(browser, env, workdir: Path, runs: int, query: str) -> dict:
                 totals.append(sum(rss_mb(p) for p in tree))
                 server_only.append(rss_mb(pid))
                 counts.append(len(tree))
+                last = [(describe_process(p), rss_mb(p)) for p in tree]
                 if number % 10 == 0 or number == runs:
                     print(
                         f"  run {number}: {totals[-1]:,.0f} MB in {len(tree)} processes", flush=True
@@ -738,6 +763,7 @@ def measure_memory(browser, env, workdir: Path, runs: int, query: str) -> dict:
         "counts": counts,
         "waits": waits,
         "processes": len(pids_seen),
+        "last": last,
     }
 
 
@@ -768,6 +794,7 @@ def report_memory(m: dict, query: str) -> None:
         f"{m['processes']} over the runs (the server counted; workers are replaced); waited "
         f"{sum(m['waits']):.0f} s in all for quiet before reading"
     )
+    print("   after the last run: " + ", ".join(f"{name} {mb:,.0f} MB" for name, mb in m["last"]))
 
 
 # -- main ----------------------------------------------------------------------------------------

@@ -3,6 +3,7 @@ Runs page lists (no history, no model: thousands of them paint at once)."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 from dataclasses import dataclass
@@ -11,7 +12,8 @@ from typing import Any
 import numpy as np
 
 from service.runs import INTERRUPTED, RANKING, Run
-from service.store import StoredRun, is_stale
+from service.schema import is_stale
+from service.store import StoredRun
 from trainer.config import RunConfig
 from trainer.events import TrainingEnd
 from trainer.history import History
@@ -186,3 +188,49 @@ def _columns(stored: StoredRun, config: RunConfig, num_train: int, per_epoch: in
         "samples_seen": epoch * num_train + within,
         "elapsed_s": stored.elapsed,
     }
+
+
+def pack_dataset(dataset: Any) -> bytes:
+    """An uploaded dataset's arrays and description as one .npz blob (no pickle)."""
+    header = {
+        "task": dataset.task,
+        "class_names": list(dataset.class_names),
+        "input_shape": list(dataset.input_shape),
+        "name": dataset.name,
+        "scale": dataset.scale,
+        "feature_names": list(dataset.feature_names),
+        "notes": list(dataset.notes),
+    }
+    arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train}
+    for name in ("x_val", "y_val", "feature_mean", "feature_std"):
+        value = getattr(dataset, name)
+        if value is not None:
+            arrays[name] = value
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays
+    )
+    return buffer.getvalue()
+
+
+def unpack_dataset(blob: bytes) -> Any:
+    from trainer.data import Dataset
+
+    with np.load(io.BytesIO(blob), allow_pickle=False) as f:
+        header = json.loads(bytes(f["header"]).decode())
+        arrays = {name: f[name] for name in f.files if name != "header"}
+    return Dataset(
+        x_train=arrays["x_train"],
+        y_train=arrays["y_train"],
+        x_val=arrays.get("x_val"),
+        y_val=arrays.get("y_val"),
+        task=header["task"],
+        class_names=tuple(header["class_names"]),
+        input_shape=tuple(header["input_shape"]),
+        name=header["name"],
+        scale=header["scale"],
+        feature_names=tuple(header["feature_names"]),
+        notes=tuple(header["notes"]),
+        feature_mean=arrays.get("feature_mean"),
+        feature_std=arrays.get("feature_std"),
+    )

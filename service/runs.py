@@ -15,8 +15,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from service import protocol
 from trainer.config import RunConfig
-from trainer.events import TrainingEnd
+from trainer.events import EpochEnd, TrainingEnd
 from trainer.history import History
 
 # Where a run stands. queued: waiting for a worker; running / stepping (one logging interval,
@@ -135,3 +136,75 @@ class Run:
         """The data for `service.tasks` calls: the config, plus the dataset itself when no
         registry set can be loaded by name (an uploaded CSV)."""
         return self.config.to_dict(), self.dataset if self.config.dataset == "csv" else None
+
+
+# -- applying worker reports to a run (under its lock) ---------------------------------------------
+def _started(run: Run, m: protocol.Started) -> None:
+    run.steps_per_epoch, run.num_train, run.num_val = m.steps_per_epoch, m.num_train, m.num_val
+    run.history.steps_per_epoch = m.steps_per_epoch
+    run.replicas = m.replicas
+
+
+def _batches(run: Run, m: protocol.Batches) -> None:
+    run.history.extend(m.columns)
+
+
+def _epoch(run: Run, m: protocol.Epoch) -> None:
+    run.history.record(EpochEnd(m.epoch, dict(m.metrics), m.step, m.elapsed_s))
+
+
+def _boundary(run: Run, m: protocol.Boundary) -> None:
+    run.boundary, run.boundary_step = m.values, m.step
+
+
+def _paused(run: Run, m: protocol.Paused) -> None:
+    run.model_bytes, run.model_step = m.model, m.step
+    if run.status != "finished":
+        run.status = "paused"
+
+
+def _resumed(run: Run, m: protocol.Resumed) -> None:
+    if run.status != "finished":
+        run.status = m.mode
+
+
+def _ended(run: Run, m: protocol.Ended) -> None:
+    if m.model is not None:
+        run.model_bytes, run.model_step = m.model, m.step
+    run.end = TrainingEnd(m.reason, m.step, m.epoch, m.elapsed_s, dict(m.metrics), m.message)
+    run.status = "finished"
+
+
+def _failed(run: Run, m: protocol.Failed) -> None:
+    last = run.history.last
+    run.end = TrainingEnd(
+        FAILED,
+        last.step if last else -1,
+        last.epoch if last else 0,
+        last.elapsed_s if last else 0.0,
+        run.final_metrics(),
+        m.message,
+    )
+    run.status = "finished"
+
+
+_HANDLERS = {
+    protocol.Started: _started,
+    protocol.Batches: _batches,
+    protocol.Epoch: _epoch,
+    protocol.Boundary: _boundary,
+    protocol.Paused: _paused,
+    protocol.Resumed: _resumed,
+    protocol.Ended: _ended,
+    protocol.Failed: _failed,
+}
+
+
+def apply_report(run: Run, message: Any) -> bool:
+    """Apply a worker's report to its run (under the run's lock); False if it is not one."""
+    handler = _HANDLERS.get(type(message))
+    if handler is None:
+        return False
+    handler(run, message)
+    run.touch()
+    return True

@@ -8,25 +8,22 @@ watch it, and two runs at once train in two processes. One service per server pr
 
 from __future__ import annotations
 
-import hashlib
-import itertools
-import json
 import secrets
 import threading
 import time
 from collections import deque
-from concurrent.futures import Future
 from typing import Any
 
 from service import protocol as p
 from service import records
+from service.calls import TaskCalls
+from service.keeper import Keeper
 from service.pool import Worker, WorkerPool
-from service.runs import FAILED, INTERRUPTED, Run
+from service.runs import FAILED, INTERRUPTED, Run, apply_report
 from service.settings import Settings, check_model_size, check_run_size
-from service.store import Store, StoreError, StoreWriter, is_stale
 from trainer.budget import estimate_size, steps_per_epoch
 from trainer.config import RunConfig
-from trainer.events import EpochEnd, TrainingEnd
+from trainer.events import TrainingEnd
 from trainer.history import History
 
 BOUNDARY_GRID = 32  # cells per side of the live decision boundary
@@ -40,23 +37,22 @@ STOPPED_SERVER = (
 class RunService:
     def __init__(self, settings: Settings | None = None, store_url: str | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        self.store, self.writer, self._store_error = _open_store(store_url)
+        self.keeper = Keeper(store_url)
         self._runs: dict[str, Run] = {}  # insertion order: oldest first
         self._queue: deque[str] = deque()  # runs waiting for a worker
         self._workers: dict[str, Worker] = {}  # run id -> the worker training it
         self._counts: dict[str, int] = {}  # owner -> runs started (for "run N")
         self._lock = threading.RLock()
         self._closed = False
-        self._task_ids = itertools.count(1)
-        self._calls: dict[int, Future] = {}  # task id -> its answer, sent or not
-        self._unsent: list[p.Task] = []  # waiting for the task worker to be warm
+        self.tasks = TaskCalls()
         self.pool = WorkerPool(self.settings, self._on_message, self._on_ready, self._on_death)
+        self.tasks.pool = self.pool
         threading.Thread(target=self._heartbeat, name="tapeboard-heartbeat", daemon=True).start()
 
     @property
     def store_problem(self) -> str | None:
         """Why runs are not being saved (a sentence naming the setting), or None."""
-        return self._store_error or (self.writer.problem if self.writer else None)
+        return self.keeper.problem
 
     # -- commands from pages ---------------------------------------------------------------------
     def start(
@@ -107,8 +103,8 @@ class RunService:
                 queued_mode=mode,
                 data_info=_describe_data(dataset),
             )
-            self._keep_data(run, dataset)
-            self._save(run, with_model=False)
+            self.keeper.keep_data(run, dataset)
+            self.keeper.save(run, with_model=False)
             self._runs[run.id] = run
             self._queue.append(run.id)
             self._forget_old_runs()
@@ -117,10 +113,7 @@ class RunService:
 
     def _next_number(self, owner: str) -> int:
         if owner not in self._counts:
-            try:
-                self._counts[owner] = self.store.owners_count(owner) if self.store else 0
-            except Exception:  # an unreadable store: numbering starts over, nothing breaks
-                self._counts[owner] = 0
+            self._counts[owner] = self.keeper.runs_started(owner)
         self._counts[owner] += 1
         return self._counts[owner]
 
@@ -172,13 +165,8 @@ class RunService:
         """Every run `owner` started, in memory or stored, newest first: one light line each
         (no history, no model), so a long list costs one query."""
         summaries = {run.id: records.summarize(run) for run in self.runs_of(owner)}
-        if self.store is not None:
-            try:
-                for row in self.store.list_runs(owner, limit):
-                    if row["id"] not in summaries:
-                        summaries[row["id"]] = records.summary_from_row(row)
-            except StoreError:
-                pass  # store_problem says why; the runs in memory are still listed
+        for summary in self.keeper.summaries(owner, limit):
+            summaries.setdefault(summary.id, summary)
         return sorted(summaries.values(), key=lambda s: s.created, reverse=True)[:limit]
 
     def delete(self, run_id: str, owner: str) -> None:
@@ -192,8 +180,7 @@ class RunService:
             raise ValueError(f"{run.name} is still training: stop it first.")
         with self._lock:
             self._runs.pop(run_id, None)
-        if self.writer is not None:
-            self.writer.delete(run_id)
+        self.keeper.delete(run_id)
 
     def all_runs(self) -> list[Run]:
         with self._lock:
@@ -226,61 +213,23 @@ class RunService:
         """Stop the workers; runs still training end as interrupted, and the store has all."""
         with self._lock:
             self._closed = True
+            self.tasks.closed = True
             open_runs = [r for r in self._runs.values() if not r.finished]
         self.pool.close()
         for run in open_runs:
             self._end(run, INTERRUPTED, STOPPED_SERVER)
-        if self.writer is not None:
-            self.writer.close()
-        if self.store is not None:
-            self.store.close()
+        self.keeper.close()
 
     # -- work that needs TensorFlow --------------------------------------------------------------
     def call(self, name: str, *args: Any, timeout: float = 300.0) -> Any:
-        """`service.tasks.<name>(*args)`, run by the task worker (started on demand); its
-        ValueError comes back as a ValueError with the same words. The web server itself never
-        imports TensorFlow (see service/tasks.py)."""
-        for attempt in range(2):
-            future = self._send_task(p.Task(next(self._task_ids), name, args))
-            try:
-                return future.result(timeout)
-            except TimeoutError:
-                raise ValueError(
-                    f"The server's helper process did not answer within {timeout:.0f} s."
-                ) from None
-            except _TaskWorkerGone:
-                if attempt:  # it had just gone idle as we asked: ask the new one once
-                    raise ValueError(
-                        "The server's helper process stopped before it answered. Try again."
-                    ) from None
-        raise AssertionError("unreachable")
-
-    def _warm_task_worker(self) -> None:
-        """A run that paused or ended (or was opened by link) is likely evaluated next: have
-        the task worker import TensorFlow now rather than when Evaluate asks."""
-        if not self._closed:
-            self.pool.ensure_task_worker()
-
-    def _send_task(self, task: p.Task) -> Future:
-        future: Future = Future()
-        with self._lock:
-            if self._closed:
-                raise ValueError("The server is shutting down: try again in a moment.")
-            self._calls[task.task_id] = future
-            worker = self.pool.ensure_task_worker()
-            if not worker.ready:
-                self._unsent.append(task)  # sent by _on_ready
-                return future
-        worker.send(task)
-        return future
+        """`service.tasks.<name>(*args)`, run by the task worker (started on demand): the web
+        server itself never imports TensorFlow (see service/tasks.py)."""
+        return self.tasks.call(name, *args, timeout=timeout)
 
     # -- the pump thread: what workers report ----------------------------------------------------
     def _on_ready(self, worker: Worker) -> None:
         if worker.role == "tasks":
-            with self._lock:
-                unsent, self._unsent = self._unsent, []
-            for task in unsent:
-                worker.send(task)
+            self.tasks.on_ready(worker)
             return
         self._dispatch()
 
@@ -315,28 +264,19 @@ class RunService:
             self._on_idle(worker)
             return
         if isinstance(message, p.TaskResult):
-            with self._lock:
-                future = self._calls.pop(message.task_id, None)
-            if future is not None:
-                if message.error is None:
-                    future.set_result(message.value)
-                else:
-                    future.set_exception(ValueError(message.error))
+            self.tasks.on_result(message)
             return
         run = self.get(message.run_id)
         if run is None:
             return
-        handler = _HANDLERS.get(type(message))
-        if handler is not None:
-            with run.lock:
-                handler(run, message)
-                run.touch()
-                self._record(run, message)
+        with run.lock:
+            if apply_report(run, message):
+                self.keeper.record(run, message)
         if isinstance(message, (p.Ended, p.Failed)):
             with self._lock:
                 self._workers.pop(run.id, None)
         if isinstance(message, (p.Ended, p.Paused)):
-            self._warm_task_worker()
+            self.tasks.warm()
 
     def _on_idle(self, worker: Worker) -> None:
         with self._lock:
@@ -348,11 +288,7 @@ class RunService:
 
     def _on_death(self, worker: Worker, reason: str) -> None:
         if worker.role == "tasks":
-            with self._lock:
-                calls, self._calls = self._calls, {}
-                self._unsent = []
-            for future in calls.values():
-                future.set_exception(_TaskWorkerGone(reason))
+            self.tasks.on_death(reason)
             return
         with self._lock:
             run = self._runs.get(worker.run_id) if worker.run_id else None
@@ -380,83 +316,24 @@ class RunService:
             )
             run.status = "finished"
             run.touch()
-            self._save(run, with_model=False)
-
-    # -- the store ---------------------------------------------------------------------------
-    def _record(self, run: Run, message: Any) -> None:
-        """Hand what a worker reported to the store's writer (under the run's lock)."""
-        if self.writer is None:
-            return
-        if isinstance(message, p.Batches):
-            columns = message.columns
-            self.writer.put_batches(
-                run.id, int(columns["step"][0]), columns["loss"], columns["elapsed_s"]
-            )
-        elif isinstance(message, p.Epoch):
-            self.writer.put_epoch(
-                run.id, message.epoch, message.step, message.elapsed_s, message.metrics
-            )
-        self._save(run, with_model=isinstance(message, (p.Paused, p.Ended)))
-
-    def _save(self, run: Run, *, with_model: bool) -> None:
-        if self.writer is None:
-            run.saved = False
-            return
-        if self.store_problem:
-            run.saved = False
-        self.writer.put_run(records.run_row(run, with_model=with_model))
-
-    def _keep_data(self, run: Run, dataset: Any) -> None:
-        """An uploaded CSV's arrays go into the store once (by content), so the run's link
-        can show Evaluate tomorrow; registry sets are loaded again by name."""
-        if run.config.dataset != "csv" or self.writer is None:
-            return
-        from service.store import pack_dataset
-
-        blob = pack_dataset(dataset)
-        digest = hashlib.sha256(blob).hexdigest()
-        run.data_info["digest"] = digest
-        self.writer.put_dataset(digest, blob)
+            self.keeper.save(run, with_model=False)
 
     def _load(self, run_id: str) -> Run | None:
         """A run from the store, as a read-only record; one whose server stopped while it
         trained comes back interrupted."""
-        if self.store is None:
+        loaded = self.keeper.load(run_id)
+        if loaded is None:
             return None
-        try:
-            stored = self.store.load(run_id)
-        except StoreError:
-            return None
-        if stored is None:
-            return None
-        run = records.run_from_stored(stored, self._stored_dataset(stored.row))
-        self._warm_task_worker()
+        run, stale = loaded
+        self.tasks.warm()
         if run.end is None:
-            if not is_stale(stored.row):
+            if not stale:
                 return run  # another server trains it: read again next time
             self._end(run, INTERRUPTED, STOPPED_SERVER)
         with self._lock:
             run = self._runs.setdefault(run_id, run)
             self._forget_old_runs()
         return run
-
-    def _stored_dataset(self, row: dict) -> Any:
-        info = json.loads(row["data"])
-        try:
-            if "digest" in info:
-                from service.store import unpack_dataset
-
-                blob = self.store.load_dataset(info["digest"])
-                return unpack_dataset(blob) if blob else None
-            from trainer.data import split_validation
-            from trainer.datasets import dataset_for, is_cached
-
-            config = RunConfig.from_json(row["config"])
-            if not is_cached(config.dataset):
-                return None  # downloaded again on the Data page; until then no Evaluate
-            return split_validation(dataset_for(config), config.validation_split, config.seed)
-        except (ValueError, OSError, StoreError):
-            return None
 
     def _heartbeat(self) -> None:
         """Touch the rows of open runs that report nothing (paused, waiting): a row not
@@ -467,89 +344,13 @@ class RunService:
                 quiet = [r for r in self._runs.values() if not r.finished and r.status != "running"]
             for run in quiet:
                 with run.lock:
-                    self._save(run, with_model=False)
+                    self.keeper.save(run, with_model=False)
 
     def _forget_old_runs(self) -> None:
         """Keep at most `keep_runs` finished runs in memory: the newest."""
         finished = [r.id for r in self._runs.values() if r.finished]
         for run_id in finished[: max(0, len(finished) - self.settings.keep_runs)]:
             del self._runs[run_id]
-
-
-class _TaskWorkerGone(Exception):
-    """The task worker ended before it answered (it went idle, or died)."""
-
-
-# -- applying worker reports to a run (under its lock) ---------------------------------------------
-def _started(run: Run, m: p.Started) -> None:
-    run.steps_per_epoch, run.num_train, run.num_val = m.steps_per_epoch, m.num_train, m.num_val
-    run.history.steps_per_epoch = m.steps_per_epoch
-    run.replicas = m.replicas
-
-
-def _batches(run: Run, m: p.Batches) -> None:
-    run.history.extend(m.columns)
-
-
-def _epoch(run: Run, m: p.Epoch) -> None:
-    run.history.record(EpochEnd(m.epoch, dict(m.metrics), m.step, m.elapsed_s))
-
-
-def _boundary(run: Run, m: p.Boundary) -> None:
-    run.boundary, run.boundary_step = m.values, m.step
-
-
-def _paused(run: Run, m: p.Paused) -> None:
-    run.model_bytes, run.model_step = m.model, m.step
-    if run.status != "finished":
-        run.status = "paused"
-
-
-def _resumed(run: Run, m: p.Resumed) -> None:
-    if run.status != "finished":
-        run.status = m.mode
-
-
-def _ended(run: Run, m: p.Ended) -> None:
-    if m.model is not None:
-        run.model_bytes, run.model_step = m.model, m.step
-    run.end = TrainingEnd(m.reason, m.step, m.epoch, m.elapsed_s, dict(m.metrics), m.message)
-    run.status = "finished"
-
-
-def _failed(run: Run, m: p.Failed) -> None:
-    last = run.history.last
-    run.end = TrainingEnd(
-        FAILED,
-        last.step if last else -1,
-        last.epoch if last else 0,
-        last.elapsed_s if last else 0.0,
-        run.final_metrics(),
-        m.message,
-    )
-    run.status = "finished"
-
-
-_HANDLERS = {
-    p.Started: _started,
-    p.Batches: _batches,
-    p.Epoch: _epoch,
-    p.Boundary: _boundary,
-    p.Paused: _paused,
-    p.Resumed: _resumed,
-    p.Ended: _ended,
-    p.Failed: _failed,
-}
-
-
-def _open_store(url: str | None) -> tuple[Store | None, StoreWriter | None, str | None]:
-    """The store and its writer, or why not (the app trains anyway; runs are "not saved")."""
-    try:
-        store = Store(url)
-    except StoreError as err:
-        print(f"tapeboard: {err} Runs are not saved.", flush=True)
-        return None, None, f"{err} Runs are not saved."
-    return store, StoreWriter(store), None
 
 
 def _describe_data(dataset: Any) -> dict:

@@ -16,11 +16,9 @@ failed and why, and the runs say "not saved".
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import threading
-import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,79 +27,17 @@ from typing import Any
 import numpy as np
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+from service.schema import (
+    RUN_TABLES,
+    SchemaError,
+    batches_table,
+    datasets_table,
+    epochs_table,
+    migrate,
+    runs_table,
+)
+
 FLUSH_S = 1.0  # at most this long between a record and its write
-# A run still open in the store but not written for this long was on a server that stopped:
-# a training run is written every second, a paused or waiting one touched every 15 s.
-STALE_S = {"running": 5.0, "stepping": 5.0}
-STALE_QUIET_S = 45.0
-
-
-def is_stale(row: Mapping[str, Any], now: float | None = None) -> bool:
-    """True when a stored run that never ended belongs to a server that is gone."""
-    if row["end"]:
-        return False
-    limit = STALE_S.get(row["status"], STALE_QUIET_S)
-    return (now or time.time()) - row["updated"] > limit
-
-
-metadata = sa.MetaData()
-meta_table = sa.Table(
-    "tapeboard_meta",
-    metadata,
-    sa.Column("key", sa.String(64), primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-)
-runs_table = sa.Table(
-    "tapeboard_runs",
-    metadata,
-    sa.Column("id", sa.String(32), primary_key=True),
-    sa.Column("owner", sa.String(64), nullable=False),
-    sa.Column("number", sa.Integer, nullable=False),
-    sa.Column("created", sa.Float, nullable=False),
-    sa.Column("updated", sa.Float, nullable=False),
-    sa.Column("config", sa.Text, nullable=False),  # RunConfig JSON
-    sa.Column("data_title", sa.Text, nullable=False),
-    sa.Column("data", sa.Text, nullable=False),  # JSON: what the data was (and a CSV's digest)
-    sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("end", sa.Text, nullable=True),  # JSON: reason, message, step, epoch, metrics
-    sa.Column("steps", sa.Integer, nullable=False),
-    sa.Column("training_s", sa.Float, nullable=False),
-    sa.Column("steps_per_epoch", sa.Integer, nullable=False),
-    sa.Column("num_train", sa.Integer, nullable=False),
-    sa.Column("num_val", sa.Integer, nullable=False),
-    sa.Column("replicas", sa.Integer, nullable=False),
-    sa.Column("metrics", sa.Text, nullable=False),  # JSON: the last epoch's metrics
-    sa.Column("best", sa.Float, nullable=True),  # the ranking metric's best, for listing
-    sa.Column("model", sa.LargeBinary, nullable=True),
-    sa.Column("model_step", sa.Integer, nullable=False),
-    sa.Index("tapeboard_runs_owner", "owner", "created"),
-)
-batches_table = sa.Table(
-    "tapeboard_batches",
-    metadata,
-    sa.Column("run_id", sa.String(32), primary_key=True),
-    sa.Column("first_step", sa.Integer, primary_key=True),
-    sa.Column("count", sa.Integer, nullable=False),
-    sa.Column("loss", sa.LargeBinary, nullable=False),  # float32, little-endian
-    sa.Column("elapsed", sa.LargeBinary, nullable=False),  # float32 seconds of training
-)
-epochs_table = sa.Table(
-    "tapeboard_epochs",
-    metadata,
-    sa.Column("run_id", sa.String(32), primary_key=True),
-    sa.Column("epoch", sa.Integer, primary_key=True),
-    sa.Column("step", sa.Integer, nullable=False),
-    sa.Column("elapsed_s", sa.Float, nullable=False),
-    sa.Column("metrics", sa.Text, nullable=False),
-)
-datasets_table = sa.Table(
-    "tapeboard_datasets",
-    metadata,
-    sa.Column("digest", sa.String(64), primary_key=True),
-    sa.Column("data", sa.LargeBinary, nullable=False),  # .npz of the arrays + a JSON header
-)
-RUN_TABLES = (batches_table, epochs_table)
 
 
 class StoreError(Exception):
@@ -145,9 +81,9 @@ class Store:
         try:
             self.engine = _make_engine(self.url)
             with self.engine.begin() as conn:
-                _migrate(conn)
-        except StoreError:
-            raise
+                migrate(conn)
+        except (StoreError, SchemaError) as err:
+            raise StoreError(str(err)) from None
         except Exception as err:
             raise StoreError(f"{self.where} could not be opened: {_reason(err)}") from None
 
@@ -399,40 +335,6 @@ def _connect_args(parsed: sa.URL) -> dict[str, Any]:
     return {"connect_timeout": 5} if parsed.get_backend_name() == "postgresql" else {}
 
 
-def _migrate(conn: sa.Connection) -> None:
-    """Create the tables of an empty database; bring an older store up to SCHEMA_VERSION;
-    refuse a newer one (its data would be misread)."""
-    inspector = sa.inspect(conn)
-    if not inspector.has_table(meta_table.name):
-        metadata.create_all(conn)
-        conn.execute(meta_table.insert().values(key="schema_version", value=str(SCHEMA_VERSION)))
-        return
-    version = int(
-        conn.execute(
-            sa.select(meta_table.c.value).where(meta_table.c.key == "schema_version")
-        ).scalar_one()
-    )
-    if version > SCHEMA_VERSION:
-        raise StoreError(
-            f"TAPEBOARD_DB holds a store of schema version {version}, newer than this app's "
-            f"({SCHEMA_VERSION}): update the app, or point TAPEBOARD_DB at another database."
-        )
-    if version == SCHEMA_VERSION:
-        return  # nothing to write: a read-only store still opens for reading
-    for step in range(version + 1, SCHEMA_VERSION + 1):
-        MIGRATIONS[step](conn)
-    metadata.create_all(conn)  # tables added since, created empty
-    conn.execute(
-        meta_table.update()
-        .where(meta_table.c.key == "schema_version")
-        .values(value=str(SCHEMA_VERSION))
-    )
-
-
-# Version n -> the changes from n-1. Add an entry (and bump SCHEMA_VERSION) with each change.
-MIGRATIONS: dict[int, Any] = {}
-
-
 def _upsert(conn: sa.Connection, table: sa.Table, key: dict, row: dict) -> None:
     where = sa.and_(*(table.c[name] == value for name, value in key.items()))
     if conn.execute(table.update().where(where).values(**row)).rowcount == 0:
@@ -482,53 +384,3 @@ def _reason(err: Exception) -> str:
     orig = getattr(err, "orig", None) or err
     text = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
     return f"{text} ({type(orig).__name__})"
-
-
-def pack_dataset(dataset: Any) -> bytes:
-    """An uploaded dataset's arrays and description as one .npz blob (no pickle)."""
-    header = {
-        "task": dataset.task,
-        "class_names": list(dataset.class_names),
-        "input_shape": list(dataset.input_shape),
-        "name": dataset.name,
-        "scale": dataset.scale,
-        "feature_names": list(dataset.feature_names),
-        "notes": list(dataset.notes),
-    }
-    arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train}
-    for name in ("x_val", "y_val", "feature_mean", "feature_std"):
-        value = getattr(dataset, name)
-        if value is not None:
-            arrays[name] = value
-    buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer, header=np.frombuffer(json.dumps(header).encode(), np.uint8), **arrays
-    )
-    return buffer.getvalue()
-
-
-def unpack_dataset(blob: bytes) -> Any:
-    from trainer.data import Dataset
-
-    with np.load(io.BytesIO(blob), allow_pickle=False) as f:
-        header = json.loads(bytes(f["header"]).decode())
-        arrays = {name: f[name] for name in f.files if name != "header"}
-    return Dataset(
-        x_train=arrays["x_train"],
-        y_train=arrays["y_train"],
-        x_val=arrays.get("x_val"),
-        y_val=arrays.get("y_val"),
-        task=header["task"],
-        class_names=tuple(header["class_names"]),
-        input_shape=tuple(header["input_shape"]),
-        name=header["name"],
-        scale=header["scale"],
-        feature_names=tuple(header["feature_names"]),
-        notes=tuple(header["notes"]),
-        feature_mean=arrays.get("feature_mean"),
-        feature_std=arrays.get("feature_std"),
-    )
-
-
-def now() -> float:
-    return time.time()

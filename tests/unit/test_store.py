@@ -14,10 +14,11 @@ import sqlalchemy as sa
 
 import trainer
 from service import RunService, Settings
-from service import store as store_module
+from service import schema as store_module
 from service.records import run_row
 from service.runs import INTERRUPTED, Run
-from service.store import SCHEMA_VERSION, Store, StoreError, StoreWriter
+from service.schema import SCHEMA_VERSION
+from service.store import Store, StoreError, StoreWriter
 from trainer.data import split_validation
 from trainer.events import EpochEnd
 from trainer.history import History
@@ -221,7 +222,7 @@ def test_a_read_only_store_is_named_and_training_goes_on(tmp_path):
     try:
         run = service.start(config, data, owner="alice")
         wait_for(lambda: run.finished, "the run")
-        service.writer.flush()
+        service.keeper.writer.flush()
         assert run.end.reason == "completed"  # it trained
         assert "TAPEBOARD_DB" in service.store_problem and "readonly" in service.store_problem
         assert not run.saved
