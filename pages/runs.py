@@ -21,7 +21,8 @@ FIRST_COLUMNS = ["run", "best", "state", "data", "steps", "train time (s)"]
 OVERLAY_DEFAULT = 5  # the newest runs drawn when the page opens
 
 
-def overlay(summaries: list) -> None:
+def overlay(summaries: list) -> list:
+    """The chosen runs' curves on one chart; returns the chosen runs (summaries)."""
     names = {state.run_label(s): s for s in summaries}
     chosen = st.multiselect("Compare runs", list(names), default=list(names)[-OVERLAY_DEFAULT:])
     cols = st.columns([2, 1, 1, 1])
@@ -44,9 +45,10 @@ def overlay(summaries: list) -> None:
             curves.append(batches.assign(run=name))
     if not curves or not sum(len(c) for c in curves):
         st.info("The chosen runs have no steps yet.")
-        return
-    chart = charts.runs_chart(pd.concat(curves, ignore_index=True), x=x, log_scale=log_scale)
-    st.altair_chart(chart, width="stretch")
+    else:
+        chart = charts.runs_chart(pd.concat(curves, ignore_index=True), x=x, log_scale=log_scale)
+        st.altair_chart(chart, width="stretch")
+    return [names[name] for name in chosen]
 
 
 def diff(summaries: list) -> None:
@@ -64,21 +66,56 @@ def diff(summaries: list) -> None:
         st.dataframe(table, hide_index=True, width="stretch")
 
 
-def all_histories(summaries: list) -> str:
-    """Every listed run's history in one CSV: read from the store on click, not per rerun."""
-    runs = [state.service().get(s.id) for s in summaries]
-    return export.history_csv([run for run in runs if run is not None], state.run_label)
+def all_histories(labels: dict[str, str]) -> str:
+    """Every listed run's history in one CSV (run id -> its label, worked out in the script
+    run): read from the store on click, not on every rerun."""
+    runs = [state.service().get(run_id) for run_id in labels]
+    found = [run for run in runs if run is not None]
+    return export.history_csv(found, lambda run: labels[run.id])
 
 
-def downloads(summaries: list) -> None:
+def tensorboard_files(labels: dict[str, str]) -> bytes:
+    """The chosen runs as a TensorBoard log folder (zipped), written by the task worker with
+    tf.summary: read from the store on click."""
+    payload = []
+    for run_id, label in labels.items():
+        run = state.service().get(run_id)
+        if run is None:
+            continue
+        with run.lock:
+            steps, losses = run.history.column("step").copy(), run.history.column("loss").copy()
+            epochs = run.history.epochs().to_dict("records")
+        payload.append((label, run.config.to_dict(), steps, losses, epochs))
+    return state.service().call("tensorboard_zip", payload)
+
+
+def labels_of(summaries: list) -> dict[str, str]:
+    # Worked out here, in the script run: a download's callable runs without this session.
+    return {s.id: state.run_label(s) for s in summaries}
+
+
+def downloads(summaries: list, chosen: list) -> None:
     st.subheader("Downloads")
-    st.download_button(
+    left, right = st.columns(2)
+    left.download_button(
         "Download history CSV (all runs)",
-        functools.partial(all_histories, summaries),
+        functools.partial(all_histories, labels_of(summaries)),
         file_name="tapeboard-history.csv",
         mime="text/csv",
         on_click="ignore",
         icon=":material/download:",
+    )
+    right.download_button(
+        f"Download the {len(chosen)} compared runs for TensorBoard (.zip)",
+        functools.partial(tensorboard_files, labels_of(chosen)),
+        file_name="tapeboard-tensorboard.zip",
+        mime="application/zip",
+        on_click="ignore",
+        icon=":material/monitoring:",
+        disabled=not chosen,
+        help="Event files written with tf.summary: unzip, then `tensorboard --logdir "
+        "tapeboard-runs`. Batch loss by step, epoch metrics for train and validation, and "
+        "each run's config in the HParams tab.",
     )
     names = {state.run_label(s): s for s in summaries}
     picked = names[st.selectbox("Run", list(names), index=len(names) - 1, key="w_runs_pick")]
@@ -149,9 +186,9 @@ def main() -> None:
     st.dataframe(table[ordered], width="stretch", hide_index=True)
     if any(s.state in ("queued", "running", "stepping") for s in summaries):
         st.caption("Runs train on the server: they go on while you are on other pages.")
-    overlay(summaries)
+    chosen = overlay(summaries)
     diff(summaries)
-    downloads(summaries)
+    downloads(summaries, chosen)
 
 
 main()

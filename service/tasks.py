@@ -93,4 +93,27 @@ def download(name: str, cache_dir: str, origin: str) -> None:
     download(name, cache_dir, origin)
 
 
-CALLS = {f.__name__: f for f in (classify, regression_frame, decision_values, predict, download)}
+def tensorboard_zip(runs: list[tuple[str, dict, Any, Any, list[dict]]]) -> bytes:
+    """Runs as one TensorBoard log folder, zipped: a subfolder per run (name, config, steps,
+    losses, epoch rows). Unzip and `tensorboard --logdir` it."""
+    import io
+    import zipfile
+
+    import trainer
+    from trainer.tensorboard import write_run
+
+    buffer = io.BytesIO()
+    with tempfile.TemporaryDirectory() as folder, zipfile.ZipFile(buffer, "w") as archive:
+        for name, config, steps, losses, epochs in runs:
+            logdir = Path(folder) / "tapeboard-runs" / name.replace(" ", "-")
+            write_run(logdir, trainer.RunConfig.from_dict(config), steps, losses, epochs, name)
+        for path in sorted(Path(folder).rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder).as_posix())
+    return buffer.getvalue()
+
+
+CALLS = {
+    f.__name__: f
+    for f in (classify, regression_frame, decision_values, predict, download, tensorboard_zip)
+}

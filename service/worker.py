@@ -20,6 +20,7 @@ import sys
 import tempfile
 import time
 import traceback
+import warnings
 from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
@@ -54,6 +55,11 @@ class ServerGone(Exception):
 
 
 def main() -> int:
+    # Keras' convert_to_numpy (model.save calls it) still uses np.array(tensor) without the copy
+    # keyword NumPy 2 asks for: its DeprecationWarning is Keras' to fix, not news to our log.
+    warnings.filterwarnings(
+        "ignore", message=r"__array__ implementation doesn't accept a copy keyword"
+    )
     host, port = os.environ["TAPEBOARD_WORKER_ADDRESS"].rsplit(":", 1)
     key = bytes.fromhex(os.environ.pop("TAPEBOARD_WORKER_KEY"))
     conn = Client((host, int(port)), authkey=key)

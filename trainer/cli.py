@@ -47,6 +47,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "train fastest with 1 (measured 1.5x on 2 cores for the seed's model)",
     )
     parser.add_argument(
+        "--tensorboard",
+        type=Path,
+        metavar="DIR",
+        help="also write TensorBoard event files here as it trains (tensorboard --logdir DIR)",
+    )
+    parser.add_argument(
         "--resume",
         action="store_true",
         help="continue the run in --out from its last epoch checkpoint (same config)",
@@ -174,9 +180,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     end: TrainingEnd | None = None
     last_loss = float("nan")
     events = train(config, split, model=model, strategy=strategy, checkpoint_dir=checkpoints)
+    board = _tensorboard(args, config, strategy)
     try:
         for event in events:
             history.record(event)
+            if board is not None:
+                board.record(event)
             if isinstance(event, BatchEnd):
                 bar.update(event)
                 last_loss = event.loss
@@ -193,6 +202,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         step = history.last.step if history.last else -1
         message = f"Interrupted at step {step}; continue with --resume."
         end = TrainingEnd("stopped", step, 0, 0.0, {}, message, model)
+    finally:
+        if board is not None:
+            board.close()
     # Every worker prints this line, so a cluster's workers can be checked against each other.
     print(
         f"{end.reason}: {end.message} steps={end.step + 1} last_loss={last_loss:.6f}",
@@ -202,6 +214,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         save_outputs(args.out, config, history, end, resumed=args.resume)
         print(f"wrote {args.out}/", file=sys.stderr)
     return EXIT_CODES[end.reason]
+
+
+def _tensorboard(args: argparse.Namespace, config, strategy):
+    """The run's TensorBoard log (--tensorboard), written by the chief only."""
+    from trainer.distribute import is_chief
+
+    if args.tensorboard is None or not is_chief(strategy):
+        return None
+    from trainer.tensorboard import TensorBoardLog
+
+    return TensorBoardLog(args.tensorboard, config, run_name=args.out.name)
 
 
 def prepare_checkpoints(args: argparse.Namespace, strategy) -> str | None:

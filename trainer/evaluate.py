@@ -24,10 +24,12 @@ PREDICT_BATCH = 4096
 
 def predict(model: keras.Model, x: np.ndarray, scale: float = 1.0) -> np.ndarray:
     """Model outputs for raw inputs `x` (logits for classification), batched, as NumPy."""
+    import keras  # a model exists, so TensorFlow is loaded already
+
     outputs = []
     for start in range(0, len(x), PREDICT_BATCH):
         batch = np.asarray(x[start : start + PREDICT_BATCH], dtype=np.float32) * np.float32(scale)
-        outputs.append(np.asarray(model(batch, training=False)))
+        outputs.append(keras.ops.convert_to_numpy(model(batch, training=False)))
     if not outputs:
         return np.zeros((0, model.output_shape[-1]), dtype=np.float32)
     return np.concatenate(outputs)

@@ -45,6 +45,7 @@ def test_every_run_is_a_row_with_its_curve_and_downloads():
     labels = [b.label for b in at.get("download_button")]
     assert labels == [
         "Download history CSV (all runs)",
+        "Download the 2 compared runs for TensorBoard (.zip)",
         "Download config JSON",
         "Download model (.keras)",
     ]
@@ -112,3 +113,14 @@ def test_overlay_smooths_by_moving_average_when_asked():
     at.number_input(key="w_runs_window").set_value(3).run()
     (overlay,) = [c for c in charts(at) if chart_spec(c)["mark"]["type"] == "line"]
     assert not at.exception and overlay is not None
+
+
+def test_a_run_can_be_deleted_by_its_owner():
+    at = two_runs()
+    at.selectbox(key="w_runs_pick").set_value("run 1").run()
+    (delete,) = [b for b in at.button if b.label == "Delete this run"]
+    delete.click().run()
+    assert not at.exception
+    assert any("Deleted run 1" in t for t in texts(at.success))
+    assert at.dataframe[0].value["run"].tolist() == ["run 2"]
+    assert [s.name for s in get_service().summaries(at.session_state["tb_browser"])] == ["run 2"]

@@ -17,6 +17,7 @@ import re
 import subprocess
 import sys
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -294,4 +295,17 @@ def test_the_history_csv_has_one_row_per_batch(page: Page, server: Server, tmp_p
     assert len(rows) == expected, f"{len(rows)} rows for {num_train} samples, batch {batch_size}"
     assert [int(r["step"]) for r in rows] == list(range(expected))
     assert {r["run"] for r in rows} == {"run 1"}
+    assert_no_exception(page)
+
+
+def test_compared_runs_download_as_tensorboard_files(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    _train_digits_then_open_runs(page, server, "epochs=2")
+    button_name = re.compile(r"Download the \d+ compared runs for TensorBoard")
+    with page.expect_download(timeout=TF_FIRST_IMPORT_MS + RUN_MS) as download:
+        page.get_by_role("button", name=button_name).click()
+    names = zipfile.ZipFile(download.value.path()).namelist()
+    assert any(n.startswith("tapeboard-runs/run-1/train/events.out.tfevents") for n in names)
+    assert any(n.startswith("tapeboard-runs/run-1/validation/events") for n in names)
     assert_no_exception(page)
