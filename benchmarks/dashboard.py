@@ -14,7 +14,9 @@ store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (print
    TF_NUM_INTEROP_THREADS from TAPEBOARD_TF_THREADS, 1 by default, set before TensorFlow is
    imported): it trains the config once to warm up, then, once per round, loads the data,
    builds the model (`trainer.prepare`) and consumes `.events` to the end. Rounds interleave
-   (browser, script, browser, script, ...) so that a noisy minute hits both. Ratio: script
+   (browser, script, browser, script, ...) so that a noisy minute hits both; before each
+   press the server's processes are left to go quiet (the task worker that the app starts
+   after a run, a replaced worker), as on a server that has been up a while. Ratio: script
    seconds / click-to-finished seconds (bar >= 0.9), median and quartiles.
 2. The loop alone, same rounds: the engine's training time that the finish message reports (T:
    the compiled calls, the first one's tracing included, pauses excluded) vs the script's time
@@ -22,7 +24,8 @@ store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (print
    the script engine's own T is printed too.
 3. Two runs at once: two browser contexts (two visitors) press Train together on the same,
    smaller config (xor, 100,000 points, 6 epochs); each one's click-to-finished vs the same
-   run alone in that context. Ratio alone / together, per context (bar >= 0.8 each).
+   run alone in that context, each press once the server is quiet. Ratio alone / together,
+   per context (bar >= 0.8 each).
 4. A fresh server: `streamlit run` started, 15 s after it answers /_stcore/health a visitor
    opens /train (the starter config) and presses Train: seconds from the click to the first
    step shown (the first loss on the chart; bar <= 2 s), split where the page shows the new
@@ -489,9 +492,11 @@ def finish_figures(watch: Watch) -> tuple[int, float]:
     return int(found[3].replace(",", "")), float(found[4])
 
 
-def browser_run(page, url: str, query: str) -> Watch:
-    """Open the link, press Train, wait for "finished"."""
-    open_train(page, url, query)
+def browser_run(page, server: Server, query: str) -> Watch:
+    """Open the link, wait until the server's processes are quiet (a warm server: no worker
+    still starting), press Train, wait for "finished"."""
+    open_train(page, server.url, query)
+    wait_quiet(server.process.pid)
     press_train(page)
     watch = wait_stamp(page, "finished")
     finish_figures(watch)
@@ -549,11 +554,12 @@ def measure_against_script(
     script = ScriptSide(query, tf_env, log)  # imports TensorFlow, warms up meanwhile
     page = new_page(browser)
     try:
-        browser_run(page, server.url, query)
+        browser_run(page, server, query)
         script.wait_ready()
         results = []
         for number in range(1, rounds + 1):
             open_train(page, server.url, query)
+            wait_quiet(server.process.pid)
             renderers = renderer_pids()
             cpu = cpu_s(renderers)
             press_train(page)
@@ -623,12 +629,13 @@ def measure_two_at_once(browser, server: Server, query: str, rounds: int, warm: 
     skews = []
     try:
         if not warm:
-            browser_run(pages[0], server.url, query)
+            browser_run(pages[0], server, query)
         for _ in range(rounds):
             for i, page in enumerate(pages):
-                alone[i].append(browser_run(page, server.url, query).finished_s)
+                alone[i].append(browser_run(page, server, query).finished_s)
             for page in pages:
                 open_train(page, server.url, query)
+            wait_quiet(server.process.pid)
             press_train_together(pages)
             watches = [wait_stamp(page, "finished") for page in pages]
             for i, watch in enumerate(watches):
