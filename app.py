@@ -46,6 +46,11 @@ async def serve(_app):
         get_service()
     except ValueError as err:  # a bad TAPEBOARD_* setting: the pages say which, too
         print(f"tapeboard: {err}", flush=True)
+    # The default dataset, read once before the first visitor: its scikit-learn import takes
+    # seconds of the GIL that the first Train (or the first page) would otherwise wait for.
+    import trainer
+
+    trainer.load_dataset("digits")
     yield
     close_service()
 

@@ -60,6 +60,10 @@ def main() -> int:
     warnings.filterwarnings(
         "ignore", message=r"__array__ implementation doesn't accept a copy keyword"
     )
+    if os.environ.get("TAPEBOARD_WORKER_ROLE") == "tasks" and hasattr(os, "nice"):
+        # The task worker starts when a run pauses or ends, often as the next run starts: its
+        # TensorFlow import and its evaluations take the CPU that training leaves over.
+        os.nice(10)
     host, port = os.environ["TAPEBOARD_WORKER_ADDRESS"].rsplit(":", 1)
     key = bytes.fromhex(os.environ.pop("TAPEBOARD_WORKER_KEY"))
     conn = Client((host, int(port)), authkey=key)
