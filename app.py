@@ -23,7 +23,9 @@ def route() -> None:
     try:
         Settings.from_env()
     except ValueError as err:  # a bad TAPEBOARD_* variable: say which, in every page
-        st.error(str(err))
+        from ui.text import plain
+
+        st.error(plain(err))
     page = st.navigation(
         [
             st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),

@@ -5,13 +5,13 @@ from __future__ import annotations
 import hashlib
 import io
 
-import pandas as pd
 import streamlit as st
 
-from trainer.data import Dataset, split_validation
+from trainer.data import Dataset, preview_csv, split_validation
 from trainer.datasets import DATASETS
 from ui import charts, common, state
 from ui import datasets as data
+from ui.text import plain
 
 CSV_OPTION = "csv"
 TASK_CHOICES = ("auto", "classification", "regression")
@@ -30,23 +30,26 @@ def choose_csv() -> Dataset | None:
     kept = state.csv_upload()
     if upload is None:
         if kept is not None:
-            st.caption(f"Using **{kept.file_name}** (target `{kept.target}`), uploaded earlier.")
+            st.caption(
+                f"Using {plain(kept.file_name)} (target {plain(kept.target)}), uploaded earlier."
+            )
             return kept.dataset
         st.info("Upload a CSV with a header line; then pick the column to predict.")
         return None
     raw = upload.getvalue()
+    digest = hashlib.sha1(raw).hexdigest()
     try:
-        preview = pd.read_csv(io.BytesIO(raw), sep=None, engine="python", nrows=200)
-    except (ValueError, UnicodeDecodeError, pd.errors.ParserError) as err:
-        # ValueError also covers pandas' EmptyDataError; the message is shown, not a traceback.
-        st.error(f"Could not read {upload.name} as CSV: {err}")
+        # The reader training uses: what it accepts, the preview accepts (encodings, quoted
+        # line breaks...), and what it refuses is said in a sentence.
+        preview = kept.preview if kept and kept.digest == digest else preview_csv(raw)
+    except ValueError as err:
+        st.error(plain(f"Could not read {upload.name} as CSV: {err}"))
         state.set_csv_upload(None)
         return None
     columns = [str(c) for c in preview.columns]
     left, right = st.columns(2)
     target = left.selectbox("Target column", columns, index=len(columns) - 1, key="w_csv_target")
     task = right.selectbox("Task", TASK_CHOICES, key="w_csv_task")
-    digest = hashlib.sha1(raw).hexdigest()
     if kept is None or (kept.file_name, kept.target, kept.task, kept.digest) != (
         upload.name,
         target,
@@ -58,7 +61,7 @@ def choose_csv() -> Dataset | None:
                 io.BytesIO(raw), target=target, task=None if task == "auto" else task
             )
         except ValueError as err:
-            st.error(str(err))
+            st.error(plain(err))
             state.set_csv_upload(None)
             return None
         kept = state.CsvUpload(upload.name, target, task, digest, dataset, preview.head(20))
@@ -83,7 +86,7 @@ def load_registry_dataset(name: str) -> Dataset | None:
     try:
         return data.load_registry(name, draft["noise"], draft["num_samples"], draft["seed"])
     except ValueError as err:
-        st.error(str(err))
+        st.error(plain(err))
         return None
 
 
@@ -130,7 +133,7 @@ def show_samples(dataset: Dataset, split: Dataset, upload: state.CsvUpload | Non
         st.altair_chart(charts.class_counts_chart(data.class_counts_frame(split)), width="stretch")
     if dataset.notes:
         with st.expander("Notes on how the data was encoded", expanded=upload is not None):
-            st.markdown("\n".join(f"- {note}" for note in dataset.notes))
+            st.markdown("\n".join(f"- {plain(note)}" for note in dataset.notes))
 
 
 def main() -> None:
@@ -158,7 +161,7 @@ def main() -> None:
     try:
         split = split_validation(dataset, draft["validation_split"], draft["seed"])
     except ValueError as err:
-        st.error(str(err))
+        st.error(plain(err))
         st.stop()
     show_summary(dataset, split)
     show_samples(dataset, split, state.csv_upload() if name == CSV_OPTION else None)

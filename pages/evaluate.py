@@ -14,6 +14,8 @@ from service import Run
 from ui import common, state
 from ui import datasets as data
 from ui import insight_charts as charts
+from ui.images import read_image
+from ui.text import plain
 
 GALLERY = 16  # misclassified samples shown
 BOUNDARY_GRID = 60  # cells per side of the decision boundary
@@ -138,14 +140,17 @@ def try_the_model(run: Run) -> None:
             st.image(_as_image(sample, ds.scale), caption=f"sample {index}", width=160)
             upload = st.file_uploader("...or upload an image", type=["png", "jpg", "jpeg"])
             if upload is not None:
-                sample = image_to_sample(upload, ds, st.toggle("Invert (dark digit on light)"))
-                st.image(_as_image(sample, ds.scale), caption="your image", width=160)
+                invert = st.toggle("Invert (dark digit on light)")
+                try:
+                    sample = image_to_sample(upload, ds, invert)
+                    st.image(_as_image(sample, ds.scale), caption="your image", width=160)
+                except ValueError as err:
+                    st.error(plain(err))
         elif ds.input_shape and ds.input_shape[0] <= MAX_TYPED_FEATURES:
             sample = typed_features(sample, ds, index)
         truth = y_pool[index]
-        st.caption(
-            f"True value: {ds.class_names[truth] if ds.task == 'classification' else truth:}"
-        )
+        truth_text = ds.class_names[truth] if ds.task == "classification" else f"{truth:.4g}"
+        st.caption(f"True value: {plain(truth_text)}")
     outputs = state.service().call("predict", run.model_ref(), sample[None, ...], ds.scale)[0]
     with right:
         if ds.task == "classification":
@@ -164,19 +169,17 @@ def typed_features(sample: np.ndarray, ds, index: int) -> np.ndarray:
     names = ds.feature_names or tuple(f"x{i + 1}" for i in range(len(sample)))
     raw = sample * std + mean
     typed = [
-        st.number_input(name, value=float(value), key=f"try_{index}_{name}", format="%.4g")
+        st.number_input(plain(name), value=float(value), key=f"try_{index}_{name}", format="%.4g")
         for name, value in zip(names, raw, strict=True)
     ]
     return ((np.asarray(typed) - mean) / std).astype(np.float32)
 
 
 def image_to_sample(upload, ds, invert: bool) -> np.ndarray:
-    """An uploaded picture as the dataset's input: grayscale, resized, in its value range."""
-    from PIL import Image
-
+    """An uploaded picture as the dataset's input: grayscale, resized, in its value range.
+    Raises ValueError with a sentence for any file it cannot use."""
     height, width = ds.input_shape[:2]
-    image = Image.open(upload).convert("L").resize((width, height), Image.Resampling.LANCZOS)
-    pixels = np.asarray(image, dtype=np.float32) / 255.0
+    pixels = read_image(upload.getvalue(), height, width)
     if invert:
         pixels = 1.0 - pixels
     return (pixels / ds.scale).astype(np.float32)  # the model sees x * scale in [0, 1]
@@ -228,7 +231,7 @@ def main() -> None:
             show_boundary(run)
         try_the_model(run)
     except ValueError as err:  # the task worker's answer, in words (e.g. it did not start)
-        st.error(f"Could not evaluate {state.run_label(run)}: {err}")
+        st.error(f"Could not evaluate {state.run_label(run)}: {plain(err)}")
     export_code(run)
 
 

@@ -10,6 +10,7 @@ from trainer.config import ACTIVATIONS, LR_SCHEDULES, MAX_LAYERS, OPTIMIZERS, Ru
 from trainer.schedules import learning_rate_points
 from ui import charts, common, state
 from ui import datasets as data
+from ui.text import plain
 
 DEFAULT_NEW_LAYER = 32
 
@@ -97,7 +98,7 @@ def summary(config: RunConfig) -> None:
     try:
         dataset = data.dataset_for(config)
     except ValueError as err:
-        st.info(f"Choose data first to see the model: {err}")
+        st.info(f"Choose data first to see the model: {plain(err)}")
         return
     rows = layer_table(config, dataset.input_shape, dataset.num_outputs)
     st.metric("Trainable parameters", f"{sum(row['params'] for row in rows):,}")
@@ -130,7 +131,7 @@ def main() -> None:
     with cols[2]:
         training()
     if config is None:
-        st.error(f"Invalid config: {error}")
+        st.error(f"Invalid config: {plain(error)}")
         st.stop()
     st.success(
         "Config is valid: press **Train** on the Train page.", icon=":material/check_circle:"

@@ -17,6 +17,7 @@ import streamlit as st
 from ui import charts, common, export, live, share, state
 from ui import datasets as data
 from ui.browser import browser_key
+from ui.text import plain
 
 LIVE_EVERY_S = 0.25  # redraws a second while a run trains: 4 (the bar is 2)
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
@@ -216,7 +217,7 @@ def main() -> None:
         linked_runs().add(run.id)
     config, error = common.page_setup(run_id=run.id if run else None)
     if config is None:
-        st.error(f"{error} Fix the config on the Model page.")
+        st.error(f"{plain(error)} Fix the config on the Model page.")
     presenting = bool(state.view()["present"])
     if presenting:
         view = dict(state.view())

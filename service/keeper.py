@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import weakref
 from typing import Any
 
 from service import protocol as p
@@ -22,6 +23,7 @@ class Keeper:
         self.store: Store | None = None
         self.writer: StoreWriter | None = None
         self._error: str | None = None
+        self._digests: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
         try:
             self.store = Store(url)
             self.writer = StoreWriter(self.store)
@@ -70,10 +72,13 @@ class Keeper:
         can show Evaluate tomorrow; registry sets are loaded again by name."""
         if run.config.dataset != "csv" or self.writer is None:
             return
-        blob = records.pack_dataset(dataset)
-        digest = hashlib.sha256(blob).hexdigest()
+        digest = self._digests.get(dataset)
+        if digest is None:  # packed once per upload, however many runs train on it
+            blob = records.pack_dataset(dataset)
+            digest = hashlib.sha256(blob).hexdigest()
+            self._digests[dataset] = digest
+            self.writer.put_dataset(digest, blob)
         run.data_info["digest"] = digest
-        self.writer.put_dataset(digest, blob)
 
     def delete(self, run_id: str) -> None:
         if self.writer is not None:

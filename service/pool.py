@@ -122,7 +122,7 @@ class WorkerPool:
         threading.Thread(target=self._pump, name="tapeboard-pump", daemon=True).start()
 
     # -- lifecycle ---------------------------------------------------------------------------------
-    def _spawn(self, role: str = "train") -> Worker:
+    def _spawn(self, role: str = "train") -> Worker | None:
         host, port = self._listener.address
         env = {
             **os.environ,
@@ -135,9 +135,11 @@ class WorkerPool:
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         }
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        process = subprocess.Popen([sys.executable, "-m", "service.worker"], cwd=ROOT, env=env)
-        worker = Worker(process, role)
-        with self._lock:
+        with self._lock:  # never after close(): it would not know of this process
+            if self._closed:
+                return None
+            process = subprocess.Popen([sys.executable, "-m", "service.worker"], cwd=ROOT, env=env)
+            worker = Worker(process, role)
             self.workers.append(worker)
             self.started += 1
         return worker
@@ -148,6 +150,8 @@ class WorkerPool:
             if self.task_worker is not None and self.task_worker in self.workers:
                 return self.task_worker
         worker = self._spawn("tasks")
+        if worker is None:
+            raise ValueError("The server is shutting down: try again in a moment.")
         self.task_worker = worker
         return worker
 
@@ -164,8 +168,8 @@ class WorkerPool:
 
     def close(self, timeout: float = 5.0) -> None:
         """Stop every worker: ask, then terminate, then kill."""
-        self._closed = True
         with self._lock:
+            self._closed = True
             workers = list(self.workers)
             self.workers.clear()
         for worker in workers:

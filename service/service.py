@@ -275,8 +275,6 @@ class RunService:
         if isinstance(message, (p.Ended, p.Failed)):
             with self._lock:
                 self._workers.pop(run.id, None)
-        if isinstance(message, (p.Ended, p.Paused)):
-            self.tasks.warm()
 
     def _on_idle(self, worker: Worker) -> None:
         with self._lock:
@@ -287,8 +285,8 @@ class RunService:
         self._dispatch()
 
     def _on_death(self, worker: Worker, reason: str) -> None:
+        self.tasks.on_death(worker, reason)
         if worker.role == "tasks":
-            self.tasks.on_death(reason)
             return
         with self._lock:
             run = self._runs.get(worker.run_id) if worker.run_id else None
@@ -325,7 +323,6 @@ class RunService:
         if loaded is None:
             return None
         run, stale = loaded
-        self.tasks.warm()
         if run.end is None:
             if not stale:
                 return run  # another server trains it: read again next time

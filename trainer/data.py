@@ -206,6 +206,19 @@ class Dataset:
         )
 
 
+def preview_csv(
+    file_or_buffer: Any, rows: int = 20, max_bytes: int = MAX_CSV_BYTES
+) -> pd.DataFrame:
+    """The first `rows` rows of a CSV as `Dataset.from_csv` reads it (same decoding, delimiter
+    sniffing, quoting and header rules; cells as text), so a preview accepts exactly the files
+    training accepts. Raises ValueError with the problem and the fix."""
+    text, _ = _decode_text(_read_source(file_or_buffer, max_bytes))
+    header, body, _ = _parse_table(text, nrows=rows + 1)
+    header, _ = _rename_duplicates(header)
+    body.columns = header
+    return body
+
+
 def split_validation(dataset: Dataset, fraction: float, seed: int) -> Dataset:
     """Hold out `round(fraction * n)` training samples (at least 1, at most n - 1) as validation.
 
@@ -508,14 +521,15 @@ def _sniff_delimiter(text: str) -> str:
         return best if counts[best] else ","
 
 
-def _parse_table(text: str) -> tuple[list[str], pd.DataFrame, str]:
-    """Header names and the body as a DataFrame of stripped strings (NaN where empty)."""
+def _parse_table(text: str, nrows: int | None = None) -> tuple[list[str], pd.DataFrame, str]:
+    """Header names and the body as a DataFrame of stripped strings (NaN where empty); with
+    `nrows`, only that many lines (the header included) are parsed."""
     sep = _sniff_delimiter(text)
     try:
         # header=None keeps duplicate names unmangled and makes pandas hold every row to the
         # header's width; dtype=str leaves the numeric/text decision per column to us.
         table = pd.read_csv(
-            io.StringIO(text), sep=sep, header=None, dtype=str, skipinitialspace=True
+            io.StringIO(text), sep=sep, header=None, dtype=str, skipinitialspace=True, nrows=nrows
         )
     except pd.errors.EmptyDataError:
         raise ValueError("CSV file is empty: it has no header line. Add one.") from None

@@ -7,6 +7,7 @@ import streamlit as st
 from trainer.config import RunConfig
 from ui import share, state
 from ui.browser import remember_browser
+from ui.text import plain
 
 
 def use_app_router() -> None:
@@ -33,9 +34,9 @@ def page_setup(run_id: str | None = None) -> tuple[RunConfig | None, str | None]
     use_app_router()
     state.draft()
     for problem in st.session_state.pop(state.LINK_PROBLEMS, []):
-        st.warning(f"The link had a setting that could not be restored: {problem}")
+        st.warning(f"The link had a setting that could not be restored: {plain(problem)}")
     for kind, text in state.pop_notices():
-        getattr(st, kind)(text)
+        getattr(st, kind)(plain(text))
     config, error = state.current_config()
     share.sync_query_params(config, run_id)
     remember_browser()
@@ -58,7 +59,7 @@ def show_store_problem() -> None:
     except ValueError:  # a bad TAPEBOARD_* setting: app.py names it already
         return
     if problem:
-        st.warning(problem, icon=":material/database_off:")
+        st.warning(plain(problem), icon=":material/database_off:")
 
 
 def _share_box(config: RunConfig | None) -> None:

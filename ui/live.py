@@ -15,6 +15,7 @@ import streamlit as st
 from trainer.config import RunConfig
 from ui import charts, insight_charts
 from ui import datasets as data
+from ui.text import plain
 
 MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run...
 LIVE_POINTS = 300  # ...fewer while it trains: the browser redraws them several times a second
@@ -66,7 +67,7 @@ def show_status(run) -> None:
             f"{run.name} finished: {end.message} {throughput(run)}", icon=":material/check_circle:"
         )
     elif end.reason in ("diverged", "failed"):
-        st.error(f"{run.name} {end.reason}: {end.message}", icon=":material/error:")
+        st.error(f"{run.name} {end.reason}: {plain(end.message)}", icon=":material/error:")
     else:
         st.warning(
             f"{run.name} {end.reason.replace('_', ' ')}: {end.message} {throughput(run)}",

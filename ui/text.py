@@ -3,7 +3,9 @@
 Streamlit renders the body of `st.error`, `st.warning`, `st.info`, `st.caption` and
 `st.markdown` as Markdown: a crafted link value would put a clickable link, bold red words or
 an image fetched from any host into someone else's page. `plain` escapes every character
-Markdown gives a meaning to, so the visitor's words read exactly as typed and do nothing.
+Markdown gives a meaning to, so the visitor's words read exactly as typed and do nothing. GFM
+also turns bare addresses into links (https://..., www...., a@b.c) whatever is escaped: an
+invisible word joiner in "://", "www." and after "@" keeps them plain text that reads the same.
 """
 
 from __future__ import annotations
@@ -15,6 +17,12 @@ import re
 _SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~$:=&\"'])")
 
 
+_AUTOLINK = re.compile(r"(:(?=//)|www(?=\.)|@)", re.IGNORECASE)
+_JOINER = "\u2060"
+
+
 def plain(text: object) -> str:
-    """`text` with Markdown's syntax characters escaped; newlines become spaces."""
-    return _SPECIAL.sub(r"\\\1", " ".join(str(text).split()))
+    """`text` with Markdown's syntax characters escaped and bare addresses unlinked; newlines
+    become spaces."""
+    words = " ".join(str(text).split())
+    return _SPECIAL.sub(r"\\\1", _AUTOLINK.sub(lambda m: m.group(1) + _JOINER, words))

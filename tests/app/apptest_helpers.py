@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -62,7 +63,9 @@ def chart_rows(element) -> list[int]:
 
 
 def texts(elements) -> list[str]:
-    return [str(e.value) for e in elements]
+    """The elements' text as a person reads it: Markdown escapes and the invisible joiners that
+    keep visitor text inert (ui.text.plain) taken out."""
+    return [re.sub(r"\\(.)", r"\1", str(e.value)).replace("\u2060", "") for e in elements]
 
 
 def current(at: AppTest):
