@@ -6,6 +6,7 @@ nothing), and `problem` says why in one sentence that names the setting.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import weakref
@@ -81,8 +82,10 @@ class Keeper:
         run.data_info["digest"] = digest
 
     def delete(self, run_id: str) -> None:
+        """Gone from the store before this returns: the next listing must not show it."""
         if self.writer is not None:
             self.writer.delete(run_id)
+            self.writer.flush()
 
     # -- reading -----------------------------------------------------------------------------------
     def load(self, run_id: str) -> tuple[Run, bool] | None:
@@ -123,12 +126,27 @@ class Keeper:
             if "digest" in info:
                 blob = self.store.load_dataset(info["digest"])
                 return records.unpack_dataset(blob) if blob else None
-            from trainer.data import split_validation
-            from trainer.datasets import dataset_for, is_cached
+            from trainer.datasets import is_cached
 
             config = RunConfig.from_json(row["config"])
             if not is_cached(config.dataset):
                 return None  # downloaded again on the Data page; until then no Evaluate
-            return split_validation(dataset_for(config), config.validation_split, config.seed)
+            return _registry_split(
+                config.dataset,
+                config.noise,
+                config.num_samples,
+                config.seed,
+                config.validation_split,
+            )
         except (ValueError, OSError, StoreError):
             return None
+
+
+@functools.lru_cache(maxsize=8)
+def _registry_split(name: str, noise: float, num_samples: int, seed: int, fraction: float) -> Any:
+    """A registry set as runs trained on it, shared by every stored run on the same data."""
+    from trainer.data import split_validation
+    from trainer.datasets import load_dataset
+
+    data = load_dataset(name, noise=noise, num_samples=num_samples, seed=seed)
+    return split_validation(data, fraction, seed)

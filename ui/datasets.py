@@ -48,8 +48,22 @@ def dataset_for(config: RunConfig) -> Dataset:
 
 
 def with_validation(dataset: Dataset, config: RunConfig) -> Dataset:
-    """The dataset as training will see it: the config's validation split held out."""
-    return split_validation(dataset, config.validation_split, config.seed)
+    """The dataset as training will see it: the config's validation split held out. For a
+    registry set the split is shared: every run on the same data holds the same arrays (a
+    server keeps hundreds of runs, and a 100,000-point set split anew is 1 MB a run)."""
+    if config.dataset == "csv":
+        return split_validation(dataset, config.validation_split, config.seed)
+    noise, num_samples = config.noise, config.num_samples
+    if DATASETS[config.dataset].kind != "points":  # only the Playground sets use these
+        noise, num_samples = 0.0, 500
+    return _registry_split(config.dataset, noise, num_samples, config.seed, config.validation_split)
+
+
+@st.cache_resource(max_entries=16, show_spinner=False)
+def _registry_split(
+    name: str, noise: float, num_samples: int, seed: int, fraction: float
+) -> Dataset:
+    return split_validation(load_registry(name, noise, num_samples, seed), fraction, seed)
 
 
 def class_counts_frame(dataset: Dataset) -> pd.DataFrame:

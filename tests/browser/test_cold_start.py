@@ -58,7 +58,7 @@ def test_visitors_arriving_together_at_a_cold_server(
         open_app(trainer_b, f"{fresh_server.url}/train?epochs=3", "Train")
         button(trainer_a, "btn_train").click()
         button(trainer_b, "btn_train").click()
-        expect(modeler.get_by_role("heading", name="Model")).to_be_visible()
+        expect(modeler.get_by_role("heading", name="Model", exact=True)).to_be_visible()
         expect(
             modeler.get_by_test_id("stMetric").filter(has_text="Trainable parameters")
         ).to_be_visible()
