@@ -71,6 +71,24 @@ def on_step() -> None:
         send("step")
 
 
+def on_resume() -> None:
+    """Resume a paused run, or train an interrupted one on from its last checkpoint."""
+    run = state.current_run()
+    if run is None or not state.owns(run):
+        return
+    if not is_interrupted(run):
+        send("resume")
+        return
+    try:
+        state.service().resume_interrupted(run.id, browser_key())
+    except (ValueError, PermissionError) as err:
+        state.notify("error", f"Cannot resume: {err}")
+
+
+def is_interrupted(run) -> bool:
+    return run.end is not None and run.end.reason == "interrupted"
+
+
 def on_reset() -> None:
     """Put the shown run aside (stopped if it was still training; kept on the Runs page)."""
     send("stop")
@@ -83,12 +101,14 @@ def controls(run, config_ok: bool) -> None:
     idle = run is None or run.finished or not mine
     running = mine and run.live
     paused = mine and not run.finished and run.status == "paused"
+    interrupted = mine and is_interrupted(run)
     # (label, key, icon, callback, enabled, help): always all six, disabled when not available.
     buttons = [
         ("Train", "btn_train", "play_arrow", on_train, idle and config_ok,
          "Start a new run with the current config."),
         ("Pause", "btn_pause", "pause", functools.partial(send, "pause"), running, None),
-        ("Resume", "btn_resume", "resume", functools.partial(send, "resume"), paused, None),
+        ("Resume", "btn_resume", "resume", on_resume, paused or interrupted,
+         "Go on from the last checkpoint." if interrupted else None),
         ("Stop", "btn_stop", "stop", functools.partial(send, "stop"), mine and not run.finished,
          "End the run here; what it learned is kept."),
         ("Step", "btn_step", "skip_next", on_step, not running and (config_ok or not idle),

@@ -66,6 +66,10 @@ class Keeper:
             self.writer.put_epoch(
                 run.id, message.epoch, message.step, message.elapsed_s, message.metrics
             )
+        elif isinstance(message, p.Checkpoint):
+            self.writer.put_checkpoint(run.id, (message.epoch, message.step, message.data))
+        elif isinstance(message, (p.Ended, p.Failed)):
+            self.writer.put_checkpoint(run.id, None)  # only an interrupted run resumes
         self.save(run, with_model=isinstance(message, (p.Paused, p.Ended)))
 
     def keep_data(self, run: Run, dataset: Any) -> None:
@@ -80,6 +84,11 @@ class Keeper:
             self._digests[dataset] = digest
             self.writer.put_dataset(digest, blob)
         run.data_info["digest"] = digest
+
+    def rewind(self, run: Run, last_step: int, last_epoch: int) -> None:
+        """The stored run as of its checkpoint: what it recorded after that is dropped."""
+        if self.writer is not None:
+            self.writer.truncate(run.id, last_step, last_epoch)
 
     def delete(self, run_id: str) -> None:
         """Gone from the store before this returns: the next listing must not show it."""
@@ -102,6 +111,15 @@ class Keeper:
 
         run = records.run_from_stored(stored, self._dataset(stored.row))
         return run, is_stale(stored.row)
+
+    def load_checkpoint(self, run_id: str) -> tuple[int, int, bytes] | None:
+        """(epoch, step, packed checkpoint) the run can resume from, or None."""
+        if self.store is None:
+            return None
+        try:
+            return self.store.load_checkpoint(run_id)
+        except StoreError:
+            return None
 
     def summaries(self, owner: str, limit: int) -> list[records.RunSummary]:
         if self.store is None:

@@ -2,8 +2,8 @@
 
 Server -> worker: `Job` (train this run), `Command` (pause, resume, step, stop it), `Shutdown`.
 Worker -> server: `Ready` once warm, then per run `Started`, `Batches` (a chunk's batches as
-arrays, never one message per batch), `Epoch`, `Boundary`, `Paused`, `Ended` or `Failed`, and
-`Idle` when the worker can take the next job. Plain frozen dataclasses of builtins and NumPy
+arrays, never one message per batch), `Epoch`, `Checkpoint`, `Boundary`, `Paused`, `Ended` or
+`Failed`, and `Idle` when the worker can take the next job. Plain frozen dataclasses of builtins and NumPy
 arrays: no TensorFlow object crosses the process boundary (models travel as `.keras` bytes).
 """
 
@@ -26,6 +26,8 @@ class Job:
     dataset: Any = None  # a trainer.Dataset for caller-given data (CSV); None: the registry's
     mode: str = "running"  # or "stepping" (one logging interval, then pause), or "paused"
     boundary: int = 0  # grid cells per side of the live decision boundary (2-D data); 0: none
+    checkpoint: bytes | None = None  # `service.checkpoints.pack` bytes to resume from
+    checkpoint_s: float = 0.0  # an epoch checkpoint at most this often (0: never)
 
 
 @dataclass(frozen=True)
@@ -81,6 +83,16 @@ class Epoch:
     metrics: Mapping[str, float]
     step: int
     elapsed_s: float
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    """The run's latest epoch checkpoint (`service.checkpoints.pack`): it resumes from here."""
+
+    run_id: str
+    epoch: int
+    step: int
+    data: bytes
 
 
 @dataclass(frozen=True)

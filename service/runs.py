@@ -47,6 +47,7 @@ class Run:
     end: TrainingEnd | None = None
     model_bytes: bytes | None = None  # the model as a .keras file: at a pause and at the end
     model_step: int = -1  # the last step the model bytes include
+    checkpoint_epoch: int = -1  # the epoch of the latest checkpoint kept (it resumes there)
     boundary: np.ndarray | None = None  # the model's output over the 2-D grid, if 2-D
     boundary_step: int = -1
     created: float = field(default_factory=time.time)  # wall clock, for people
@@ -153,6 +154,10 @@ def _epoch(run: Run, m: protocol.Epoch) -> None:
     run.history.record(EpochEnd(m.epoch, dict(m.metrics), m.step, m.elapsed_s))
 
 
+def _checkpoint(run: Run, m: protocol.Checkpoint) -> None:
+    run.checkpoint_epoch = m.epoch
+
+
 def _boundary(run: Run, m: protocol.Boundary) -> None:
     run.boundary, run.boundary_step = m.values, m.step
 
@@ -192,6 +197,7 @@ _HANDLERS = {
     protocol.Started: _started,
     protocol.Batches: _batches,
     protocol.Epoch: _epoch,
+    protocol.Checkpoint: _checkpoint,
     protocol.Boundary: _boundary,
     protocol.Paused: _paused,
     protocol.Resumed: _resumed,

@@ -9,7 +9,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 # A run still open in the store but not written for this long was on a server that stopped:
 # a training run is written every second, a paused or waiting one touched every 15 s.
 STALE_S = {"running": 5.0, "stepping": 5.0}
@@ -80,7 +80,15 @@ datasets_table = sa.Table(
     sa.Column("digest", sa.String(64), primary_key=True),
     sa.Column("data", sa.LargeBinary, nullable=False),  # .npz of the arrays + a JSON header
 )
-RUN_TABLES = (batches_table, epochs_table)
+checkpoints_table = sa.Table(
+    "tapeboard_checkpoints",
+    metadata,
+    sa.Column("run_id", sa.String(32), primary_key=True),
+    sa.Column("epoch", sa.Integer, nullable=False),
+    sa.Column("step", sa.Integer, nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),  # service.checkpoints.pack bytes
+)
+RUN_TABLES = (batches_table, epochs_table, checkpoints_table)
 
 
 class SchemaError(Exception):
@@ -118,4 +126,6 @@ def migrate(conn: sa.Connection) -> None:
 
 
 # Version n -> the changes from n-1. Add an entry (and bump SCHEMA_VERSION) with each change.
-MIGRATIONS: dict[int, Callable[[sa.Connection], Any]] = {}
+MIGRATIONS: dict[int, Callable[[sa.Connection], Any]] = {
+    2: lambda conn: None,  # tapeboard_checkpoints, a new table: create_all adds it
+}

@@ -30,7 +30,7 @@ BOUNDARY_GRID = 32  # cells per side of the live decision boundary
 HEARTBEAT_S = 15.0  # a paused or waiting run's row is touched this often (alive, not stale)
 STOPPED_SERVER = (
     "The server stopped while this run was training. What it recorded until then is kept; "
-    "press Train to train its config again."
+    "Resume goes on from its last checkpoint."
 )
 
 
@@ -42,6 +42,7 @@ class RunService:
         self._queue: deque[str] = deque()  # runs waiting for a worker
         self._workers: dict[str, Worker] = {}  # run id -> the worker training it
         self._counts: dict[str, int] = {}  # owner -> runs started (for "run N")
+        self._resume_from: dict[str, bytes] = {}  # run id -> the checkpoint its job starts from
         self._lock = threading.RLock()
         self._closed = False
         self.tasks = TaskCalls()
@@ -69,18 +70,7 @@ class RunService:
         server. `mode` "stepping" trains one logging interval, then pauses."""
         if mode not in ("running", "stepping"):
             raise ValueError(f"mode must be 'running' or 'stepping'. Received: mode={mode!r}")
-        problem = check_run_size(config.epochs, dataset.num_train, self.settings)
-        size = estimate_size(
-            config,
-            dataset.input_shape,
-            dataset.num_outputs,
-            dataset.num_train,
-            dataset.num_val,
-            dataset.x_train.dtype.itemsize,
-        )
-        problem = problem or check_model_size(size, self.settings)
-        if problem:
-            raise ValueError(problem)
+        self._check_budget(config, dataset)
         per_epoch = steps_per_epoch(dataset.num_train, config.batch_size)
         with self._lock:
             if self._closed:
@@ -110,6 +100,60 @@ class RunService:
             self._forget_old_runs()
         self._dispatch()
         return run
+
+    def _check_budget(self, config: RunConfig, dataset: Any) -> None:
+        """ValueError, naming the numbers, if the run is too big for this server."""
+        problem = check_run_size(config.epochs, dataset.num_train, self.settings)
+        size = estimate_size(
+            config,
+            dataset.input_shape,
+            dataset.num_outputs,
+            dataset.num_train,
+            dataset.num_val,
+            dataset.x_train.dtype.itemsize,
+        )
+        problem = problem or check_model_size(size, self.settings)
+        if problem:
+            raise ValueError(problem)
+
+    def resume_interrupted(self, run_id: str, owner: str) -> Run:
+        """Train an interrupted run on from its last checkpoint (from the start if it had
+        none), under the same id: its link keeps working, its curve goes on. Only its owner
+        may; what it recorded after the checkpoint is dropped, as it is trained again."""
+        run = self.get(run_id)
+        if run is None:
+            raise ValueError(f"No run {run_id!r} on this server.")
+        if run.owner != owner:
+            raise PermissionError(f"Only the browser that started {run.name} can resume it.")
+        if run.end is None or run.end.reason != INTERRUPTED:
+            raise ValueError(f"{run.name} was not interrupted: press Train to start a new run.")
+        if run.config.dataset == "csv" and run.dataset is None:
+            raise ValueError(f"{run.name}'s data is not in the store: upload it and press Train.")
+        if run.dataset is not None:
+            self._check_budget(run.config, run.dataset)
+        saved = self.keeper.load_checkpoint(run_id)
+        epoch, step = (saved[0], saved[1]) if saved else (-1, -1)
+        with self._lock:
+            if self._closed:
+                raise ValueError("The server is shutting down: try again in a moment.")
+            with run.lock:
+                run.history.truncate(step)
+                run.checkpoint_epoch = epoch
+                run.end, run.status, run.queued_mode = None, "queued", "running"
+                run.touch()
+                self.keeper.rewind(run, step, epoch)
+                self.keeper.save(run, with_model=False)
+            if saved:
+                self._resume_from[run.id] = saved[2]
+            self._runs[run.id] = run
+            self._queue.append(run.id)
+        self._dispatch()
+        return run
+
+    def checkpoint_epoch(self, run_id: str) -> int | None:
+        """The epoch an interrupted run would resume after (None: it has no checkpoint)."""
+        saved = self.keeper.load_checkpoint(run_id)
+        return saved[0] if saved else None
 
     def _next_number(self, owner: str) -> int:
         if owner not in self._counts:
@@ -144,6 +188,7 @@ class RunService:
     def _command_queued(self, run: Run, action: str) -> None:
         if action == "stop":
             self._queue.remove(run.id)
+            self._resume_from.pop(run.id, None)
             self._end(run, "stopped", "Stopped before it started.")
             return
         run.queued_mode = {"pause": "paused", "resume": "running", "step": "stepping"}[action]
@@ -246,12 +291,15 @@ class RunService:
                 worker.run_id = run.id
                 self._workers[run.id] = worker
                 mode = run.queued_mode
+                checkpoint = self._resume_from.pop(run.id, None)
             job = p.Job(
                 run.id,
                 run.config.to_dict(),
                 dataset=run.dataset if run.config.dataset == "csv" else None,
                 mode=mode,
-                boundary=BOUNDARY_GRID if tuple(run.dataset.input_shape) == (2,) else 0,
+                boundary=BOUNDARY_GRID if _is_2d(run) else 0,
+                checkpoint=checkpoint,
+                checkpoint_s=float(self.settings.checkpoint_s) or 1e-9,
             )
             with run.lock:
                 run.status = mode
@@ -348,6 +396,11 @@ class RunService:
         finished = [r.id for r in self._runs.values() if r.finished]
         for run_id in finished[: max(0, len(finished) - self.settings.keep_runs)]:
             del self._runs[run_id]
+
+
+def _is_2d(run: Run) -> bool:
+    shape = run.dataset.input_shape if run.dataset is not None else run.data_info["input_shape"]
+    return tuple(shape) == (2,)
 
 
 def _describe_data(dataset: Any) -> dict:

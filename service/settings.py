@@ -22,6 +22,7 @@ _VARIABLES = {
     "TAPEBOARD_PAUSE_LIMIT_S": ("pause_limit_s", 1),
     "TAPEBOARD_KEEP_RUNS": ("keep_runs", 1),
     "TAPEBOARD_TASK_IDLE_S": ("task_idle_s", 1),
+    "TAPEBOARD_CHECKPOINT_S": ("checkpoint_s", 0),
 }
 
 
@@ -48,6 +49,9 @@ class Settings:
     keep_runs: int = 200
     # The task worker (Evaluate's predictions, downloads) leaves after this long unused.
     task_idle_s: int = 300
+    # A training run's epoch checkpoint is kept at most this often (0: after every epoch): an
+    # interrupted run resumes from it. Rarer costs less training time, more to train again.
+    checkpoint_s: int = 10
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:

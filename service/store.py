@@ -31,6 +31,7 @@ from service.schema import (
     RUN_TABLES,
     SchemaError,
     batches_table,
+    checkpoints_table,
     datasets_table,
     epochs_table,
     migrate,
@@ -95,6 +96,8 @@ class Store:
         """Everything in `work`, in one transaction."""
         try:
             with self.engine.begin() as conn:
+                for run_id, (last_step, last_epoch) in work.truncations.items():
+                    _truncate(conn, run_id, last_step, last_epoch)
                 for row in work.runs.values():
                     _upsert(conn, runs_table, {"id": row["id"]}, row)
                 for run_id, parts in work.batches.items():
@@ -103,6 +106,8 @@ class Store:
                     _upsert(
                         conn, epochs_table, {"run_id": row["run_id"], "epoch": row["epoch"]}, row
                     )
+                for run_id, saved in work.checkpoints.items():
+                    _put_checkpoint(conn, run_id, saved)
                 for digest, blob in work.datasets.items():
                     if (
                         conn.execute(
@@ -163,6 +168,20 @@ class Store:
         ]
         return StoredRun(dict(row), epoch_rows, steps, loss, elapsed)
 
+    def load_checkpoint(self, run_id: str) -> tuple[int, int, bytes] | None:
+        """(epoch, step, packed checkpoint) of the run's latest checkpoint, or None."""
+        table = checkpoints_table
+        try:
+            with self.engine.connect() as conn:
+                row = conn.execute(
+                    sa.select(table.c.epoch, table.c.step, table.c.data).where(
+                        table.c.run_id == run_id
+                    )
+                ).first()
+        except Exception as err:
+            raise StoreError(f"{self.where} could not be read: {_reason(err)}") from None
+        return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
+
     def list_runs(self, owner: str, limit: int = 1000) -> list[dict[str, Any]]:
         """`owner`'s runs, newest first: every column but the model (nothing per batch)."""
         columns = [c for c in runs_table.c if c.name != "model"]
@@ -209,9 +228,21 @@ class WriteBatch:
     epochs: list[dict[str, Any]] = field(default_factory=list)
     datasets: dict[str, bytes] = field(default_factory=dict)
     deletes: list[str] = field(default_factory=list)
+    # run id -> (epoch, step, packed checkpoint), or None to drop the run's checkpoint
+    checkpoints: dict[str, tuple[int, int, bytes] | None] = field(default_factory=dict)
+    # run id -> (last step, last epoch) kept: a resumed run goes on from its checkpoint
+    truncations: dict[str, tuple[int, int]] = field(default_factory=dict)
 
     def __bool__(self) -> bool:
-        return bool(self.runs or self.batches or self.epochs or self.datasets or self.deletes)
+        return bool(
+            self.runs
+            or self.batches
+            or self.epochs
+            or self.datasets
+            or self.deletes
+            or self.checkpoints
+            or self.truncations
+        )
 
 
 class StoreWriter:
@@ -262,8 +293,22 @@ class StoreWriter:
         with self._lock:
             self._pending.datasets[digest] = blob
 
+    def put_checkpoint(self, run_id: str, saved: tuple[int, int, bytes] | None) -> None:
+        """The run's latest checkpoint (epoch, step, bytes), replacing the one before; None
+        drops it (a run that ended needs none)."""
+        with self._lock:
+            self._pending.checkpoints[run_id] = saved
+
+    def truncate(self, run_id: str, last_step: int, last_epoch: int) -> None:
+        """Forget the run's batches after `last_step` and epochs after `last_epoch` (written
+        before anything recorded after this call)."""
+        with self._lock:
+            self._pending.truncations[run_id] = (last_step, last_epoch)
+
     def delete(self, run_id: str) -> None:
         with self._lock:
+            self._pending.checkpoints.pop(run_id, None)
+            self._pending.truncations.pop(run_id, None)
             self._pending.runs.pop(run_id, None)
             self._pending.batches.pop(run_id, None)
             self._pending.epochs = [e for e in self._pending.epochs if e["run_id"] != run_id]
@@ -356,6 +401,46 @@ def _insert_batches(conn: sa.Connection, run_id: str, parts: list) -> None:
             elapsed=elapsed.tobytes(),
         )
     )
+
+
+def _put_checkpoint(
+    conn: sa.Connection, run_id: str, saved: tuple[int, int, bytes] | None
+) -> None:
+    table = checkpoints_table
+    conn.execute(table.delete().where(table.c.run_id == run_id))
+    if saved is not None:
+        epoch, step, blob = saved
+        conn.execute(table.insert().values(run_id=run_id, epoch=epoch, step=step, data=blob))
+
+
+def _truncate(conn: sa.Connection, run_id: str, last_step: int, last_epoch: int) -> None:
+    """Drop what a run recorded after its checkpoint: whole rows after it, and the tail of
+    the row that spans it."""
+    b, e = batches_table, epochs_table
+    conn.execute(e.delete().where(e.c.run_id == run_id, e.c.epoch > last_epoch))
+    conn.execute(b.delete().where(b.c.run_id == run_id, b.c.first_step > last_step))
+    spanning = (
+        conn.execute(
+            sa.select(b).where(
+                b.c.run_id == run_id,
+                b.c.first_step <= last_step,
+                b.c.first_step + b.c.count - 1 > last_step,
+            )
+        )
+        .mappings()
+        .all()
+    )
+    for row in spanning:
+        keep = last_step - row["first_step"] + 1
+        conn.execute(
+            b.update()
+            .where(b.c.run_id == run_id, b.c.first_step == row["first_step"])
+            .values(
+                count=keep,
+                loss=bytes(row["loss"])[: 4 * keep],
+                elapsed=bytes(row["elapsed"])[: 4 * keep],
+            )
+        )
 
 
 def _join_batches(parts: Iterable[Mapping]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

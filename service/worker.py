@@ -16,6 +16,7 @@ Started by `service.pool` with TAPEBOARD_WORKER_ADDRESS (host:port) and TAPEBOAR
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 import tempfile
 import time
@@ -25,9 +26,11 @@ from multiprocessing.connection import Client, Connection
 from pathlib import Path
 from typing import Any
 
+from service import checkpoints
 from service.protocol import (
     Batches,
     Boundary,
+    Checkpoint,
     Command,
     Ended,
     Epoch,
@@ -188,6 +191,8 @@ class RunJob:
         self.training: Any = None
         self.axes: Any = None
         self.last_step = -1
+        self.checkpoint_dir: str | None = None
+        self.checkpoint_sent: str | None = None  # the latest checkpoint's name, once sent
 
     def send(self, message: Any) -> None:
         try:
@@ -226,12 +231,25 @@ class RunJob:
             self.send(Failed(self.run_id, f"Training failed ({type(err).__name__}: {err})."))
         finally:
             self.training.events.close()
+            if self.checkpoint_dir is not None:
+                shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 
     def prepare(self) -> Any:
         import trainer
 
         config = trainer.RunConfig.from_dict(self.job.config)
-        training = trainer.prepare(config, self.job.dataset)
+        if self.job.checkpoint_s > 0 or self.job.checkpoint is not None:
+            self.checkpoint_dir = tempfile.mkdtemp(prefix="tapeboard-checkpoint-")
+            if self.job.checkpoint is not None:
+                checkpoints.unpack(self.job.checkpoint, self.checkpoint_dir)
+                self.checkpoint_sent = checkpoints.latest_name(self.checkpoint_dir)
+        training = trainer.prepare(
+            config,
+            self.job.dataset,
+            checkpoint_dir=self.checkpoint_dir,
+            # Without a period only the resumed-from checkpoint is read; none is written.
+            checkpoint_every_s=self.job.checkpoint_s or float("inf"),
+        )
         if self.job.boundary and training.dataset.is_2d:
             from trainer.evaluate import grid_axes
 
@@ -284,6 +302,7 @@ class RunJob:
                         self.run_id, event.epoch, dict(event.metrics), event.step, event.elapsed_s
                     )
                 )
+                self.send_checkpoint(event)
             elif isinstance(event, TrainingEnd):
                 self.finish(event)
                 return
@@ -344,6 +363,19 @@ class RunJob:
         batches = self.buffer.take(self.run_id)
         if batches is not None:
             self.send(batches)
+
+    def send_checkpoint(self, epoch: Any) -> None:
+        """The epoch's checkpoint, if the engine just wrote one (it writes at most every
+        `checkpoint_s`): the server keeps it with the run, so the run can resume anywhere."""
+        if self.checkpoint_dir is None:
+            return
+        name = checkpoints.latest_name(self.checkpoint_dir)
+        if name is None or name == self.checkpoint_sent:
+            return
+        blob = checkpoints.pack(self.checkpoint_dir)
+        if blob is not None:
+            self.checkpoint_sent = name
+            self.send(Checkpoint(self.run_id, epoch.epoch, epoch.step, blob))
 
     def send_boundary(self) -> None:
         from trainer.evaluate import decision_values

@@ -96,6 +96,13 @@ class History:
             self._columns[name][self._size : self._size + n] = columns[name]
         self._size += n
 
+    def truncate(self, last_step: int) -> None:
+        """Forget the batches after `last_step` and the epochs that ended after it (a run
+        resumed from a checkpoint goes on from there)."""
+        self._size = int(np.searchsorted(self._columns["step"][: self._size], last_step, "right"))
+        self._epochs = [row for row in self._epochs if row["step"] <= last_step]
+        self._epochs_frame, self._best = None, {}
+
     def _append_batch(self, event: BatchEnd) -> None:
         if self._size == len(self._columns["step"]):
             self._grow()

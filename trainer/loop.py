@@ -77,12 +77,15 @@ def prepare(
     strategy: tf.distribute.Strategy | None = None,
     *,
     checkpoint_dir: str | None = None,
+    checkpoint_every_s: float = 0.0,
 ) -> Training:
     """Build strategy, data split and model for `config`, and the generator that trains them.
 
     The one entry the CLI, the run service's workers and the benchmarks share: the caller gets
     the model, the steps per epoch and the total steps before any training happens. Arguments
-    as for `train`; `train(...)` is `prepare(...).events`.
+    as for `train`; `train(...)` is `prepare(...).events`. `checkpoint_every_s` > 0 skips an
+    epoch's checkpoint when the last one is more recent than that (the run service keeps runs
+    with thousands of short epochs, where a save per epoch would cost more than the training).
     """
     if not isinstance(config, RunConfig):
         raise ValueError(f"config must be a trainer.RunConfig. Received: config={config!r}")
@@ -98,7 +101,8 @@ def prepare(
         with strategy.scope():
             model = build_model(config, data)
     pace = Pace()
-    events = _run(config, data, model, strategy, checkpoint_dir, pace)
+    saver = _Checkpointer(checkpoint_dir, checkpoint_every_s)
+    events = _run(config, data, model, strategy, saver, pace)
     per_epoch = steps_per_epoch(len(data.x_train), config.batch_size)
     return Training(config, data, model, strategy, per_epoch, events, pace)
 
@@ -144,7 +148,7 @@ def _run(
     data: Dataset,
     model: keras.Model,
     strategy: tf.distribute.Strategy,
-    checkpoint_dir: str | None,
+    saver: _Checkpointer,
     pace: Pace,
 ) -> Generator[Event, object, None]:
     # TF's global seed pairs with each op seed (the epoch shuffle's too): fixing it here makes the
@@ -165,13 +169,12 @@ def _run(
         val_arrays = _to_arrays(data.x_val, data.y_val, data.scale, regression)
         evaluate = make_evaluate(model, loss_fn, val_metrics, strategy, val_arrays)
     orders = _epoch_orders(len(data.x_train), config)
-    saver = _Checkpointer(checkpoint_dir, model, optimizer, strategy)
+    saver.track(model, optimizer, strategy)
 
     batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
     sizer = _ChunkSizer(config.steps_per_execution)
     early = _EarlyStopping(config.patience)
-    first_epoch = saver.restore()
-    c = _Counters()
+    first_epoch, c = saver.restore()
     for _ in range(first_epoch):  # replay the shuffle sequence: epoch k gets epoch k's order
         next(orders)
     c.step = first_epoch * len(batch_sizes) - 1
@@ -222,7 +225,7 @@ def _run(
             if evaluate is not None:
                 evaluate(tf.constant(EVAL_BATCH))
                 metrics.update(_read_metrics(val_metrics))
-            saver.save(epoch)
+            saver.save(epoch, c.elapsed)
             if (yield EpochEnd(epoch, metrics, c.step, c.elapsed)) == STOP:
                 yield _end("stopped", c, metrics, model, "Stopped by request.")
                 return
@@ -299,15 +302,22 @@ def _diverged_message(c: _Counters, loss: float) -> str:
 
 
 class _Checkpointer:
-    """Model, optimizer and the last finished epoch in a tf.train.CheckpointManager folder (TF
-    writes checkpoints atomically: a crash mid-save leaves the previous one intact)."""
+    """Model, optimizer, the last finished epoch and the training time so far in a
+    tf.train.CheckpointManager folder (TF writes checkpoints atomically: a crash mid-save
+    leaves the previous one intact). No folder: nothing saved, nothing restored."""
 
-    def __init__(self, directory, model, optimizer, strategy) -> None:
-        self.manager = None
-        if directory is None:
+    def __init__(self, directory: str | None, every_s: float = 0.0) -> None:
+        self.directory = directory
+        self.every_s = every_s
+        self.manager: tf.train.CheckpointManager | None = None
+        self.last_save = time.perf_counter()  # the period counts from the start of training
+
+    def track(self, model: keras.Model, optimizer, strategy: tf.distribute.Strategy) -> None:
+        if self.directory is None:
             return
         with strategy.scope():
             self.epoch = tf.Variable(-1, dtype=tf.int64, trainable=False)
+            self.elapsed = tf.Variable(0.0, dtype=tf.float64, trainable=False)
         # Dropout's random stream is state too: without it a resumed run drops other units.
         rng = [
             layer.seed_generator.state
@@ -315,22 +325,27 @@ class _Checkpointer:
             if getattr(layer, "seed_generator", None) is not None
         ]
         checkpoint = tf.train.Checkpoint(
-            model=model, optimizer=optimizer, epoch=self.epoch, rng=rng
+            model=model, optimizer=optimizer, epoch=self.epoch, elapsed=self.elapsed, rng=rng
         )
-        self.manager = tf.train.CheckpointManager(checkpoint, str(directory), max_to_keep=2)
+        self.manager = tf.train.CheckpointManager(checkpoint, self.directory, max_to_keep=2)
         self.checkpoint = checkpoint
+        self.last_save = time.perf_counter()
 
-    def restore(self) -> int:
-        """The first epoch to train: 0, or the one after the last checkpointed epoch."""
+    def restore(self) -> tuple[int, _Counters]:
+        """The first epoch to train (0, or the one after the last checkpointed epoch), and the
+        counters as they stood then: the training clock goes on from where it was."""
         if self.manager is None or self.manager.latest_checkpoint is None:
-            return 0
+            return 0, _Counters()
         self.checkpoint.restore(self.manager.latest_checkpoint).assert_existing_objects_matched()
-        return int(self.epoch.numpy()) + 1
+        return int(self.epoch.numpy()) + 1, _Counters(elapsed=float(self.elapsed.numpy()))
 
-    def save(self, epoch: int) -> None:
-        if self.manager is not None:
-            self.epoch.assign(epoch)
-            self.manager.save(checkpoint_number=epoch)
+    def save(self, epoch: int, elapsed: float) -> None:
+        if self.manager is None or time.perf_counter() - self.last_save < self.every_s:
+            return
+        self.epoch.assign(epoch)
+        self.elapsed.assign(elapsed)
+        self.manager.save(checkpoint_number=epoch)
+        self.last_save = time.perf_counter()
 
 
 class _ChunkSizer:

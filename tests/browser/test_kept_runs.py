@@ -90,11 +90,13 @@ def test_a_runs_link_shows_the_same_run_after_a_restart(browser: Browser, tmp_pa
         viewer.context.close()
 
 
-def test_a_killed_server_leaves_its_run_interrupted_with_its_history(
+def test_a_killed_server_leaves_its_run_interrupted_and_its_owner_resumes_it(
     browser: Browser, tmp_path: Path
 ) -> None:
-    env = {"TAPEBOARD_HOME": str(tmp_path / "home")}
-    page = browser.new_context(viewport=VIEWPORT).new_page()
+    # A checkpoint after every epoch (the default keeps one every 10 s of training).
+    env = {"TAPEBOARD_HOME": str(tmp_path / "home"), "TAPEBOARD_CHECKPOINT_S": "0"}
+    owner = browser.new_context(viewport=VIEWPORT)  # its cookie outlives the server
+    page = owner.new_page()
     with running_server(tmp_path / "server.log", env) as server:
         open_app(page, f"{server.url}/train?epochs=300&batch_size=8", "Train")
         button(page, "btn_train").click()
@@ -103,7 +105,6 @@ def test_a_killed_server_leaves_its_run_interrupted_with_its_history(
         time.sleep(1.5)  # the store writes at least once a second: this much is surely kept
         server.process.send_signal(signal.SIGKILL)  # no goodbye: the kernel ends it
         server.process.wait()
-    page.context.close()
 
     with running_server(tmp_path / "server.log", env) as again:
         viewer = browser.new_context(viewport=VIEWPORT).new_page()
@@ -111,5 +112,18 @@ def test_a_killed_server_leaves_its_run_interrupted_with_its_history(
         expect(viewer.get_by_text("run 1 interrupted: The server stopped")).to_be_visible()
         kept, total = steps(viewer)
         assert shown <= kept < total  # up to about its last second, not the whole run
+        expect(button(viewer, "btn_resume")).to_be_disabled()  # only its owner resumes it
         assert_no_exception(viewer)
         viewer.context.close()
+
+        open_app(page, moved_to(link, again.url), "Train")
+        expect(page.get_by_text("run 1 interrupted: The server stopped")).to_be_visible()
+        button(page, "btn_resume").click()
+        expect(page.get_by_text("run 1 finished: Completed 300 epochs.")).to_be_visible(
+            timeout=RUN_MS
+        )
+        wait_progress_full(page)
+        done, total_after = steps(page)
+        assert done == total_after == total  # every step once: resumed, not started over
+        assert_no_exception(page)
+    owner.close()

@@ -127,6 +127,56 @@ def test_a_newer_store_is_refused_and_an_older_one_migrated(url, monkeypatch):
     assert version == str(SCHEMA_VERSION + 1)
 
 
+def test_a_checkpoint_is_kept_replaced_and_dropped_and_a_rewind_trims_the_history(url):
+    store = Store(url)
+    writer = StoreWriter(store, interval=60)
+    try:
+        run = made_run(steps=250)
+        writer.put_run(run_row(run, with_model=True))
+        losses = run.history.column("loss").astype(np.float32)
+        # Written as a worker reports: chunks of 100, 100, 50 rows.
+        for first in (0, 100, 200):
+            part = slice(first, min(first + 100, 250))
+            writer.put_batches("r1", first, losses[part], np.zeros(len(losses[part])))
+        for epoch in range(3):
+            writer.put_epoch("r1", epoch, 5 * epoch + 4, 0.1, {"loss": 1.0})
+        writer.put_checkpoint("r1", (1, 9, b"first"))
+        writer.flush()
+        writer.put_checkpoint("r1", (2, 14, b"second"))  # replaces the first
+        writer.flush()
+        assert store.load_checkpoint("r1") == (2, 14, b"second")
+
+        writer.truncate("r1", 149, 1)  # inside the second row: the row is cut, not dropped
+        writer.flush()
+        back = store.load("r1")
+        assert back.steps.tolist() == list(range(150))
+        np.testing.assert_array_equal(back.loss, losses[:150])
+        assert [e["epoch"] for e in back.epochs] == [0, 1]
+        writer.put_batches("r1", 150, losses[150:], np.zeros(100))  # the run goes on
+        writer.put_checkpoint("r1", None)  # ...and ends: no checkpoint needed any more
+        writer.flush()
+        assert store.load("r1").steps.tolist() == list(range(250))
+        assert store.load_checkpoint("r1") is None
+    finally:
+        writer.close()
+        store.close()
+
+
+def test_a_version_1_store_gets_the_checkpoints_table(url):
+    Store(url).close()
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(sa.text("DROP TABLE tapeboard_checkpoints"))
+        conn.execute(store_module.meta_table.update().values(value="1"))
+    engine.dispose()
+    store = Store(url)  # the app of today opens the store of version 1
+    try:
+        assert store.load_checkpoint("nothing") is None
+        assert sa.inspect(store.engine).has_table("tapeboard_checkpoints")
+    finally:
+        store.close()
+
+
 # -- the service on a store: restart, crash ----------------------------------------------
 def xor_run(epochs: int = 3):
     config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=epochs, batch_size=32)
@@ -182,6 +232,41 @@ def test_a_run_whose_server_stopped_is_interrupted_with_what_it_recorded(url):
         assert back.end.reason == INTERRUPTED and "server stopped" in back.end.message
         assert 100 <= len(back.history) <= len(run.history)
         assert back.history.column("step").tolist() == list(range(len(back.history)))
+    finally:
+        again.close()
+
+
+def test_an_interrupted_run_resumes_with_the_losses_of_an_uninterrupted_run(url):
+    config, data = xor_run(epochs=40)  # 25 steps an epoch, 1,000 in all
+    settings = Settings(max_concurrent=1, checkpoint_s=0)  # a checkpoint after every epoch
+    first = RunService(settings, store_url=url)
+    run = first.start(config, data, owner="alice")
+    wait_for(lambda: run.checkpoint_epoch >= 3, "a few epoch checkpoints")
+    first.close()  # mid-run: it ends interrupted, with its checkpoint kept
+
+    again = RunService(settings, store_url=url)
+    try:
+        back = again.get(run.id)
+        assert back.end.reason == INTERRUPTED
+        epoch = again.checkpoint_epoch(run.id)
+        assert epoch is not None and epoch >= 3
+        with pytest.raises(PermissionError):
+            again.resume_interrupted(run.id, "mallory")
+        resumed = again.resume_interrupted(run.id, "alice")
+        assert resumed.id == run.id and len(resumed.history) == 25 * (epoch + 1)
+        wait_for(lambda: resumed.finished, "the resumed run")
+        assert resumed.end.reason == "completed", resumed.end.message
+        raw = trainer.load_dataset("xor", num_samples=1000)
+        events = list(trainer.train(config, raw))
+        expected = [e.loss for e in events if isinstance(e, trainer.BatchEnd)]
+        assert resumed.history.column("step").tolist() == list(range(1000))
+        np.testing.assert_allclose(resumed.history.column("loss"), expected, rtol=1e-6)
+        stored = again.keeper.store.load(run.id)  # the store agrees: no step twice, none lost
+        assert stored.steps.tolist() == list(range(1000))
+        assert [e["epoch"] for e in stored.epochs] == list(range(40))
+        assert again.checkpoint_epoch(run.id) is None  # it ended: nothing left to resume
+        with pytest.raises(ValueError, match="was not interrupted"):
+            again.resume_interrupted(run.id, "alice")
     finally:
         again.close()
 
