@@ -6,8 +6,9 @@ import pandas as pd
 import streamlit as st
 
 from trainer.budget import layer_table, steps_per_epoch
-from trainer.config import ACTIVATIONS, LR_SCHEDULES, MAX_LAYERS, OPTIMIZERS, RunConfig
-from trainer.schedules import learning_rate_points
+from trainer.config import ACTIVATIONS, MAX_LAYERS, RunConfig
+from trainer.optimizers import OPTIMIZERS
+from trainer.schedules import LR_SCHEDULES, learning_rate_points
 from ui import charts, common, state
 from ui import datasets as data
 from ui.text import plain
@@ -48,15 +49,20 @@ def architecture() -> None:
 
 def optimization() -> None:
     st.subheader("Optimizer")
-    st.selectbox("Optimizer", OPTIMIZERS, **state.bound("optimizer"))
+    # Choices read from the tables at each run: an entry added there shows here.
+    st.selectbox("Optimizer", list(OPTIMIZERS), **state.bound("optimizer"))
     st.number_input(
         "Learning rate", step=1e-3, format="%g", help="In (0, 100].", **state.bound("learning_rate")
     )
-    schedule = st.selectbox("Learning-rate schedule", LR_SCHEDULES, **state.bound("lr_schedule"))
-    if schedule != "constant":
+    schedule = st.selectbox(
+        "Learning-rate schedule", list(LR_SCHEDULES), **state.bound("lr_schedule")
+    )
+    takes = LR_SCHEDULES[schedule].fields if schedule in LR_SCHEDULES else ()
+    if takes:
         left, right = st.columns(2)
-        left.number_input("Decay steps", step=100, **state.bound("decay_steps"))
-        if schedule != "cosine":
+        if "decay_steps" in takes:
+            left.number_input("Decay steps", step=100, **state.bound("decay_steps"))
+        if "decay_rate" in takes:
             right.number_input("Decay rate", step=0.05, format="%g", **state.bound("decay_rate"))
 
 
@@ -68,7 +74,8 @@ def training() -> None:
     left.number_input(
         "Logging interval (batches)",
         step=1,
-        help="The chart redraws after this many batches (at most a few times a second).",
+        help="Batches trained per press of Step on the Train page; the exported script prints "
+        "its loss this often.",
         **state.bound("log_every"),
     )
     right.number_input(

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import asdict, dataclass, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+# The optimizer and schedule names are their tables' keys (one home each, read at check time).
+from trainer.optimizers import OPTIMIZERS
+from trainer.schedules import LR_SCHEDULES
+
 TASKS = ("classification", "regression")
 ACTIVATIONS = ("relu", "tanh", "sigmoid", "linear", "elu", "gelu", "swish", "leaky_relu")
-OPTIMIZERS = ("sgd", "momentum", "adam", "rmsprop", "adamw")
-LR_SCHEDULES = ("constant", "exponential", "cosine", "step")
 STRATEGIES = ("default", "mirrored", "multi_worker")
 
 MAX_LAYERS = 16
@@ -55,7 +57,7 @@ class RunConfig:
 
     # Execution.
     strategy: str = "default"
-    log_every: int = 10  # logging interval in batches: CLI prints, dashboard redraws
+    log_every: int = 10  # batches per Step on the Train page; the exported script logs as often
     steps_per_execution: int = 32  # most train steps per compiled call (fewer if steps are slow)
 
     def __post_init__(self) -> None:
@@ -198,7 +200,8 @@ _FIELD_TYPES: dict[str, type] = {
 
 
 # -- checks: each returns None or the problem, worded to follow "RunConfig.<field> " -----------
-def _one_of(options: tuple[str, ...]) -> Callable[[str], str | None]:
+def _one_of(options: Collection[str]) -> Callable[[str], str | None]:
+    # `options` is read at each check, so an entry added to a table at run time is accepted.
     return lambda v: None if v in options else f"must be one of {', '.join(options)}"
 
 

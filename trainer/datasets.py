@@ -4,6 +4,10 @@
 `fashion_mnist` come from the Keras download cache (downloaded once when missing), and the
 TensorFlow Playground's 2-D sets are generated from a seed (`trainer.playground`). CSV data is
 not in the registry: the caller builds it with `Dataset.from_csv` and passes it in.
+
+`DATASETS` is the one place a built-in set is declared: its title, task, description, and how
+the exported script loads it (`trainer.export` reads the entry). A Playground set is one
+`playground_set(...)` entry naming its generator.
 """
 
 from __future__ import annotations
@@ -26,7 +30,8 @@ from trainer.data import Dataset
 
 @dataclass(frozen=True)
 class DatasetInfo:
-    """What the dashboard shows about a registry entry before loading it."""
+    """A registry entry: what the dashboard shows before loading it, and how the exported
+    script loads it. The one place a built-in dataset is declared."""
 
     name: str
     title: str
@@ -34,11 +39,39 @@ class DatasetInfo:
     kind: str  # "image" | "points" | "table"
     description: str
     needs_download: bool  # False: works offline
+    # Playground sets: draws the points (`trainer.playground`); the exported script embeds it.
+    generator: playground.Generator | None = None
+    # Other sets: the exported script's lines that set x_all, y_all, x_val, y_val and SCALE.
+    export_code: str = ""
 
 
-def _points(name: str, title: str, task: str, description: str) -> DatasetInfo:
-    return DatasetInfo(name, title, task, "points", description, needs_download=False)
+def playground_set(
+    name: str, title: str, task: str, description: str, generator: playground.Generator
+) -> DatasetInfo:
+    """A registry entry for TensorFlow Playground-style 2-D points drawn by `generator`."""
+    return DatasetInfo(
+        name, title, task, "points", description, needs_download=False, generator=generator
+    )
 
+
+def _keras_images_code(name: str) -> str:
+    return f"""
+        # Data: keras.datasets (downloaded once, cached); the test split validates.
+        (x_all, y_all), (x_val, y_val) = keras.datasets.{name}.load_data()
+        y_all, y_val = y_all.astype(np.int32), y_val.astype(np.int32)
+        SCALE = 1 / 255
+    """
+
+
+_DIGITS_CODE = """
+    # Data: scikit-learn's handwritten digits (8x8, values 0-16), kept uint8.
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    x_all, y_all = digits.images.astype(np.uint8), digits.target.astype(np.int32)
+    x_val = y_val = None
+    SCALE = 1 / 16
+"""
 
 DATASETS: dict[str, DatasetInfo] = {
     info.name: info
@@ -50,6 +83,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "image",
             "1,797 handwritten digits, 8x8 pixels, from scikit-learn. Offline and instant.",
             needs_download=False,
+            export_code=_DIGITS_CODE,
         ),
         DatasetInfo(
             "mnist",
@@ -58,6 +92,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "image",
             "70,000 handwritten digits, 28x28 pixels (60,000 train, 10,000 test).",
             needs_download=True,
+            export_code=_keras_images_code("mnist"),
         ),
         DatasetInfo(
             "fashion_mnist",
@@ -66,14 +101,49 @@ DATASETS: dict[str, DatasetInfo] = {
             "image",
             "70,000 clothing images in 10 classes, 28x28 pixels (60,000 train, 10,000 test).",
             needs_download=True,
+            export_code=_keras_images_code("fashion_mnist"),
         ),
-        _points("circle", "Circle", "classification", "Playground: a disc inside a ring."),
-        _points("xor", "Exclusive or", "classification", "Playground: opposite quadrants match."),
-        _points("gauss", "Gaussian", "classification", "Playground: two gaussian blobs."),
-        _points("spiral", "Spiral", "classification", "Playground: two interleaved spirals."),
-        _points("plane", "Plane", "regression", "Playground: a tilted plane, (x1 + x2) / 10."),
-        _points(
-            "multi_gauss", "Multi Gaussian", "regression", "Playground: six signed gaussian bumps."
+        playground_set(
+            "circle",
+            "Circle",
+            "classification",
+            "Playground: a disc inside a ring.",
+            playground.classify_circle,
+        ),
+        playground_set(
+            "xor",
+            "Exclusive or",
+            "classification",
+            "Playground: opposite quadrants match.",
+            playground.classify_xor,
+        ),
+        playground_set(
+            "gauss",
+            "Gaussian",
+            "classification",
+            "Playground: two gaussian blobs.",
+            playground.classify_two_gauss,
+        ),
+        playground_set(
+            "spiral",
+            "Spiral",
+            "classification",
+            "Playground: two interleaved spirals.",
+            playground.classify_spiral,
+        ),
+        playground_set(
+            "plane",
+            "Plane",
+            "regression",
+            "Playground: a tilted plane, (x1 + x2) / 10.",
+            playground.regress_plane,
+        ),
+        playground_set(
+            "multi_gauss",
+            "Multi Gaussian",
+            "regression",
+            "Playground: six signed gaussian bumps.",
+            playground.regress_gaussian,
         ),
     )
 }
@@ -127,12 +197,15 @@ def load_dataset(
     `fashion-mnist/`); by default `$KERAS_HOME/datasets` or `~/.keras/datasets`.
     """
     _check_name(name)
-    if name == "digits":
-        return _load_digits()
+    info = DATASETS[name]
+    if info.generator is not None:
+        _check_playground_args(noise, num_samples, seed)
+        return _load_points(info, noise, num_samples, seed)
     if name in CACHE_FILES:
         return _load_keras_images(name, _datasets_dir(cache_dir))
-    _check_playground_args(noise, num_samples, seed)
-    return _load_points(name, noise, num_samples, seed)
+    if name == "digits":
+        return _load_digits()
+    raise ValueError(f"DATASETS[{name!r}] has no loader in trainer.datasets. Received: {name=}")
 
 
 def dataset_for(config: Any) -> Dataset:
@@ -316,9 +389,8 @@ def _read_gzip_bytes(path: str, offset: int) -> np.ndarray:
 
 
 # -- TensorFlow Playground sets ----------------------------------------------------------------
-def _load_points(name: str, noise: float, num_samples: int, seed: int) -> Dataset:
-    x, y = playground.make_points(name, num_samples, noise, seed)
-    task = DATASETS[name].task
-    names = playground.CLASS_NAMES if task == "classification" else None
-    dataset = Dataset.from_arrays(x, y, task=task, class_names=names, name=name)
+def _load_points(info: DatasetInfo, noise: float, num_samples: int, seed: int) -> Dataset:
+    x, y = playground.make_points(info.generator, info.task, num_samples, noise, seed)
+    names = playground.CLASS_NAMES if info.task == "classification" else None
+    dataset = Dataset.from_arrays(x, y, task=info.task, class_names=names, name=info.name)
     return dataclasses.replace(dataset, feature_names=playground.FEATURE_NAMES)

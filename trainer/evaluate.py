@@ -143,7 +143,7 @@ def grid_axes(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The x1 and x2 coordinates of a `resolution` x `resolution` grid covering the 2-D data of
     both splits, `padding` of its span beyond each side. Fixed for a dataset: a live view
-    computes it once, not once per redraw (the extent of 100k points costs ~3 ms)."""
+    computes it once, not once per redraw (the extent scans every point of both splits)."""
     if tuple(dataset.input_shape) != (2,):
         raise ValueError(
             f"A decision boundary needs 2 input features. Received: input_shape="
@@ -173,26 +173,6 @@ def decision_values(
         probabilities = softmax(outputs)
         values = probabilities[:, 1] if probabilities.shape[1] == 2 else probabilities.argmax(1)
     return values.reshape(xx.shape)
-
-
-def decision_grid(
-    model: keras.Model, dataset: Dataset, resolution: int = 60, padding: float = 0.1
-) -> pd.DataFrame:
-    """The model's output over a grid covering the 2-D data (as TensorFlow Playground draws it).
-
-    Columns x1, x2 (cell centres), value: P(class 1) for two classes, the predicted class id
-    for more, the prediction for regression, plus `class` (predicted name) for classification.
-    """
-    axes = grid_axes(dataset, resolution, padding)
-    values = decision_values(model, dataset, axes).ravel()
-    xx, yy = (a.ravel().astype(np.float32) for a in np.meshgrid(*axes))
-    frame = pd.DataFrame({"x1": xx, "x2": yy, "value": values})
-    if dataset.task == "regression":
-        return frame
-    two = len(dataset.class_names) == 2  # values are P(class 1); as argmax, a tie is class 0
-    predicted = (values > 0.5).astype(int) if two else values.astype(int)
-    frame["class"] = np.asarray(dataset.class_names)[predicted]
-    return frame
 
 
 def summarize_run(

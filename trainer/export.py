@@ -6,6 +6,10 @@ the same tf.data pipeline, functional model, optimizer and loss, and runs the gu
 GradientTape loop under `tf.function` with logging every `log_every` batches and a validation
 loop. Run with the same seed, it reproduces the dashboard's per-batch losses within 1e-4:
 `tests/unit/test_export.py` runs it in a subprocess and compares.
+
+Nothing here is written per dataset, optimizer or schedule: the data lines come from the
+dataset's registry entry (`trainer.datasets.DATASETS`), the optimizer and its learning rate from
+their tables (`trainer.optimizers`, `trainer.schedules`), the same entries the engine builds.
 """
 
 from __future__ import annotations
@@ -19,8 +23,9 @@ import numpy as np
 from trainer import playground
 from trainer.config import RunConfig
 from trainer.data import Dataset
-
-REGISTRY_IMAGES = {"digits", "mnist", "fashion_mnist"}
+from trainer.datasets import DATASETS, DatasetInfo
+from trainer.optimizers import optimizer_spec
+from trainer.schedules import schedule_spec
 
 
 def export_script(config: RunConfig) -> str:
@@ -86,55 +91,54 @@ def _header(config: RunConfig) -> str:
 
 
 def _is_csv(config: RunConfig) -> bool:
-    from trainer.datasets import DATASETS
-
     return config.dataset not in DATASETS
 
 
 def _load_section(config: RunConfig) -> str:
-    name = config.dataset
-    if name == "digits":
-        return """
-            # Data: scikit-learn's handwritten digits (8x8, values 0-16), kept uint8.
-            from sklearn.datasets import load_digits
-
-            digits = load_digits()
-            x_all, y_all = digits.images.astype(np.uint8), digits.target.astype(np.int32)
-            x_val = y_val = None
-            SCALE = 1 / 16
-            TASK = "classification"
-        """
-    if name in ("mnist", "fashion_mnist"):
-        return f"""
-            # Data: keras.datasets (downloaded once, cached); the test split validates.
-            (x_all, y_all), (x_val, y_val) = keras.datasets.{name}.load_data()
-            y_all, y_val = y_all.astype(np.int32), y_val.astype(np.int32)
-            SCALE = 1 / 255
-            TASK = "classification"
-        """
-    if name in playground.GENERATORS:
-        task = "regression" if name in playground.REGRESSION else "classification"
-        source = _playground_source()
-        return (
-            "# Data: the TensorFlow Playground generators (ported from its dataset.ts).\n"
-            + source
-            + f"""
-
-x_all, y_all = make_points({name!r}, num_samples={config.num_samples}, noise={config.noise!r}, seed=SEED)
-x_val = y_val = None
-SCALE = 1.0
-TASK = {task!r}
-"""
+    """The script's data lines, as the registry entry declares them (CSV: from `--data`)."""
+    info = DATASETS.get(config.dataset)
+    if info is None:
+        return _CSV_LOAD
+    if info.generator is not None:
+        code = _points_code(info, config)
+    elif info.export_code:
+        code = textwrap.dedent(info.export_code).strip("\n")
+    else:
+        raise ValueError(
+            f"DATASETS[{info.name!r}] declares neither a generator nor export_code, so a script "
+            f"cannot load it. Received: dataset={config.dataset!r}"
         )
-    return """
-        # Data: the arrays the dashboard trained on (Runs page: "data.npz"), no pickle.
-        with np.load(args.data, allow_pickle=False) as saved:
-            x_all, y_all = saved["x_train"], saved["y_train"]
-            x_val = saved["x_val"] if "x_val" in saved else None
-            y_val = saved["y_val"] if "y_val" in saved else None
-            SCALE = float(saved["scale"])
-        TASK = "regression" if y_all.dtype.kind == "f" else "classification"
-    """
+    return f"{code}\nTASK = {info.task!r}\n"
+
+
+def _points_code(info: DatasetInfo, config: RunConfig) -> str:
+    """The Playground module's source, the entry's generator (when defined elsewhere), and the
+    call that draws the run's points."""
+    generator = info.generator
+    source = _playground_source()
+    if generator.__module__ != playground.__name__:
+        source += "\n\n\n" + textwrap.dedent(inspect.getsource(generator)).strip()
+    return (
+        "# Data: the TensorFlow Playground generators (ported from its dataset.ts).\n"
+        + source
+        + f"""
+
+
+x_all, y_all = make_points({generator.__name__}, {info.task!r}, num_samples={config.num_samples}, noise={config.noise!r}, seed=SEED)
+x_val = y_val = None
+SCALE = 1.0"""
+    )
+
+
+_CSV_LOAD = """
+    # Data: the arrays the dashboard trained on (Runs page: "data.npz"), no pickle.
+    with np.load(args.data, allow_pickle=False) as saved:
+        x_all, y_all = saved["x_train"], saved["y_train"]
+        x_val = saved["x_val"] if "x_val" in saved else None
+        y_val = saved["y_val"] if "y_val" in saved else None
+        SCALE = float(saved["scale"])
+    TASK = "regression" if y_all.dtype.kind == "f" else "classification"
+"""
 
 
 def _playground_source() -> str:
@@ -229,20 +233,9 @@ def _model_section(config: RunConfig) -> str:
 
 
 def _optimizer_code(config: RunConfig) -> str:
-    lr, steps, rate = config.learning_rate, config.decay_steps, config.decay_rate
-    schedule = {
-        "constant": repr(lr),
-        "exponential": f"keras.optimizers.schedules.ExponentialDecay({lr!r}, decay_steps={steps}, decay_rate={rate!r})",
-        "step": f"keras.optimizers.schedules.ExponentialDecay({lr!r}, decay_steps={steps}, decay_rate={rate!r}, staircase=True)",
-        "cosine": f"keras.optimizers.schedules.CosineDecay({lr!r}, decay_steps={steps})",
-    }[config.lr_schedule]
-    return {
-        "sgd": f"keras.optimizers.SGD(learning_rate={schedule})",
-        "momentum": f"keras.optimizers.SGD(learning_rate={schedule}, momentum=0.9)",
-        "adam": f"keras.optimizers.Adam(learning_rate={schedule})",
-        "rmsprop": f"keras.optimizers.RMSprop(learning_rate={schedule})",
-        "adamw": f"keras.optimizers.AdamW(learning_rate={schedule})",
-    }[config.optimizer]
+    # The same table entries trainer.model builds from: one source for both.
+    learning_rate = schedule_spec(config.lr_schedule).code(config)
+    return optimizer_spec(config.optimizer).code(learning_rate)
 
 
 def _loop_section(config: RunConfig) -> str:

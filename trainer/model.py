@@ -7,6 +7,9 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
+from trainer.optimizers import optimizer_spec
+from trainer.schedules import schedule_spec
+
 if TYPE_CHECKING:
     from trainer.config import RunConfig
     from trainer.data import Dataset
@@ -42,32 +45,21 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
 def make_learning_rate(
     config: RunConfig,
 ) -> float | keras.optimizers.schedules.LearningRateSchedule:
-    """A float for `constant`, else the matching Keras LearningRateSchedule."""
-    lr, steps, rate = config.learning_rate, config.decay_steps, config.decay_rate
-    schedules = keras.optimizers.schedules
-    if config.lr_schedule == "exponential":
-        return schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=rate)
-    if config.lr_schedule == "step":
-        # Staircase decay: the rate drops by `decay_rate` at every `decay_steps` boundary.
-        return schedules.ExponentialDecay(lr, decay_steps=steps, decay_rate=rate, staircase=True)
-    if config.lr_schedule == "cosine":
-        return schedules.CosineDecay(lr, decay_steps=steps)
-    return lr
+    """The learning rate `config.lr_schedule` names in `trainer.schedules.LR_SCHEDULES`: a float,
+    or a Keras LearningRateSchedule."""
+    spec = schedule_spec(config.lr_schedule)
+    if spec.keras_class is None:
+        return config.learning_rate
+    schedule_class = getattr(keras.optimizers.schedules, spec.keras_class)
+    return schedule_class(config.learning_rate, **spec.arguments(config))
 
 
 def make_optimizer(config: RunConfig) -> keras.optimizers.Optimizer:
-    """The optimizer named by the config, on its learning-rate schedule."""
-    lr = make_learning_rate(config)
-    name = config.optimizer
-    if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=lr)
-    if name == "momentum":
-        return keras.optimizers.SGD(learning_rate=lr, momentum=0.9)
-    if name == "adam":
-        return keras.optimizers.Adam(learning_rate=lr)
-    if name == "rmsprop":
-        return keras.optimizers.RMSprop(learning_rate=lr)
-    return keras.optimizers.AdamW(learning_rate=lr)
+    """The optimizer `config.optimizer` names in `trainer.optimizers.OPTIMIZERS`, on its
+    learning-rate schedule."""
+    spec = optimizer_spec(config.optimizer)
+    optimizer_class = getattr(keras.optimizers, spec.keras_class)
+    return optimizer_class(learning_rate=make_learning_rate(config), **spec.kwargs)
 
 
 def learning_rate_curve(

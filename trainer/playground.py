@@ -7,7 +7,9 @@ Playground, classification noise jitters the position used to pick the label, no
 and the points come out shuffled.
 
 `make_points` is the entry point: it maps labels -1 -> class 0 ("-1", orange) and
-+1 -> class 1 ("+1", blue).
++1 -> class 1 ("+1", blue). Which generator a set uses, and its task, are declared once, in the
+registry (`trainer.datasets.DATASETS`). An exported script embeds this module's source, so it
+imports nothing but NumPy.
 """
 
 from __future__ import annotations
@@ -17,7 +19,6 @@ from collections.abc import Callable
 import numpy as np
 
 CLASS_NAMES = ("-1", "+1")  # class 0 is the Playground's -1, class 1 its +1
-COLORS = {"-1": "#f59322", "+1": "#0877bd"}  # the Playground's orange and blue
 FEATURE_NAMES = ("x1", "x2")
 
 Generator = Callable[[int, float, np.random.Generator], tuple[np.ndarray, np.ndarray]]
@@ -109,32 +110,22 @@ def regress_gaussian(
     return points, values[np.arange(n), strongest]
 
 
-GENERATORS: dict[str, Generator] = {
-    "circle": classify_circle,
-    "xor": classify_xor,
-    "gauss": classify_two_gauss,
-    "spiral": classify_spiral,
-    "plane": regress_plane,
-    "multi_gauss": regress_gaussian,
-}
-REGRESSION = ("plane", "multi_gauss")
-
-
 def make_points(
-    name: str, num_samples: int, noise: float, seed: int
+    generate: Generator, task: str, num_samples: int, noise: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Shuffled float32 points (n, 2) and labels: int32 class ids, or float32 targets.
+    """Shuffled float32 points (n, 2) and labels: int32 class ids for `task` "classification",
+    float32 targets for "regression".
 
     `noise` is the Playground's percent slider (0-50); the same seed gives the same points.
     """
-    if name not in GENERATORS:
+    if task not in ("classification", "regression"):
         raise ValueError(
-            f"Expected `name` to be one of {tuple(GENERATORS)}. Received: name={name!r}"
+            f"Expected `task` to be 'classification' or 'regression'. Received: task={task!r}"
         )
     rng = np.random.default_rng(seed)
-    points, labels = GENERATORS[name](num_samples, noise / 100, rng)
+    points, labels = generate(num_samples, noise / 100, rng)
     order = rng.permutation(num_samples)  # the Playground shuffles before splitting off test
     points = points[order].astype(np.float32)
-    if name in REGRESSION:
+    if task == "regression":
         return points, labels[order].astype(np.float32)
     return points, (labels[order] > 0).astype(np.int32)

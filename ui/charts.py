@@ -121,10 +121,9 @@ def _live_loss_json(x: str, log_scale: bool, show_smoothed: bool, height: int, h
 
 def live_spec(chart: alt.TopLevelMixin) -> dict:
     """A chart that reads only named datasets, as a plain spec for `st.vega_lite_chart` (the
-    rows go under those names), drawn on a canvas. A live chart is redrawn twice a second;
-    in Chromium on the 2-core development VM a redraw of the 600-row loss chart took ~75 ms
-    of the browser's CPU on a canvas against ~100 ms as SVG, time a browser on the same
-    machine takes from training."""
+    rows go under those names), drawn on a canvas. A live chart is redrawn twice a second, and
+    Vega redraws hundreds of rows faster on a canvas than as SVG: browser time that a browser
+    on the training machine takes from training."""
     spec = chart.to_dict()
     spec.pop("config", None)  # Altair's default theme sizes; Streamlit's theme styles it
     spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
@@ -214,13 +213,8 @@ def _hover_layers(base: alt.Chart, y: str, scale: alt.Scale, tooltip: list) -> l
 METRIC_DATA = "metric_epochs"  # dataset name of the live epoch-metric chart
 
 
-def metric_chart(epochs: pd.DataFrame, metric: str, *, height: int = 220) -> alt.Chart:
-    """One epoch metric and its validation twin (e.g. accuracy and val_accuracy) per epoch."""
-    return _metric_layer(metric_frame(epochs, metric), metric, height)
-
-
 def metric_frame(epochs: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """`metric_chart`'s rows: epoch (from 1), split (train or validation), value."""
+    """The live metric chart's rows: epoch (from 1), split (train or validation), value."""
     names = [m for m in (metric, f"val_{metric}") if m in epochs]
     return (
         epochs[["epoch", *names]]
@@ -231,8 +225,9 @@ def metric_frame(epochs: pd.DataFrame, metric: str) -> pd.DataFrame:
 
 
 def live_metric_spec(metric: str, *, height: int = 220) -> dict:
-    """`metric_chart` reading `metric_frame` rows from the dataset METRIC_DATA: the same spec
-    on every redraw (see `live_loss_spec`)."""
+    """One epoch metric and its validation twin (e.g. accuracy and val_accuracy) per epoch,
+    reading `metric_frame` rows from the dataset METRIC_DATA: the same spec on every redraw
+    (see `live_loss_spec`)."""
     return _live_metric_json(metric, height).copy()
 
 

@@ -99,7 +99,7 @@ def boundary_image(values: np.ndarray, task: str, class_names: Sequence[str] = (
     """`values` (rows of x2, columns of x1) as a PNG data URL, one pixel per grid point, in the
     colours of the boundary's legend. The browser stretches and smooths it over the plot, as
     TensorFlow Playground paints its canvas: one image to swap per live redraw, where a grid of
-    rect marks cost Vega ~100 ms of the browser's CPU each time (and showed seams)."""
+    rect marks makes Vega lay out thousands of marks each time (and showed seams)."""
     rgb = _heat_rgb(np.asarray(values), task, class_names)[::-1]  # image rows run top-down
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buffer, format="PNG")

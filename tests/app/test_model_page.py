@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from apptest_helpers import page, texts
 
+from trainer.optimizers import OPTIMIZERS, OptimizerSpec
+from trainer.schedules import LR_SCHEDULES, ScheduleSpec
+
 
 def test_default_shows_summary_and_parameter_count():
     at = page("model").run()
@@ -72,3 +75,28 @@ def test_bad_link_value_is_reported_and_the_default_kept():
     # The starting point's learning rate is kept (ui.share.STARTER), the valid field applied.
     assert at.number_input(key="w_learning_rate").value == 0.1
     assert at.number_input(key="w_epochs").value == 3
+
+
+def _inverse_time(config, steps):
+    return config.learning_rate / (1 + config.decay_rate * steps / config.decay_steps)
+
+
+def test_choices_are_the_tables_and_a_new_entry_shows(monkeypatch):
+    monkeypatch.setitem(OPTIMIZERS, "nadam", OptimizerSpec("Nadam"))
+    monkeypatch.setitem(
+        LR_SCHEDULES,
+        "inverse_time",
+        ScheduleSpec("InverseTimeDecay", _inverse_time, ("decay_steps", "decay_rate")),
+    )
+    at = page("model").run()
+    assert at.selectbox(key="w_optimizer").options == list(OPTIMIZERS)
+    assert at.selectbox(key="w_lr_schedule").options == list(LR_SCHEDULES)
+    at.selectbox(key="w_optimizer").set_value("nadam").run()
+    at.selectbox(key="w_lr_schedule").set_value("inverse_time").run()
+    assert not at.exception and not at.error
+    assert at.query_params["optimizer"] == "nadam"
+    labels = [n.label for n in at.number_input]
+    assert "Decay steps" in labels and "Decay rate" in labels
+    at.selectbox(key="w_lr_schedule").set_value("cosine").run()  # takes decay_steps only
+    labels = [n.label for n in at.number_input]
+    assert "Decay steps" in labels and "Decay rate" not in labels

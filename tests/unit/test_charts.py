@@ -87,13 +87,6 @@ def test_unknown_x_axis_is_rejected():
         charts.loss_chart(History().decimated(), x="time")
 
 
-def test_metric_chart_has_train_and_validation():
-    spec = charts.metric_chart(history(300).epochs(), "accuracy").to_dict()
-    rows = next(iter(datasets(spec).values()))
-    assert {r["split"] for r in rows} == {"train", "validation"}
-    assert len(rows) == 6
-
-
 def test_runs_chart_colors_by_run():
     curves = pd.concat(
         [history(100).decimated(smoothing=0.6).assign(run=name) for name in ("run 1", "run 2")]
@@ -164,8 +157,6 @@ def test_live_metric_spec_reads_the_metric_frame():
     assert spec == charts.live_metric_spec("accuracy") and "datasets" not in spec
     assert spec["data"] == {"name": charts.METRIC_DATA}
     assert spec["encoding"]["y"]["title"] == "accuracy"
-    inline = datasets(charts.metric_chart(h.epochs(), "accuracy").to_dict())
-    assert [len(rows) for rows in inline.values()] == [len(frame)]
 
 
 def decode_png(url: str) -> np.ndarray:

@@ -23,6 +23,9 @@ def test_registry_entries():
         assert info.name == name and info.title and info.description
         assert info.task in ("classification", "regression")
         assert info.kind in ("image", "points", "table")
+        # The entry says how the exported script loads it: a generator or its own code.
+        assert (info.generator is not None) == (info.kind == "points")
+        assert info.generator is not None or info.export_code.strip()
     assert [n for n, i in DATASETS.items() if i.needs_download] == ["mnist", "fashion_mnist"]
     assert [n for n, i in DATASETS.items() if i.task == "regression"] == ["plane", "multi_gauss"]
 

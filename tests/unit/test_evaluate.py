@@ -1,4 +1,4 @@
-"""trainer.evaluate: scores match hand computation; the decision grid matches model.predict."""
+"""trainer.evaluate: scores match hand computation; the decision values match model.predict."""
 
 import numpy as np
 import pytest
@@ -7,7 +7,6 @@ import trainer
 from trainer.evaluate import (
     Classification,
     classify,
-    decision_grid,
     decision_values,
     grid_axes,
     regression_frame,
@@ -60,16 +59,13 @@ def test_classify_agrees_with_model_predict_and_learns_xor():
     assert result.confusion().sum() == data.num_val
 
 
-def test_decision_grid_matches_model_predict_at_grid_points():
-    model, data = trained("circle")
-    grid = decision_grid(model, data, resolution=20)
-    assert len(grid) == 400 and set(grid.columns) == {"x1", "x2", "value", "class"}
-    probe = grid.sample(5, random_state=0)
-    logits = model.predict(probe[["x1", "x2"]].to_numpy(np.float32), verbose=0)
-    p1 = np.exp(logits[:, 1]) / np.exp(logits).sum(axis=1)
-    np.testing.assert_allclose(probe["value"], p1, atol=1e-5)
+def test_grid_axes_cover_the_points_of_both_splits():
+    data = trainer.split_validation(trainer.load_dataset("circle", num_samples=300), 0.2, 0)
+    x1, x2 = grid_axes(data, resolution=20)
+    assert len(x1) == len(x2) == 20
     points = np.vstack([data.x_train, data.x_val])
-    assert grid["x1"].min() < points[:, 0].min() and grid["x1"].max() > points[:, 0].max()
+    assert x1.min() < points[:, 0].min() and x1.max() > points[:, 0].max()
+    assert x2.min() < points[:, 1].min() and x2.max() > points[:, 1].max()
 
 
 def test_decision_values_are_rows_of_x2_and_columns_of_x1():
@@ -81,8 +77,6 @@ def test_decision_values_are_rows_of_x2_and_columns_of_x1():
     logits = model.predict(np.array([[x1[col], x2[row]]], np.float32), verbose=0)
     p1 = np.exp(logits[0, 1]) / np.exp(logits[0]).sum()
     np.testing.assert_allclose(values[row, col], p1, atol=1e-5)
-    frame = decision_grid(model, data, resolution=12)
-    np.testing.assert_allclose(frame["value"], decision_values(model, data, (x1, x2)).ravel())
 
 
 def test_regression_frame_and_grid():
@@ -90,15 +84,18 @@ def test_regression_frame_and_grid():
     frame = regression_frame(model, data)
     assert len(frame) == data.num_val
     np.testing.assert_allclose(frame["residual"], frame["predicted"] - frame["true"], atol=1e-6)
-    grid = decision_grid(model, data, resolution=10)
-    direct = model.predict(grid[["x1", "x2"]].to_numpy(np.float32), verbose=0)[:, 0]
-    np.testing.assert_allclose(grid["value"], direct, atol=1e-5)
+    x1, x2 = grid_axes(data, resolution=10)
+    values = decision_values(model, data, (x1, x2))
+    xx, yy = np.meshgrid(x1, x2)
+    grid = np.column_stack([xx.ravel(), yy.ravel()]).astype(np.float32)
+    direct = model.predict(grid, verbose=0)[:, 0]
+    np.testing.assert_allclose(values.ravel(), direct, atol=1e-5)
 
 
-def test_decision_grid_needs_two_features():
+def test_the_grid_needs_two_features():
     data = trainer.load_dataset("digits")
     with pytest.raises(ValueError, match="2 input features"):
-        decision_grid(None, data)
+        grid_axes(data)
 
 
 def test_summary_names_best_epoch_reason_and_gap():

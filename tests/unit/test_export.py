@@ -1,6 +1,11 @@
-"""export_script: a standalone script (TF/NumPy only) that reproduces trainer.train's losses."""
+"""export_script: a standalone script (TF/NumPy only) that reproduces trainer.train's losses.
+
+Every optimizer and schedule table entry, and an entry added at run time, is trained and exported
+here: adding one needs no test edit, and one that builds the wrong thing fails.
+"""
 
 import ast
+import itertools
 import subprocess
 import sys
 
@@ -8,7 +13,10 @@ import numpy as np
 import pytest
 
 import trainer
+from trainer import datasets
 from trainer.export import export_arrays, export_script
+from trainer.optimizers import OPTIMIZERS, OptimizerSpec
+from trainer.schedules import LR_SCHEDULES, ScheduleSpec
 
 CASES = {
     "xor-adam-l2-dropout": trainer.RunConfig(
@@ -76,3 +84,62 @@ def test_csv_runs_export_with_their_arrays(tmp_path):
 def test_export_rejects_a_non_config():
     with pytest.raises(ValueError, match="RunConfig"):
         export_script({"dataset": "digits"})
+
+
+# -- the tables: every entry, and entries added at run time --------------------------------
+def table_pairs() -> list[tuple[str, str]]:
+    """(optimizer, schedule) pairs covering every entry of both tables at least once."""
+    count = max(len(OPTIMIZERS), len(LR_SCHEDULES))
+    cycle = itertools.cycle
+    return list(itertools.islice(zip(cycle(OPTIMIZERS), cycle(LR_SCHEDULES)), count))
+
+
+def losses_match_the_export(config: trainer.RunConfig, tmp_path) -> None:
+    events = list(trainer.train(config))
+    assert events[-1].reason == "completed", events[-1]
+    expected = [e.loss for e in events if isinstance(e, trainer.BatchEnd)]
+    assert len(expected) >= 4 and np.all(np.isfinite(expected))
+    np.testing.assert_allclose(run_script(export_script(config), tmp_path), expected, atol=1e-4)
+
+
+def few_steps(**changes) -> trainer.RunConfig:
+    # 96 points, 80 to train on: 5 steps an epoch; decay_steps=2 moves every schedule in them.
+    base = dict(dataset="xor", num_samples=96, epochs=2, batch_size=16, hidden_units=(8,))
+    return trainer.RunConfig(**{**base, "learning_rate": 0.05, "decay_steps": 2, **changes})
+
+
+@pytest.mark.parametrize(("optimizer", "schedule"), table_pairs())
+def test_every_optimizer_and_schedule_trains_and_exports(optimizer, schedule, tmp_path):
+    losses_match_the_export(few_steps(optimizer=optimizer, lr_schedule=schedule), tmp_path)
+
+
+def inverse_time(config, steps):  # keras.optimizers.schedules.InverseTimeDecay's formula
+    return config.learning_rate / (1 + config.decay_rate * steps / config.decay_steps)
+
+
+def classify_stripes(n, noise, rng):
+    """Vertical stripes: +1 where sin(x1) >= 0."""
+    points = rng.uniform(-5, 5, (n, 2))
+    jittered = points + rng.uniform(-5, 5, (n, 2)) * noise
+    return points, np.where(np.sin(jittered[:, 0]) >= 0, 1, -1)
+
+
+def test_a_new_optimizer_schedule_and_playground_set_are_one_entry_each(monkeypatch, tmp_path):
+    monkeypatch.setitem(OPTIMIZERS, "nadam", OptimizerSpec("Nadam", {"beta_1": 0.8}))
+    monkeypatch.setitem(
+        LR_SCHEDULES,
+        "inverse_time",
+        ScheduleSpec("InverseTimeDecay", inverse_time, ("decay_steps", "decay_rate")),
+    )
+    stripes = datasets.playground_set(
+        "stripes", "Stripes", "classification", "Vertical stripes.", classify_stripes
+    )
+    monkeypatch.setitem(datasets.DATASETS, "stripes", stripes)
+    config = few_steps(dataset="stripes", optimizer="nadam", lr_schedule="inverse_time")
+    optimizer = trainer.make_optimizer(config)
+    assert type(optimizer).__name__ == "Nadam" and optimizer.beta_1 == 0.8
+    curve = trainer.learning_rate_curve(config, 10)
+    assert [v for _, v in curve] == pytest.approx(
+        [inverse_time(config, s) for s, _ in curve], rel=1e-5
+    )
+    losses_match_the_export(config, tmp_path)

@@ -165,12 +165,6 @@ def test_regularization_losses_are_added_to_the_batch_loss():
     assert regularized == pytest.approx(plain + penalty, rel=1e-5)
 
 
-@pytest.mark.parametrize("optimizer", ["sgd", "momentum", "adam", "rmsprop", "adamw"])
-def test_every_optimizer_trains(optimizer):
-    events = list(trainer.train(config(optimizer=optimizer, epochs=1, dropout=0.2), tiny()))
-    assert events[-1].reason == "completed"
-
-
 @pytest.mark.parametrize("schedule", ["constant", "exponential", "cosine", "step"])
 def test_learning_rate_curve_follows_the_schedule(schedule):
     curve = trainer.learning_rate_curve(

@@ -109,26 +109,3 @@ def test_the_layer_table_is_what_keras_builds():
             for layer in model.layers
         ]
         assert [(r["layer"], r["type"], r["output shape"], r["params"]) for r in rows] == built
-
-
-@pytest.mark.parametrize("schedule", ["constant", "exponential", "step", "cosine"])
-def test_the_schedule_preview_is_keras_schedule(schedule):
-    from trainer.config import LR_SCHEDULES
-    from trainer.schedules import learning_rate_points
-
-    assert schedule in LR_SCHEDULES
-    config = trainer.RunConfig(
-        learning_rate=0.3, lr_schedule=schedule, decay_steps=70, decay_rate=0.4
-    )
-    ours = learning_rate_points(config, 500, points=50)
-    keras_curve = trainer.learning_rate_curve(config, 500, points=50)
-    assert [s for s, _ in ours] == [s for s, _ in keras_curve]
-    assert [v for _, v in ours] == pytest.approx([v for _, v in keras_curve], rel=1e-5)
-
-
-def test_every_schedule_has_a_preview():
-    from trainer.config import LR_SCHEDULES
-    from trainer.schedules import learning_rates
-
-    for name in LR_SCHEDULES:
-        assert learning_rates(trainer.RunConfig(lr_schedule=name), [0, 10]).shape == (2,)
