@@ -59,6 +59,9 @@ class RunConfig:
     strategy: str = "default"
     log_every: int = 10  # batches per Step on the Train page; the exported script logs as often
     steps_per_execution: int = 32  # most train steps per compiled call (fewer if steps are slow)
+    # The same train step without tf.function, as Keras' run_eagerly: slow, but a debugger or
+    # a print() inside the step sees every batch. The losses are the same.
+    run_eagerly: bool = False
 
     def __post_init__(self) -> None:
         for f in fields(self):

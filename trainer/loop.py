@@ -162,12 +162,21 @@ def _run(
     regression = data.task == "regression"
     train_arrays = _to_arrays(data.x_train, data.y_train, data.scale, regression)
     chunk = make_train_chunk(
-        model, optimizer, loss_fn, train_metrics, strategy, train_arrays, config.batch_size
+        model,
+        optimizer,
+        loss_fn,
+        train_metrics,
+        strategy,
+        train_arrays,
+        config.batch_size,
+        run_eagerly=config.run_eagerly,
     )
     evaluate = None
     if data.x_val is not None and len(data.x_val):
         val_arrays = _to_arrays(data.x_val, data.y_val, data.scale, regression)
-        evaluate = make_evaluate(model, loss_fn, val_metrics, strategy, val_arrays)
+        evaluate = make_evaluate(
+            model, loss_fn, val_metrics, strategy, val_arrays, run_eagerly=config.run_eagerly
+        )
     orders = _epoch_orders(len(data.x_train), config)
     saver.track(model, optimizer, strategy)
 
@@ -252,7 +261,7 @@ def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
     """Each epoch's row order, as the seed's `shuffle(buffer_size).batch(...)` would take rows:
     tf.data shuffles the indices (same buffer semantics, reshuffled every epoch, seeded) and
     hands over a whole epoch's order at once, computing the next one in the background while
-    this one trains (a buffer shuffle of 50k indices takes ~50 ms). `shuffle=False` keeps
+    this one trains (a buffer shuffle of a large epoch is not free). `shuffle=False` keeps
     dataset order."""
     if not config.shuffle:
         order = tf.range(n, dtype=tf.int64)
@@ -262,7 +271,7 @@ def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
         config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True
     )
     # No autotuning: the pipeline is fixed (one epoch ahead), and the autotuner's background
-    # thread made deleting the iterator at the end of a run wait up to ~2 s for it to wake up.
+    # thread made deleting the iterator at the end of a run wait seconds for it to wake up.
     options = tf.data.Options()
     options.autotune.enabled = False
     yield from indices.batch(n).repeat().prefetch(1).with_options(options)

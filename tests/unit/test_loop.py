@@ -5,6 +5,7 @@ import math
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import trainer
 from trainer import STOP, BatchEnd, EpochEnd, RunConfig, TrainingEnd
@@ -201,3 +202,29 @@ def test_chunks_start_small_then_grow_to_a_tenth_of_a_second_capped():
     assert sizer.size == 10
     sizer.observe(10, 0.001)  # fast steps: capped at steps_per_execution
     assert sizer.size == 32
+
+
+def test_run_eagerly_runs_the_same_step_uncompiled_with_the_same_losses():
+    config = trainer.RunConfig(dataset="xor", num_samples=200, batch_size=32, epochs=2, seed=3)
+    seen: list[bool] = []
+
+    def model_that_reports() -> keras.Model:
+        # The Lambda runs on every call when eager, and only while tracing when compiled.
+        keras.utils.set_random_seed(config.seed)
+        report = keras.layers.Lambda(lambda x: (seen.append(tf.executing_eagerly()), x)[1])
+        return keras.Sequential(
+            [keras.Input((2,)), report, keras.layers.Dense(8, activation="relu"),
+             keras.layers.Dense(2)]
+        )  # fmt: skip
+
+    def losses(eager: bool) -> list[float]:
+        model = model_that_reports()
+        seen.clear()  # building the model called the Lambda once, symbolically
+        run = trainer.train(config.replace(run_eagerly=eager), model=model)
+        return [e.loss for e in run if isinstance(e, trainer.BatchEnd)]
+
+    compiled = losses(eager=False)
+    assert not any(seen)  # traced, never run in Python per batch
+    eager = losses(eager=True)
+    assert seen and all(seen) and seen.count(True) >= len(eager)  # every batch in Python
+    np.testing.assert_allclose(eager, compiled, rtol=1e-6)
