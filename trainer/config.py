@@ -53,6 +53,9 @@ class RunConfig:
     shuffle: bool = True  # False takes batches in dataset order
     shuffle_buffer: int = 1024  # as tf.data.Dataset.shuffle(buffer_size=...)
     patience: int = 0  # early stopping on val_loss after this many epochs without gain; 0 = off
+    # The run ends with the weights of its best epoch (lowest val_loss), as Keras'
+    # EarlyStopping(restore_best_weights=True): the model taken away is the best one seen.
+    restore_best_weights: bool = False
     seed: int = 0
 
     # Execution.

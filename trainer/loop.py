@@ -182,7 +182,7 @@ def _run(
 
     batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
     sizer = _ChunkSizer(config.steps_per_execution)
-    early = _EarlyStopping(config.patience)
+    early = _EarlyStopping(config.patience, keep_best=config.restore_best_weights)
     first_epoch, c = saver.restore()
     for _ in range(first_epoch):  # replay the shuffle sequence: epoch k gets epoch k's order
         next(orders)
@@ -238,14 +238,17 @@ def _run(
             if (yield EpochEnd(epoch, metrics, c.step, c.elapsed)) == STOP:
                 yield _end("stopped", c, metrics, model, "Stopped by request.")
                 return
-            if early.should_stop(metrics.get("val_loss", metrics["loss"])):
+            if early.should_stop(metrics.get("val_loss", metrics["loss"]), epoch, metrics, model):
                 message = (
                     f"Early stopped after epoch {epoch + 1}: no better validation loss "
                     f"for {config.patience} epochs (best {early.best:.4g})."
                 )
+                metrics, message = early.restore(model, epoch, metrics, message)
                 yield _end("early_stopped", c, metrics, model, message)
                 return
-        yield _end("completed", c, metrics, model, f"Completed {config.epochs} epochs.")
+        message = f"Completed {config.epochs} epochs."
+        metrics, message = early.restore(model, config.epochs - 1, metrics, message)
+        yield _end("completed", c, metrics, model, message)
     finally:
         # Drop the compiled functions (and the data tensors they hold) promptly, whether the
         # run ended, was stopped or was abandoned with close().
@@ -375,14 +378,37 @@ class _ChunkSizer:
 
 
 class _EarlyStopping:
-    def __init__(self, patience: int) -> None:
+    """Counts epochs without a better validation loss; with `keep_best`, keeps a copy of the
+    best epoch's weights (host memory, one model's worth) to end the run with."""
+
+    def __init__(self, patience: int, keep_best: bool = False) -> None:
         self.patience = patience
+        self.keep_best = keep_best
         self.best = math.inf
         self.waited = 0
+        self.best_epoch = -1
+        self.best_metrics: dict[str, float] = {}
+        self.best_weights: list | None = None
 
-    def should_stop(self, value: float) -> bool:
+    def should_stop(
+        self, value: float, epoch: int, metrics: dict[str, float], model: keras.Model
+    ) -> bool:
         if value < self.best:
-            self.best, self.waited = value, 0
+            self.best, self.waited, self.best_epoch = value, 0, epoch
+            if self.keep_best:
+                self.best_metrics, self.best_weights = dict(metrics), model.get_weights()
             return False
         self.waited += 1
         return self.patience > 0 and self.waited >= self.patience
+
+    def restore(
+        self, model: keras.Model, last_epoch: int, metrics: dict[str, float], message: str
+    ) -> tuple[dict[str, float], str]:
+        """The run's final metrics and message, after putting the best weights back."""
+        if self.best_weights is None or self.best_epoch == last_epoch:
+            return metrics, message
+        model.set_weights(self.best_weights)
+        return self.best_metrics, (
+            f"{message} Restored the weights of epoch {self.best_epoch + 1}, the best "
+            f"(validation loss {self.best:.4g})."
+        )

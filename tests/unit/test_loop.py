@@ -228,3 +228,31 @@ def test_run_eagerly_runs_the_same_step_uncompiled_with_the_same_losses():
     eager = losses(eager=True)
     assert seen and all(seen) and seen.count(True) >= len(eager)  # every batch in Python
     np.testing.assert_allclose(eager, compiled, rtol=1e-6)
+
+
+@pytest.mark.parametrize("patience", [0, 3])
+def test_restore_best_weights_ends_with_the_best_epochs_model(patience):
+    # Adam at 0.05 on a small spiral overshoots: its best epoch is not its last.
+    base = trainer.RunConfig(
+        dataset="spiral", num_samples=300, epochs=12, batch_size=16, optimizer="adam",
+        learning_rate=0.05, patience=patience,
+    )  # fmt: skip
+    data = trainer.split_validation(trainer.load_dataset("spiral", num_samples=300), 0.2, 0)
+
+    def val_loss_of(model) -> float:
+        logits = model(data.x_val.astype("float32"), training=False)
+        return float(
+            keras.losses.SparseCategoricalCrossentropy(from_logits=True)(data.y_val, logits)
+        )
+
+    plain = list(trainer.train(base))
+    losses = [e.metrics["val_loss"] for e in plain if isinstance(e, EpochEnd)]
+    best = int(np.argmin(losses))
+    assert best < len(losses) - 1, "the setup must have a best epoch before the last"
+    assert val_loss_of(plain[-1].model) == pytest.approx(losses[-1], rel=1e-4)
+
+    kept = list(trainer.train(base.replace(restore_best_weights=True)))
+    end = kept[-1]
+    assert f"Restored the weights of epoch {best + 1}" in end.message
+    assert end.metrics["val_loss"] == pytest.approx(losses[best], rel=1e-6)
+    assert val_loss_of(end.model) == pytest.approx(losses[best], rel=1e-4)
