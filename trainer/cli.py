@@ -4,28 +4,48 @@
     python -m trainer --config run.json --out runs/a   # a config saved from the dashboard
     python -m trainer --dataset spiral --hidden_units 8,8 --optimizer adam --learning_rate 0.03
     python -m trainer --csv data.csv --target label
+    python -m trainer --out runs/a --resume --epochs 20   # go on with runs/a's config, longer
 
-Writes into --out: history.csv (every batch), epochs.csv, config.json, model.keras, result.json.
-Every file is written to a temporary name and renamed, so a crash never leaves half a file.
+Writes into --out as it goes (`trainer.outputs` says exactly what, when): config.json and
+data.json (the data's fingerprint) at the start; a checkpoint, then the epoch's rows appended to
+history.csv (every batch) and epochs.csv, at every epoch end, so even SIGKILL loses at most the
+epoch in progress; at the end, history.csv and epochs.csv whole, model.keras and result.json.
+SIGTERM and Ctrl-C stop the run at the next batch, as "stopped" (exit code 3), writing it all.
+`--resume` goes on after the last epoch both the checkpoint and the files hold, whatever
+interrupted the run, and refuses another config (but for `epochs` and how the run executes)
+or other data. Every file is written to a temporary name and renamed (the per-epoch appends
+excepted: --resume drops a line a kill cut short), so a crash never leaves half a file.
 Under TF_CONFIG (multi-worker), every worker trains and only the chief writes.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import dataclasses
+import math
 import shutil
+import signal
 import sys
-import tempfile
+import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Generator, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import fields
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
+from trainer.budget import steps_per_epoch
 from trainer.config import RunConfig
-from trainer.events import BatchEnd, EpochEnd, TrainingEnd
+from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
+from trainer.history import History
+from trainer.outputs import RunOutputs, check_config, check_data, fingerprint, read_config
+
+if TYPE_CHECKING:  # TensorFlow loads only once the flags are good: a bad one answers at once
+    import keras
+    import tensorflow as tf
+
+    from trainer.data import Dataset
+    from trainer.tensorboard import TensorBoardLog
 
 EXIT_CODES = {"completed": 0, "early_stopped": 0, "stopped": 3, "diverged": 4}
 
@@ -44,7 +64,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=0,
         help="TensorFlow intra/inter-op threads (0: TF's default). Small models on few cores "
-        "train fastest with 1 (measured 1.5x on 2 cores for the seed's model)",
+        "often train fastest with 1 (benchmarks/throughput.py measures it)",
     )
     parser.add_argument(
         "--tensorboard",
@@ -55,16 +75,40 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--resume",
         action="store_true",
-        help="continue the run in --out from its last epoch checkpoint (same config)",
+        help="go on with the run in --out after its last finished epoch; its config.json is the "
+        "base (flags override --epochs and such, and other changes are refused)",
+    )
+    parser.add_argument(
+        "--run-eagerly",
+        dest="cfg_run_eagerly",
+        action="store_const",
+        const="true",
+        help="the same train step without tf.function, for a debugger (slow; same losses)",
     )
     for f in fields(RunConfig):
-        parser.add_argument(f"--{f.name}", dest=f"cfg_{f.name}", metavar="VALUE")
+        parser.add_argument(
+            f"--{f.name}", dest=f"cfg_{f.name}", metavar="VALUE", help=_choices(f.name)
+        )
     return parser.parse_args(argv)
 
 
+def _choices(name: str) -> str | None:
+    """The names a table-backed field takes, for --help (read from the tables themselves)."""
+    from trainer.optimizers import OPTIMIZERS
+    from trainer.schedules import LR_SCHEDULES
+
+    table = {"optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}.get(name)
+    return f"one of {', '.join(table)}" if table else None
+
+
 def make_config(args: argparse.Namespace) -> RunConfig:
-    """The JSON file's config, with every given flag applied on top (then validated)."""
-    base = RunConfig.from_json(args.config.read_text()).to_dict() if args.config else {}
+    """The base config with every given flag applied on top (then validated). The base is
+    --config's file; on --resume without one, the config.json of the run being resumed."""
+    base: dict[str, Any] = {}
+    if args.config:
+        base = RunConfig.from_json(args.config.read_text()).to_dict()
+    elif args.resume and (saved := read_config(args.out)) is not None:
+        base = saved.to_dict()
     flags = {
         f.name: getattr(args, f"cfg_{f.name}")
         for f in fields(RunConfig)
@@ -94,24 +138,9 @@ def load_data(args: argparse.Namespace, config: RunConfig):
             raise ValueError("--csv needs --target: the name of the column to predict")
         task = config.task if args.cfg_task else None
         return Dataset.from_csv(args.csv, target=args.target, task=task)
+    if config.dataset == "csv":  # e.g. resuming a CSV run: its file is not in config.json
+        raise ValueError("dataset 'csv' needs --csv FILE --target COLUMN")
     return dataset_for(config)
-
-
-def write_atomic(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through a temporary file in the same folder, then rename over the target."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}-", suffix=path.suffix)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_text(path: Path, text: str) -> None:
-    write_atomic(path, lambda tmp: tmp.write_text(text))
 
 
 class ProgressBar:
@@ -147,61 +176,40 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         config = make_config(args)
+        if args.resume:
+            check_config(config, args.out)
         dataset = load_data(args, config)
     except (ValueError, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-
-    if args.threads:
-        import tensorflow as tf
-
-        # Before the first op: the thread pools are fixed when TensorFlow's context starts.
-        tf.config.threading.set_intra_op_parallelism_threads(args.threads)
-        tf.config.threading.set_inter_op_parallelism_threads(args.threads)
+        return fail(err)
+    set_threads(args.threads)
 
     from trainer.data import split_validation
-    from trainer.distribute import is_chief, make_strategy
-    from trainer.history import History
+    from trainer.distribute import make_strategy
     from trainer.loop import train
     from trainer.model import build_model
 
     strategy = make_strategy(config.strategy)
-    split = split_validation(dataset, config.validation_split, config.seed)
     try:
+        split = split_validation(dataset, config.validation_split, config.seed)
         checkpoints = prepare_checkpoints(args, strategy)
-    except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
+        outputs = open_outputs(args, config, split, checkpoints, strategy)
+    except (ValueError, OSError) as err:
+        return fail(err)
     with strategy.scope():
         model = build_model(config, split)
-    total = -(-split.num_train // config.batch_size) * config.epochs
-    bar = ProgressBar(total, config.epochs, sys.stderr, enabled=not args.quiet)
-    history = History()
-    end: TrainingEnd | None = None
-    last_loss = float("nan")
     events = train(config, split, model=model, strategy=strategy, checkpoint_dir=checkpoints)
+    history = History()
+    bar = ProgressBar(
+        steps_per_epoch(split.num_train, config.batch_size) * config.epochs,
+        config.epochs,
+        sys.stderr,
+        enabled=not args.quiet,
+    )
     board = _tensorboard(args, config, strategy)
     try:
-        for event in events:
-            history.record(event)
-            if board is not None:
-                board.record(event)
-            if isinstance(event, BatchEnd):
-                bar.update(event)
-                last_loss = event.loss
-            elif isinstance(event, EpochEnd):
-                bar.epoch(event)
-            else:
-                end = event
+        end, last_loss = consume(events, model, history, bar, board, outputs)
     except ValueError as err:
-        print(f"error: {err}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        # Nothing learned is lost: write what there is, and say how to go on.
-        events.close()
-        step = history.last.step if history.last else -1
-        message = f"Interrupted at step {step}; continue with --resume."
-        end = TrainingEnd("stopped", step, 0, 0.0, {}, message, model)
+        return fail(err)
     finally:
         if board is not None:
             board.close()
@@ -210,10 +218,127 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"{end.reason}: {end.message} steps={end.step + 1} last_loss={last_loss:.6f}",
         file=sys.stderr,
     )
-    if is_chief(strategy):
-        save_outputs(args.out, config, history, end, resumed=args.resume)
+    if outputs is not None:
+        outputs.finish(history, end)
         print(f"wrote {args.out}/", file=sys.stderr)
     return EXIT_CODES[end.reason]
+
+
+def fail(err: Exception) -> int:
+    """A one-line error (no traceback: the message says what to change), exit code 2."""
+    print(f"error: {err}", file=sys.stderr)
+    return 2
+
+
+def set_threads(threads: int) -> None:
+    if threads:
+        import tensorflow as tf
+
+        # Before the first op: the thread pools are fixed when TensorFlow's context starts.
+        tf.config.threading.set_intra_op_parallelism_threads(threads)
+        tf.config.threading.set_inter_op_parallelism_threads(threads)
+
+
+def open_outputs(
+    args: argparse.Namespace,
+    config: RunConfig,
+    split: Dataset,
+    checkpoints: str | None,
+    strategy: tf.distribute.Strategy,
+) -> RunOutputs | None:
+    """The chief's outputs, begun (config.json, data.json; on --resume, checked against the data
+    and lined up with the checkpoint); None on other workers, which write nothing."""
+    from trainer.distribute import is_chief
+
+    if not is_chief(strategy):
+        return None
+    outputs = RunOutputs(args.out, steps_per_epoch(split.num_train, config.batch_size))
+    data_print = fingerprint(split)
+    if args.resume and checkpoints is not None:
+        check_data(data_print, args.out)
+        print(outputs.resume(config, data_print, Path(checkpoints)), file=sys.stderr)
+    else:
+        outputs.start(config, data_print)
+    return outputs
+
+
+def consume(
+    events: Generator[Event, object, None],
+    model: keras.Model,
+    history: History,
+    bar: ProgressBar,
+    board: TensorBoardLog | None,
+    outputs: RunOutputs | None,
+) -> tuple[TrainingEnd, float]:
+    """Pull the run to its end: the run's TrainingEnd and its last batch loss. SIGTERM or
+    Ctrl-C stop it at the next batch (a second Ctrl-C at once), so what it learned is written."""
+    end: TrainingEnd | None = None
+    last_loss = math.nan
+    with catch_stop_signals() as caught:
+        try:
+            command = None
+            while end is None:
+                event = events.send(command)
+                command = STOP if caught else None  # the engine still yields what it computed
+                history.record(event)
+                if board is not None:
+                    board.record(event)
+                if isinstance(event, BatchEnd):
+                    bar.update(event)
+                    last_loss = event.loss
+                elif isinstance(event, EpochEnd):
+                    bar.epoch(event)
+                    if outputs is not None:  # the engine has just checkpointed this epoch
+                        outputs.epoch_done(history, event)
+                else:
+                    end = event
+        except KeyboardInterrupt:  # a second Ctrl-C: no TrainingEnd comes, so make one
+            events.close()
+            end = interrupted(history, model)
+    if end.reason == "stopped":
+        how = f"Stopped by {caught[0]}" if caught else "Interrupted"
+        message = f"{how} at step {end.step}; continue with --resume (from its last epoch)."
+        end = dataclasses.replace(end, message=message)
+    return end, last_loss
+
+
+def interrupted(history: History, model: keras.Model) -> TrainingEnd:
+    last = history.last
+    if last is None:
+        return TrainingEnd("stopped", -1, 0, 0.0, model=model)
+    return TrainingEnd("stopped", last.step, last.epoch, last.elapsed_s, model=model)
+
+
+@contextmanager
+def catch_stop_signals() -> Iterator[list[str]]:
+    """Within, the first SIGTERM (`kill`, a scheduler's preemption, `docker stop`) or Ctrl-C
+    is noted in the list yielded, and the loop stops the run at the next batch, as the
+    dashboard's Stop does. Noted, not raised: an exception raised from a handler can land in a
+    finalizer (TensorFlow's objects have many), where Python prints and drops it. The handlers
+    before are back after the first signal: a second SIGTERM ends the process at once (the
+    files stay whole), a second Ctrl-C raises KeyboardInterrupt (everything is still written)."""
+    caught: list[str] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield caught  # Python sets signal handlers from the main thread only
+        return
+    signals = (signal.SIGTERM, signal.SIGINT)
+    # None: a handler set outside Python; the default is the closest to put back.
+    previous = [signal.getsignal(sig) or signal.SIG_DFL for sig in signals]
+
+    def restore() -> None:
+        for sig, handler in zip(signals, previous):
+            signal.signal(sig, handler)
+
+    def note(signum: int, frame: object) -> None:
+        caught.append(signal.Signals(signum).name)
+        restore()
+
+    for sig in signals:
+        signal.signal(sig, note)
+    try:
+        yield caught
+    finally:
+        restore()
 
 
 def _tensorboard(args: argparse.Namespace, config, strategy):
@@ -244,28 +369,3 @@ def prepare_checkpoints(args: argparse.Namespace, strategy) -> str | None:
     elif folder.exists():
         shutil.rmtree(folder)
     return str(folder)
-
-
-def save_outputs(out: Path, config, history, end: TrainingEnd, resumed: bool = False) -> None:
-    """Write every output atomically; a resumed run's history continues the earlier files."""
-    import pandas as pd
-
-    batches, epochs = history.batches(), history.epochs()
-    if resumed:
-        earlier = [pd.read_csv(out / name) for name in ("history.csv", "epochs.csv")]
-        first_step = batches["step"].min() if len(batches) else float("inf")
-        first_epoch = epochs["epoch"].min() if len(epochs) else float("inf")
-        batches = pd.concat([earlier[0][earlier[0]["step"] < first_step], batches])
-        epochs = pd.concat([earlier[1][earlier[1]["epoch"] < first_epoch], epochs])
-    write_text(out / "config.json", config.to_json() + "\n")
-    write_atomic(out / "history.csv", lambda tmp: batches.to_csv(tmp, index=False))
-    write_atomic(out / "epochs.csv", lambda tmp: epochs.to_csv(tmp, index=False))
-    write_atomic(out / "model.keras", lambda tmp: end.model.save(tmp))
-    result = {
-        "reason": end.reason,
-        "message": end.message,
-        "steps": end.step + 1,
-        "elapsed_s": end.elapsed_s,
-        "metrics": end.metrics,
-    }
-    write_text(out / "result.json", json.dumps(result, indent=2) + "\n")

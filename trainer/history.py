@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from trainer.events import BatchEnd, EpochEnd
+from trainer.files import write_atomic
 
 BATCH_COLUMNS = ("step", "epoch", "batch", "loss", "samples_seen", "elapsed_s")
 _DTYPES = {
@@ -268,17 +268,9 @@ class History:
         return (n - 1 - start) / seconds
 
     def to_csv(self, path: str | os.PathLike[str]) -> Path:
-        """Write `frame()` as CSV atomically: a temp file in the same folder, then os.replace."""
+        """Write `frame()` as CSV atomically (`trainer.files.write_atomic`)."""
         target = Path(path)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", newline="") as handle:
-                self.frame().to_csv(handle, index=False)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        write_atomic(target, lambda tmp: self.frame().to_csv(tmp, index=False))
         return target
 
 
