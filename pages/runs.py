@@ -37,6 +37,13 @@ def overlay(summaries: list) -> list:
         smoothing = 0.0
         window = cols[2].number_input("Window (batches)", 2, 10_000, 50, key="w_runs_window")
     log_scale = cols[3].toggle("Log scale", key="w_runs_log")
+    ignore_outliers = cols[3].toggle(
+        "Ignore outliers",
+        value=True,
+        key="w_runs_outliers",
+        help="Scale the y axis to the runs' usual losses: a diverged run's explosion leaves "
+        "the chart at the top instead of flattening the other curves.",
+    )
     curves = []
     for name in chosen:
         run = state.service().get(names[name].id)
@@ -46,8 +53,15 @@ def overlay(summaries: list) -> list:
     if not curves or not sum(len(c) for c in curves):
         st.info("The chosen runs have no steps yet.")
     else:
-        chart = charts.runs_chart(pd.concat(curves, ignore_index=True), x=x, log_scale=log_scale)
+        frame = pd.concat(curves, ignore_index=True)
+        chart = charts.runs_chart(frame, x=x, log_scale=log_scale, ignore_outliers=ignore_outliers)
         st.altair_chart(chart, width="stretch")
+        cut = charts.off_scale_runs(frame, log_scale) if ignore_outliers else []
+        if cut:
+            st.caption(
+                f"{', '.join(cut)} {'goes' if len(cut) == 1 else 'go'} off the top of the "
+                "chart (outliers ignored): turn off Ignore outliers to see all of it."
+            )
     return [names[name] for name in chosen]
 
 
@@ -184,6 +198,11 @@ def main() -> None:
         c for c in table if c not in FIRST_COLUMNS
     ]
     st.dataframe(table[ordered], width="stretch", hide_index=True)
+    if len(summaries) >= state.LIST_LIMIT:
+        st.caption(
+            f"Your newest {state.LIST_LIMIT:,} of {state.stored_runs():,} kept runs are listed; "
+            "an older run opens by its link."
+        )
     if any(s.state in ("queued", "running", "stepping") for s in summaries):
         st.caption("Runs train on the server: they go on while you are on other pages.")
     chosen = overlay(summaries)

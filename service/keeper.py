@@ -15,8 +15,11 @@ from typing import Any
 from service import protocol as p
 from service import records
 from service.runs import Run
-from service.store import Store, StoreError, StoreWriter
+from service.store import Store, StoreError, StoreWriter, default_url
 from trainer.config import RunConfig
+
+
+OFF = "none"  # TAPEBOARD_DB=none: runs live in memory only, as before the store
 
 
 class Keeper:
@@ -25,6 +28,9 @@ class Keeper:
         self.writer: StoreWriter | None = None
         self._error: str | None = None
         self._digests: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.off = (url or default_url()).strip().lower() == OFF
+        if self.off:
+            return  # asked to keep nothing (a throwaway demo box, a benchmark's baseline)
         try:
             self.store = Store(url)
             self.writer = StoreWriter(self.store)
@@ -46,7 +52,7 @@ class Keeper:
     # -- writing (cheap: the writer thread does the database work) -------------------------------
     def save(self, run: Run, *, with_model: bool) -> None:
         """The run's row as it stands (call under its lock)."""
-        if self.writer is None or self.problem:
+        if (self.writer is None and not self.off) or self.problem:
             run.saved = False
         if self.writer is not None:
             self.writer.put_run(records.run_row(run, with_model=with_model))
@@ -55,7 +61,7 @@ class Keeper:
         """What a worker reported (under the run's lock): batches and epochs as rows, the run's
         row updated, with the model when it just came (a pause, the end)."""
         if self.writer is None:
-            run.saved = False
+            run.saved = self.off
             return
         if isinstance(message, p.Batches):
             columns = message.columns
@@ -128,6 +134,13 @@ class Keeper:
             return [records.summary_from_row(row) for row in self.store.list_runs(owner, limit)]
         except StoreError:
             return []  # `problem` says why; the runs in memory are still listed
+
+    def count_runs(self, owner: str) -> int:
+        """How many runs `owner` has in the store."""
+        try:
+            return self.store.count_runs(owner) if self.store else 0
+        except Exception:  # unreadable: `problem` says why
+            return 0
 
     def runs_started(self, owner: str) -> int:
         """The highest run number `owner` has used (their next run gets the one after)."""

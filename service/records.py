@@ -3,6 +3,7 @@ Runs page lists (no history, no model: thousands of them paint at once)."""
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import time
@@ -70,7 +71,7 @@ def summary_from_row(row: dict[str, Any]) -> RunSummary:
         row["id"],
         row["owner"],
         row["number"],
-        RunConfig.from_json(row["config"]),
+        config_of(row["config"]),
         row["data_title"],
         state,
         row["steps"],
@@ -81,6 +82,12 @@ def summary_from_row(row: dict[str, Any]) -> RunSummary:
         bool(row.get("has_model", row.get("model") is not None)),
         end["message"] if end else "",
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def config_of(text: str) -> RunConfig:
+    """A stored config, parsed and validated once: a long listing repeats the same few."""
+    return RunConfig.from_json(text)
 
 
 def best_of(run: Run) -> float | None:

@@ -214,6 +214,10 @@ class RunService:
             summaries.setdefault(summary.id, summary)
         return sorted(summaries.values(), key=lambda s: s.created, reverse=True)[:limit]
 
+    def count_stored(self, owner: str) -> int:
+        """How many runs `owner` has in the store (the listing shows the newest)."""
+        return self.keeper.count_runs(owner)
+
     def delete(self, run_id: str, owner: str) -> None:
         """Forget a finished run for good (memory and store). Only its owner may."""
         run = self.get(run_id)

@@ -183,8 +183,10 @@ class Store:
         return None if row is None else (int(row[0]), int(row[1]), bytes(row[2]))
 
     def list_runs(self, owner: str, limit: int = 1000) -> list[dict[str, Any]]:
-        """`owner`'s runs, newest first: every column but the model (nothing per batch)."""
-        columns = [c for c in runs_table.c if c.name != "model"]
+        """`owner`'s runs, newest first: every column but the model (nothing per batch).
+        Nor the columns after it: SQLite keeps a large blob inline, so reading a column that
+        follows it walks the blob's overflow pages (tens of KB a row, seconds for 1,000 rows)."""
+        columns = [c for c in runs_table.c if c.name not in ("model", "model_step")]
         query = (
             sa.select(*columns, (runs_table.c.model.is_not(None)).label("has_model"))
             .where(runs_table.c.owner == owner)

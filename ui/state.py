@@ -202,6 +202,16 @@ def runs() -> list:
     return own + [run for run in opened if run is not None]
 
 
+LIST_LIMIT = 1000  # the Runs page lists this browser's newest runs, at most this many
+
+
+def stored_runs() -> int:
+    """How many runs this browser has in the store (more than LIST_LIMIT: not all listed)."""
+    from ui.browser import browser_key
+
+    return service().count_stored(browser_key())
+
+
 def run_summaries() -> list:
     """Every run this browser started (kept in the store across reloads and restarts), then
     those opened by link in this session: one light line each, oldest first."""
@@ -209,7 +219,7 @@ def run_summaries() -> list:
     from ui.browser import browser_key
 
     runner = service()
-    own = runner.summaries(browser_key())[::-1]
+    own = runner.summaries(browser_key(), LIST_LIMIT)[::-1]
     seen = {summary.id for summary in own}
     opened = [runner.get(i) for i in st.session_state.get(OPENED, []) if i not in seen]
     return own + [summarize(run) for run in opened if run is not None]

@@ -124,3 +124,13 @@ def test_a_run_can_be_deleted_by_its_owner():
     assert any("Deleted run 1" in t for t in texts(at.success))
     assert at.dataframe[0].value["run"].tolist() == ["run 2"]
     assert [s.name for s in get_service().summaries(at.session_state["tb_browser"])] == ["run 2"]
+
+
+def test_a_long_list_shows_the_newest_and_says_how_many_are_kept(monkeypatch):
+    from ui import state
+
+    monkeypatch.setattr(state, "LIST_LIMIT", 1)  # as 1,000 of 10,000, with two runs
+    at = two_runs()
+    assert not at.exception
+    assert at.dataframe[0].value["run"].tolist() == ["run 2"]
+    assert any("Your newest 1 of 2 kept runs are listed" in t for t in texts(at.caption))

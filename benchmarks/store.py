@@ -1,0 +1,370 @@
+"""What keeping runs costs: training time with the store on and off, bytes kept, and the Runs
+page over a store of 10,000 runs.
+
+1. Cost. Two run services side by side, each with one warm worker: one keeps its runs in a
+   SQLite file (the default store), the other keeps nothing (TAPEBOARD_DB=none). The same run
+   (xor, 100,000 points, 16 epochs, the run-service issue's config) is started on each in turn,
+   rounds interleaved so a noisy minute hits both; per run the wall time from `start` to
+   finished (what the page's "press Train -> finished" adds to the loop) and the engine's
+   training time. Ratio: off / on (bar >= 0.98, at most 2% slower with the store). A third
+   service keeps a checkpoint after every epoch (TAPEBOARD_CHECKPOINT_S=0) to show what the
+   default period (10 s) saves.
+2. Bytes. For the runs of part 1 and for a digits run: bytes per 1,000 steps (the per-batch
+   arrays), and per run: batches, epochs, the row, the model, a checkpoint.
+3. The Runs page over 10,000 stored runs of one browser: a SQLite store filled with 10,000 runs
+   (rows as the service writes them, 200 batches and 5 epochs each, a real model's bytes);
+   then (a) the listing the page asks for (`RunService.summaries`, the newest 1,000) on a fresh
+   service, and (b) as a user lives it: `streamlit run app.py` on that store, Chromium with the
+   browser's cookie opens /runs: seconds from navigation to the table and its caption shown.
+   Bar < 2 s.
+
+    python benchmarks/store.py                 # everything
+    python benchmarks/store.py --parts 1 --rounds 3
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import sqlalchemy as sa
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from service import RunService, Settings  # noqa: E402
+from service.records import run_row  # noqa: E402
+from service.store import Store, StoreWriter  # noqa: E402
+from trainer.config import RunConfig  # noqa: E402
+
+OWNER = "benchmark-browser-key-0123456789"
+MANY = 10_000
+
+
+def xor_config() -> RunConfig:
+    return RunConfig(dataset="xor", num_samples=100_000, epochs=16)
+
+
+def split_of(config: RunConfig):
+    from trainer.data import split_validation
+    from trainer.datasets import dataset_for
+
+    return split_validation(dataset_for(config), config.validation_split, config.seed)
+
+
+def run_once(service: RunService, config: RunConfig, data) -> tuple[float, float, str]:
+    """(wall seconds start -> finished, the engine's training seconds, run id)."""
+    started = time.perf_counter()
+    run = service.start(config, data, owner=OWNER)
+    while not run.finished:
+        time.sleep(0.005)
+    wall = time.perf_counter() - started
+    assert run.end.reason == "completed", run.end.message
+    return wall, run.training_s, run.id
+
+
+def quiet(seconds: float = 1.0) -> None:
+    time.sleep(seconds)  # the store's writer and the worker's reports settle
+
+
+# -- 1. cost ------------------------------------------------------------------------------------
+def measure_cost(folder: Path, rounds: int) -> dict:
+    config = xor_config()
+    data = split_of(config)
+    services = {
+        "off": RunService(Settings(max_concurrent=1), store_url="none"),
+        "on": RunService(Settings(max_concurrent=1), store_url=f"sqlite:///{folder / 'on.db'}"),
+        "every epoch": RunService(
+            Settings(max_concurrent=1, checkpoint_s=0),
+            store_url=f"sqlite:///{folder / 'every.db'}",
+        ),
+    }
+    try:
+        for service in services.values():
+            assert service.wait_until_ready(180), "a worker did not warm up"
+            run_once(service, config, data)  # the first run of a worker traces the step
+        walls = {name: [] for name in services}
+        engine = {name: [] for name in services}
+        ids = []
+        for _ in range(rounds):
+            for name, service in services.items():
+                quiet()
+                wall, trained, run_id = run_once(service, config, data)
+                walls[name].append(wall)
+                engine[name].append(trained)
+                if name == "on":
+                    ids.append(run_id)
+        quiet(2)
+        return {"walls": walls, "engine": engine, "ids": ids}
+    finally:
+        for service in services.values():
+            service.close()
+
+
+def report_cost(measured: dict) -> None:
+    walls, engine = measured["walls"], measured["engine"]
+    print("\n1. Cost of the store (xor, 100,000 points, 16 epochs; medians)")
+    for name in walls:
+        print(
+            f"   store {name:<12} start -> finished {statistics.median(walls[name]):6.3f} s   "
+            f"engine training {statistics.median(engine[name]):6.3f} s"
+        )
+    ratios = [off / on for off, on in zip(walls["off"], walls["on"], strict=True)]
+    ratio = statistics.median(ratios)
+    every = statistics.median(walls["off"]) / statistics.median(walls["every epoch"])
+    print(
+        f"   ratio off / on (wall): median {ratio:.3f} "
+        f"(rounds {', '.join(f'{r:.3f}' for r in ratios)}) -> "
+        f"{'meets' if ratio >= 0.98 else 'MISSES'} the bar >= 0.98"
+    )
+    print(f"   a checkpoint every epoch instead of every 10 s: off / on {every:.3f}")
+
+
+# -- 2. bytes -----------------------------------------------------------------------------------
+def bytes_of(url: str, run_id: str) -> dict:
+    engine = sa.create_engine(url)
+    with engine.connect() as conn:
+
+        def one(sql: str) -> int:
+            return int(conn.execute(sa.text(sql), {"id": run_id}).scalar() or 0)
+
+        sizes = {
+            "steps": one("SELECT SUM(count) FROM tapeboard_batches WHERE run_id = :id"),
+            "batches": one(
+                "SELECT SUM(LENGTH(loss) + LENGTH(elapsed) + 40) FROM tapeboard_batches "
+                "WHERE run_id = :id"
+            ),
+            "batch rows": one("SELECT COUNT(*) FROM tapeboard_batches WHERE run_id = :id"),
+            "epochs": one(
+                "SELECT SUM(LENGTH(metrics) + 40) FROM tapeboard_epochs WHERE run_id = :id"
+            ),
+            "model": one("SELECT LENGTH(model) FROM tapeboard_runs WHERE id = :id"),
+            "row": one(
+                "SELECT LENGTH(config) + LENGTH(data) + LENGTH(COALESCE(\"end\", '')) "
+                "+ LENGTH(metrics) + 200 FROM tapeboard_runs WHERE id = :id"
+            ),
+        }
+    engine.dispose()
+    return sizes
+
+
+def measure_digits_with_checkpoint(folder: Path) -> dict:
+    url = f"sqlite:///{folder / 'digits.db'}"
+    service = RunService(Settings(max_concurrent=1, checkpoint_s=0), store_url=url)
+    try:
+        assert service.wait_until_ready(180)
+        config = RunConfig(epochs=20)
+        data = split_of(config)
+        run = service.start(config, data, owner=OWNER)
+        while run.checkpoint_epoch < 5:
+            time.sleep(0.01)
+        checkpoint = service.keeper.load_checkpoint(run.id)
+        while not run.finished:
+            time.sleep(0.01)
+        quiet(2)
+        sizes = bytes_of(url, run.id)
+        sizes["checkpoint"] = len(checkpoint[2]) if checkpoint else 0
+        return sizes
+    finally:
+        service.close()
+
+
+def report_bytes(folder: Path, ids: list[str], digits: dict) -> None:
+    print("\n2. Bytes kept")
+    runs = {"xor 100k x 16 epochs": bytes_of(f"sqlite:///{folder / 'on.db'}", ids[0])}
+    runs["digits x 20 epochs"] = digits
+    for name, sizes in runs.items():
+        per_1000 = 1000 * sizes["batches"] / max(sizes["steps"], 1)
+        total = sizes["batches"] + sizes["epochs"] + sizes["model"] + sizes["row"]
+        print(
+            f"   {name:<22} {sizes['steps']:>7,} steps in {sizes['batch rows']:,} batch rows: "
+            f"{per_1000:,.0f} B per 1,000 steps; per run: batches {sizes['batches']:,} B, "
+            f"epochs {sizes['epochs']:,} B, row {sizes['row']:,} B, model {sizes['model']:,} B"
+            f" = {total / 1024:,.0f} KiB"
+            + (
+                f"; a checkpoint while training {sizes['checkpoint']:,} B"
+                if "checkpoint" in sizes
+                else ""
+            )
+        )
+
+
+# -- 3. the Runs page over 10,000 runs ---------------------------------------------------------
+def fill(url: str, count: int, model: bytes, owner: str) -> float:
+    """`count` finished runs of `owner`, written as the service writes them; seconds taken."""
+    from service.runs import Run
+    from trainer.events import EpochEnd, TrainingEnd
+    from trainer.history import History
+
+    started = time.perf_counter()
+    store = Store(url)
+    writer = StoreWriter(store, interval=3600)
+    rng = np.random.default_rng(0)
+    config = RunConfig(dataset="xor", num_samples=500, epochs=5, batch_size=10)
+    for i in range(count):
+        history = History(capacity=8, steps_per_epoch=40)
+        for epoch in range(5):
+            metrics = {"loss": 0.5, "accuracy": 0.8, "val_loss": 0.4, "val_accuracy": 0.9}
+            history.record(EpochEnd(epoch, metrics, 40 * epoch + 39, 0.1 * epoch))
+        run = Run(
+            id=f"run{i:06d}", owner=owner, number=i + 1, config=config, data_title="XOR",
+            steps_per_epoch=40, num_train=400, num_val=100, history=history,
+            status="finished", model_bytes=model, model_step=199, created=1.7e9 + i,
+        )  # fmt: skip
+        run.end = TrainingEnd("completed", 199, 4, 1.0, metrics, "Completed 5 epochs.")
+        writer.put_run(run_row(run, with_model=True))
+        writer.put_batches(run.id, 0, rng.random(200), np.linspace(0, 1, 200))
+        for epoch in range(5):
+            writer.put_epoch(run.id, epoch, 40 * epoch + 39, 0.1 * epoch, metrics)
+        if i % 1000 == 999:
+            writer.flush(timeout=600)
+    writer.close()
+    store.close()
+    return time.perf_counter() - started
+
+
+def a_model() -> bytes:
+    service = RunService(Settings(max_concurrent=1), store_url="none")
+    try:
+        assert service.wait_until_ready(180)
+        config = RunConfig(dataset="xor", num_samples=500, epochs=5, batch_size=10)
+        run = service.start(config, split_of(config), owner=OWNER)
+        while not run.finished:
+            time.sleep(0.01)
+        return run.model_bytes
+    finally:
+        service.close()
+
+
+def time_listing(url: str, owner: str) -> tuple[float, float, int]:
+    """(seconds to the first listing on a fresh service, a second listing, runs listed)."""
+    from ui import export
+
+    service = RunService(Settings(max_concurrent=1), store_url=url)
+    try:
+        started = time.perf_counter()
+        summaries = service.summaries(owner, 1000)
+        export.runs_table(summaries, lambda s: s.name)
+        first = time.perf_counter() - started
+        started = time.perf_counter()
+        service.summaries(owner, 1000)
+        again = time.perf_counter() - started
+        return first, again, len(summaries)
+    finally:
+        service.close()
+
+
+@contextlib.contextmanager
+def stopping(server, stop):
+    try:
+        yield server
+    finally:
+        stop(server)
+
+
+def browser_key_of(browser, url: str) -> tuple[str, dict]:
+    """A new browser's key as the app gives it (its cookie), and the browser's state to carry
+    it into later visits."""
+    from dashboard import VIEWPORT
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport=VIEWPORT)
+    page = context.new_page()
+    page.goto(f"{url}/runs")
+    expect(page.get_by_text("No runs yet")).to_be_visible(timeout=120_000)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        cookies = {c["name"]: c["value"] for c in context.cookies()}
+        if "tapeboard_browser" in cookies:
+            state = context.storage_state()
+            context.close()
+            return cookies["tapeboard_browser"], state
+        time.sleep(0.1)
+    raise RuntimeError("the app did not give this browser a key")
+
+
+def time_runs_page(folder: Path, visits: int, model: bytes) -> tuple[list[float], dict]:
+    """Seconds from navigation to the Runs page's table and caption, per visit of a browser
+    whose 10,000 runs are stored; and what the listing inside the server costs."""
+    from dashboard import CHROMIUM, CHROMIUM_ARGS, VIEWPORT, server_env, start_server, stop_server
+    from playwright.sync_api import expect, sync_playwright
+
+    url = f"sqlite:///{folder / 'many.db'}"
+    # Not dashboard.running_server: that one gives each server a new store of its own.
+    server = start_server(folder / "server.log", {**server_env(None), "TAPEBOARD_DB": url})
+    times, facts = [], {}
+    with stopping(server, stop_server), sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        owner, state = browser_key_of(browser, server.url)
+        facts["filled_s"] = fill(url, MANY, model, owner)
+        facts["size_mb"] = (folder / "many.db").stat().st_size / 2**20
+        facts["listing"] = time_listing(url, owner)
+        for visit in range(visits + 1):  # the first visit warms the server's imports
+            context = browser.new_context(viewport=VIEWPORT, storage_state=state)
+            page = context.new_page()
+            started = time.perf_counter()
+            page.goto(f"{server.url}/runs")
+            expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=120_000)
+            expect(page.get_by_text(f"of {MANY:,} kept runs are listed")).to_be_visible(
+                timeout=120_000
+            )
+            if visit:
+                times.append(time.perf_counter() - started)
+            else:
+                page.screenshot(path=str(folder.parent / "tapeboard-runs-10000.png"))
+            context.close()
+        browser.close()
+    return times, facts
+
+
+def report_runs_page(folder: Path, visits: int) -> None:
+    page, facts = time_runs_page(folder, visits, a_model())
+    first, again, listed = facts["listing"]
+    print(
+        f"\n3. The Runs page over {MANY:,} stored runs "
+        f"(filled in {facts['filled_s']:.0f} s, {facts['size_mb']:,.0f} MB)"
+    )
+    print(
+        f"   listing (RunService.summaries + the table): {first:.3f} s fresh, "
+        f"{again:.3f} s again; {listed:,} runs listed"
+    )
+    print(
+        f"   in Chromium, navigation -> table and caption shown: "
+        f"median {statistics.median(page):.2f} s "
+        f"(visits {', '.join(f'{t:.2f}' for t in page)}) -> "
+        f"{'meets' if max(page) < 2 else 'MISSES'} the bar < 2 s"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--parts", default="1,2,3")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--visits", type=int, default=5)
+    args = parser.parse_args()
+    parts = {int(p) for p in args.parts.split(",")}
+    os.environ.setdefault("TAPEBOARD_TF_THREADS", "1")
+    print(f"load average at start: {os.getloadavg()}")
+    with tempfile.TemporaryDirectory(prefix="tapeboard-store-bench-") as name:
+        folder = Path(name)
+        print(f"stores in {folder}")
+        if parts & {1, 2}:
+            measured = measure_cost(folder, args.rounds)
+            report_cost(measured)
+            if 2 in parts:
+                report_bytes(folder, measured["ids"], measure_digits_with_checkpoint(folder))
+        if 3 in parts:
+            report_runs_page(folder, args.visits)
+    print(f"\nload average at end: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
