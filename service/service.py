@@ -327,6 +327,7 @@ class RunService:
         if isinstance(message, (p.Ended, p.Failed)):
             with self._lock:
                 self._workers.pop(run.id, None)
+                self._forget_old_runs()
 
     def _on_idle(self, worker: Worker) -> None:
         with self._lock:
@@ -396,10 +397,21 @@ class RunService:
                     self.keeper.save(run, with_model=False)
 
     def _forget_old_runs(self) -> None:
-        """Keep at most `keep_runs` finished runs in memory: the newest."""
-        finished = [r.id for r in self._runs.values() if r.finished]
-        for run_id in finished[: max(0, len(finished) - self.settings.keep_runs)]:
-            del self._runs[run_id]
+        """Keep at most `keep_runs` finished runs in memory, and at most `keep_models_mb` of
+        their models: the newest. A run dropped from memory is read back from the store when
+        someone opens it; with no usable store only the count bounds them (memory is all)."""
+        finished = [r for r in self._runs.values() if r.finished]
+        drop = finished[: max(0, len(finished) - self.settings.keep_runs)]
+        kept = finished[len(drop) :]
+        if self.keeper.store is not None and not self.keeper.problem:
+            held = sum(len(r.model_bytes or b"") for r in kept)
+            for run in kept[:-1]:  # the newest stays, whatever its size
+                if held <= self.settings.keep_models_mb * 2**20:
+                    break
+                drop.append(run)
+                held -= len(run.model_bytes or b"")
+        for run in drop:
+            del self._runs[run.id]
 
 
 def _is_2d(run: Run) -> bool:

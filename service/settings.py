@@ -23,6 +23,7 @@ _VARIABLES = {
     "TAPEBOARD_KEEP_RUNS": ("keep_runs", 1),
     "TAPEBOARD_TASK_IDLE_S": ("task_idle_s", 1),
     "TAPEBOARD_CHECKPOINT_S": ("checkpoint_s", 0),
+    "TAPEBOARD_KEEP_MODELS_MB": ("keep_models_mb", 0),
 }
 
 
@@ -37,16 +38,23 @@ class Settings:
     tf_threads: int = 1
     # A model above this many parameters is refused before it is built.
     max_params: int = 5_000_000
-    # ...and so is a run whose estimated memory (trainer.budget) is above this.
-    max_run_mb: int = 400
+    # ...and so is a run whose estimated memory (trainer.budget) is above this. Sized with
+    # benchmarks/memory.py (part 4): a warm worker holds ~0.7 GB before any run, and a run's
+    # real growth comes to about 1.5 x its estimate, so two of the largest runs, two workers
+    # and the server stay under Community Cloud's 2.7 GB.
+    max_run_mb: int = 300
     # TensorFlow keeps a little memory per model built, so a worker is replaced after this
     # many runs, or once its resident memory passes this: the server's memory stays flat.
     worker_max_runs: int = 25
-    worker_max_rss_mb: int = 1500
+    worker_max_rss_mb: int = 1000
     # A paused run holds a worker; after this long paused it is stopped (its model is kept).
     pause_limit_s: int = 600
-    # Finished runs kept in memory (the newest); older ones are dropped from memory.
+    # Finished runs kept in memory (the newest); older ones are dropped from memory, and
+    # read back from the store when someone opens them.
     keep_runs: int = 200
+    # ...and at most this many MB of their models (a .keras of the largest model allowed is
+    # 20 MB): beyond it the oldest finished runs leave memory too, if the store has them.
+    keep_models_mb: int = 100
     # The task worker (Evaluate's predictions, downloads) leaves after this long unused.
     task_idle_s: int = 300
     # A training run's epoch checkpoint is kept at most this often (0: after every epoch): an

@@ -271,6 +271,25 @@ def test_an_interrupted_run_resumes_with_the_losses_of_an_uninterrupted_run(url)
         again.close()
 
 
+def test_models_beyond_the_memory_budget_leave_memory_and_come_back_from_the_store(tmp_path):
+    config, data = xor_run(epochs=1)
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    service = RunService(Settings(max_concurrent=1, keep_models_mb=0), store_url=url)
+    try:
+        first = service.start(config, data, owner="alice")
+        wait_for(lambda: first.finished, "the first run")
+        model = first.model_bytes
+        second = service.start(config, data, owner="alice")
+        wait_for(lambda: second.finished, "the second run")
+        service.keeper.writer.flush()
+        # Only the newest finished run keeps its model in memory...
+        assert [run.id for run in service.runs_of("alice")] == [second.id]
+        back = service.get(first.id)  # ...the older one is read back when opened
+        assert back is not first and back.model_bytes == model and back.end.reason == "completed"
+    finally:
+        service.close()
+
+
 # -- a store that cannot be used ------------------------------------------------------------
 def test_a_corrupt_sqlite_file_is_named_and_left_as_it_was(tmp_path):
     path = tmp_path / "runs.db"
