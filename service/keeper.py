@@ -18,7 +18,6 @@ from service.runs import Run
 from service.store import Store, StoreError, StoreWriter, default_url
 from trainer.config import RunConfig
 
-
 OFF = "none"  # TAPEBOARD_DB=none: runs live in memory only, as before the store
 
 

@@ -3,8 +3,9 @@
 Server -> worker: `Job` (train this run), `Command` (pause, resume, step, stop it), `Shutdown`.
 Worker -> server: `Ready` once warm, then per run `Started`, `Batches` (a chunk's batches as
 arrays, never one message per batch), `Epoch`, `Checkpoint`, `Boundary`, `Paused`, `Ended` or
-`Failed`, and `Idle` when the worker can take the next job. Plain frozen dataclasses of builtins and NumPy
-arrays: no TensorFlow object crosses the process boundary (models travel as `.keras` bytes).
+`Failed`, and `Idle` when the worker can take the next job. Plain frozen dataclasses of
+builtins and NumPy arrays: no TensorFlow object crosses the process boundary (models travel as
+`.keras` bytes).
 """
 
 from __future__ import annotations

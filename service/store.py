@@ -405,9 +405,7 @@ def _insert_batches(conn: sa.Connection, run_id: str, parts: list) -> None:
     )
 
 
-def _put_checkpoint(
-    conn: sa.Connection, run_id: str, saved: tuple[int, int, bytes] | None
-) -> None:
+def _put_checkpoint(conn: sa.Connection, run_id: str, saved: tuple[int, int, bytes] | None) -> None:
     table = checkpoints_table
     conn.execute(table.delete().where(table.c.run_id == run_id))
     if saved is not None:
