@@ -37,6 +37,11 @@ store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (print
    `?epochs=2`), each waiting for "finished"; after each, once the server's processes are
    quiet, the sum of VmRSS over the server and all its descendants (workers included).
    Least-squares slope over runs 10..N in MB a run (bar < 0.5), first and last totals.
+6. Spectators: on the warm server, a visitor trains the config of parts 1-2 alone, then again
+   while --spectators others (3) open the run's link as soon as it exists and watch it live;
+   interleaved rounds. Ratios alone / watched of the run's training time T and of the owner's
+   click -> finished (bar: nothing measurable, about 1.0), and the server process's CPU
+   seconds during each run.
 
     python benchmarks/dashboard.py                          # everything, default sizes
     python benchmarks/dashboard.py --parts 1,2 --rounds 15  # only the script comparison
@@ -667,6 +672,66 @@ def report_two_at_once(measured: dict, query: str) -> None:
     print(f"   the two clicks were {max(measured['skews']):.0f} ms apart at most")
 
 
+# -- 6: spectators -------------------------------------------------------------------------------
+def measure_spectators(browser, server: Server, query: str, rounds: int, count: int) -> dict:
+    """One visitor trains alone, then trains again while `count` others watch its link live;
+    `rounds` times. Per run: the engine's training time T (the finish message), click ->
+    finished, and the CPU seconds the server process (not its workers) spent meanwhile."""
+    owner = new_page(browser)
+    spectators = [new_page(browser) for _ in range(count)]
+    figures: dict[str, list] = {"alone": [], "watched": []}
+    try:
+        browser_run(owner, server, query)  # warm: the first run of a worker traces its step
+        for _ in range(rounds):
+            for kind in ("alone", "watched"):
+                open_train(owner, server.url, query)
+                wait_quiet(server.process.pid)
+                before = cpu_s([server.process.pid])
+                press_train(owner)
+                if kind == "watched":
+                    owner.wait_for_url("**run=*", timeout=PAGE_TIMEOUT_MS)
+                    for spectator in spectators:  # they open the link as soon as it exists
+                        spectator.goto(owner.url, wait_until="commit")
+                watch = wait_stamp(owner, "finished")
+                steps, engine_s = finish_figures(watch)
+                server_cpu = cpu_s([server.process.pid]) - before
+                if kind == "watched":
+                    for spectator in spectators:  # each saw the run live, then finished
+                        spectator.get_by_text(re.compile(r"run \d+ finished")).wait_for(
+                            timeout=PAGE_TIMEOUT_MS
+                        )
+                figures[kind].append((engine_s, watch.finished_s, server_cpu))
+            alone, watched = figures["alone"][-1], figures["watched"][-1]
+            print(
+                f"  T alone {alone[0]:.2f} s, watched {watched[0]:.2f} s; click->finished "
+                f"{alone[1]:.2f} / {watched[1]:.2f} s; server CPU {alone[2]:.2f} / "
+                f"{watched[2]:.2f} s",
+                flush=True,
+            )
+    finally:
+        for page in (owner, *spectators):
+            page.context.close()
+    return figures
+
+
+def report_spectators(figures: dict, query: str, count: int) -> None:
+    print(f"\n6. {count} spectators watching the run's link live ({query})")
+    median = statistics.median
+    pairs = list(zip(figures["alone"], figures["watched"], strict=True))
+    engine = [a[0] / w[0] for a, w in pairs]
+    lived = [a[1] / w[1] for a, w in pairs]
+    print(
+        f"   the run's training time T: alone {median(a[0] for a, _ in pairs):.2f} s, watched "
+        f"{median(w[0] for _, w in pairs):.2f} s; alone / watched {describe_ratios(engine)}"
+    )
+    print(f"   the owner's click -> finished: alone / watched {describe_ratios(lived)}")
+    print(
+        f"   the server process's CPU during the run: alone "
+        f"{median(a[2] for a, _ in pairs):.2f} s, watched {median(w[2] for _, w in pairs):.2f} s"
+        " (the spectators' Chromium shares this box's cores; on Community Cloud it would not)"
+    )
+
+
 # -- 4: a fresh server -------------------------------------------------------------------------
 def open_busy(page, server: Server, query: str) -> tuple[float, float, float]:
     """Open /train: (seconds until Train is enabled, and the cores that the server process and
@@ -807,7 +872,9 @@ def report_memory(m: dict, query: str) -> None:
 # -- main ----------------------------------------------------------------------------------------
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--parts", default="1,2,3,4,5", help="which figures (default: all)")
+    parser.add_argument("--parts", default="1,2,3,4,5,6", help="which figures (default: all)")
+    parser.add_argument("--spectators", type=int, default=3, help="part 6 watchers")
+    parser.add_argument("--spectator-rounds", type=int, default=3, help="part 6 rounds")
     parser.add_argument("--dataset", default="xor", help="parts 1-3 (default: xor)")
     parser.add_argument("--samples", type=int, default=100_000, help="parts 1-2 points")
     parser.add_argument("--epochs", type=int, default=16, help="parts 1-2")
@@ -847,7 +914,7 @@ def main() -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
-            if parts & {1, 2, 3}:
+            if parts & {1, 2, 3, 6}:
                 with running_server(workdir / "warm.log", env) as server:
                     if parts & {1, 2}:
                         query = query_for(args.dataset, args.samples, args.epochs)
@@ -863,6 +930,13 @@ def main() -> None:
                             browser, server, pair, args.pair_rounds, warm=bool(parts & {1, 2})
                         )
                         report_two_at_once(together, pair)
+                    if 6 in parts:
+                        watched = query_for(args.dataset, args.samples, args.epochs)
+                        print(f"part 6: {watched}, {args.spectator_rounds} rounds", flush=True)
+                        figures = measure_spectators(
+                            browser, server, watched, args.spectator_rounds, args.spectators
+                        )
+                        report_spectators(figures, watched, args.spectators)
             if 4 in parts:
                 print("part 4: two fresh servers", flush=True)
                 fresh = measure_fresh_server(

@@ -69,7 +69,21 @@ def test_first_visit_trains_digits_and_learns(page: Page, server: Server) -> Non
     assert float(stat_value(page, "Validation accuracy")) > 0.9
     done, total = steps(page)
     assert done == total == 690  # digits: 1,438 training samples, batch 64, 30 epochs
+    # One clock: the finish message and the table beside the chart give the same figures.
+    message = page.get_by_text("run 1 finished: Completed").inner_text()
+    found = re.search(r"([\d,]+) steps in ([\d.]+) s of training \(([\d,]+) steps/s\)", message)
+    assert found, message
+    assert int(found[1].replace(",", "")) == done
+    assert table_cell(page, "Steps/s") == found[3]
+    shown = float(table_cell(page, "Training time").removesuffix(" s"))  # 1 decimal, or 2 digits
+    assert abs(shown - float(found[2])) <= max(0.05, 0.01 * shown)
     assert_no_exception(page)
+
+
+def table_cell(page: Page, label: str) -> str:
+    """The value beside `label` in the Train page's table of figures."""
+    row = page.locator("tr").filter(has=page.locator("td", has_text=label))
+    return row.locator("td").nth(1).inner_text().strip()
 
 
 # Sample the progress text in the page every 100 ms for `ms`: the distinct step counts seen.
