@@ -11,7 +11,7 @@ from trainer.data import Dataset, preview_csv, split_validation
 from trainer.datasets import DATASETS
 from ui import charts, common, state
 from ui import datasets as data
-from ui.text import plain
+from ui.text import message_of, plain
 
 CSV_OPTION = "csv"
 TASK_CHOICES = ("auto", "classification", "regression")
@@ -86,7 +86,7 @@ def load_registry_dataset(name: str) -> Dataset | None:
     try:
         return data.load_registry(name, draft["noise"], draft["num_samples"], draft["seed"])
     except ValueError as err:
-        st.error(plain(err))
+        st.error(message_of(err))
         return None
 
 

@@ -110,7 +110,9 @@ def run_task(task: Task) -> TaskResult:
     try:
         return TaskResult(task.task_id, CALLS[task.name](*task.args))
     except ValueError as err:
-        return TaskResult(task.task_id, error=str(err))
+        # Tasks answer pages: an engine error worded for Python callers has people's words too.
+        speak = getattr(err, "for_people", None)
+        return TaskResult(task.task_id, error=speak() if callable(speak) else str(err))
     except Exception as err:
         traceback.print_exc()
         return TaskResult(task.task_id, error=f"{task.name} failed ({type(err).__name__}: {err}).")

@@ -323,7 +323,7 @@ def _fetch(name: str, relative: str, directory: Path, origin: str) -> Path:
     try:
         return Path(_download_file(relative, directory, origin))
     except Exception as err:  # get_file raises bare Exception (and URLError, OSError...)
-        raise _offline_error(name, directory, err) from None
+        raise DatasetUnavailable(name, directory, err) from None
 
 
 def _download_file(relative: str, directory: Path, origin: str) -> str:
@@ -342,15 +342,31 @@ def _download_file(relative: str, directory: Path, origin: str) -> str:
     )
 
 
-def _offline_error(name: str, directory: Path, err: Exception) -> ValueError:
-    files = CACHE_FILES[name]
-    wanted = "; ".join(f"{ORIGIN}{os.path.basename(f)} -> {directory / f}" for f in files)
-    return ValueError(
-        f"The {name!r} dataset could not be downloaded ({type(err).__name__}: {err}). "
-        f"Without internet, download the file(s) elsewhere and put them here: {wanted}. "
-        "(Or pass cache_dir=, or set KERAS_HOME to the folder that holds 'datasets'.) "
-        "The built-in 'digits' dataset works offline."
-    )
+class DatasetUnavailable(ValueError):
+    """A dataset that has to be downloaded could not be. `str()` speaks to a Python user;
+    `for_people()` to someone in a web page, who cannot pass arguments."""
+
+    def __init__(self, name: str, directory: Path, err: Exception) -> None:
+        self.name = name
+        self.reason = f"{type(err).__name__}: {err}"
+        self.files = [(f"{ORIGIN}{os.path.basename(f)}", directory / f) for f in CACHE_FILES[name]]
+        wanted = "; ".join(f"{url} -> {path}" for url, path in self.files)
+        super().__init__(
+            f"The {name!r} dataset could not be downloaded ({self.reason}). Without internet, "
+            f"download the file(s) elsewhere and put them here: {wanted}. (Or pass cache_dir=, "
+            "or set KERAS_HOME to the folder that holds 'datasets'.) The built-in 'digits' "
+            "dataset works offline."
+        )
+
+    def for_people(self) -> str:
+        title = DATASETS[self.name].title
+        folder = self.files[0][1].parent
+        names = ", ".join(path.name for _, path in self.files)
+        return (
+            f"{title} has to be downloaded once, and this server could not reach the internet "
+            f"to do it. Whoever runs the server can copy {names} into {folder} (the files "
+            "Keras downloads). Meanwhile, Digits works without a download."
+        )
 
 
 @functools.lru_cache(maxsize=2)

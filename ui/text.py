@@ -26,3 +26,10 @@ def plain(text: object) -> str:
     become spaces."""
     words = " ".join(str(text).split())
     return _SPECIAL.sub(r"\\\1", _AUTOLINK.sub(lambda m: m.group(1) + _JOINER, words))
+
+
+def message_of(err: Exception) -> str:
+    """What an error says in a web page, as plain text: its `for_people()` when it has one
+    (an engine error worded for Python users: "pass cache_dir=..."), else its own words."""
+    speak = getattr(err, "for_people", None)
+    return plain(speak() if callable(speak) else err)
