@@ -35,7 +35,12 @@ def start_run(mode: str) -> None:
     try:
         dataset = data.with_validation(data.dataset_for(config), config)
         run = state.service().start(
-            config, dataset, owner=browser_key(), data_title=data_title(config), mode=mode
+            config,
+            dataset,
+            owner=browser_key(),
+            data_title=data_title(config),
+            mode=mode,
+            source=data_source(config),
         )
     except ValueError as err:
         state.notify("error", f"Cannot train: {err}")
@@ -51,6 +56,16 @@ def data_title(config) -> str:
 
     info = DATASETS.get(config.dataset)
     return info.title if info else config.dataset
+
+
+def data_source(config) -> dict | None:
+    """An upload's identity, kept with the run: file name, target column, rows, hash."""
+    upload = state.csv_upload() if config.dataset == "csv" else None
+    if upload is None:
+        return None
+    rows = upload.dataset.num_train + upload.dataset.num_val
+    return {"file": upload.file_name, "target": upload.target, "rows": rows,
+            "sha1": upload.digest}  # fmt: skip
 
 
 def send(action: str) -> None:

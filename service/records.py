@@ -7,7 +7,7 @@ import functools
 import io
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -37,6 +37,7 @@ class RunSummary:
     created: float
     has_model: bool
     message: str = ""
+    data: dict = field(default_factory=dict)  # what the data was (Run.data_info)
 
     @property
     def name(self) -> str:
@@ -59,6 +60,7 @@ def summarize(run: Run) -> RunSummary:
             run.created,
             run.model_bytes is not None,
             run.end.message if run.end else "",
+            dict(run.data_info),
         )
 
 
@@ -81,7 +83,14 @@ def summary_from_row(row: dict[str, Any]) -> RunSummary:
         row["created"],
         bool(row.get("has_model", row.get("model") is not None)),
         end["message"] if end else "",
+        data_of(row["data"]),
     )
+
+
+@functools.lru_cache(maxsize=4096)
+def data_of(text: str) -> dict:
+    """A stored data description (shared: callers must not change it)."""
+    return json.loads(text)
 
 
 @functools.lru_cache(maxsize=4096)

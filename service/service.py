@@ -64,10 +64,13 @@ class RunService:
         owner: str,
         data_title: str = "",
         mode: str = "running",
+        source: dict | None = None,
     ) -> Run:
         """Queue a run of `config` on `dataset` (the data as trained on: validation held out,
         a `trainer.Dataset`). Raises ValueError, naming the numbers, if it is too big for this
-        server. `mode` "stepping" trains one logging interval, then pauses."""
+        server. `mode` "stepping" trains one logging interval, then pauses. `source`: where
+        the data came from (an upload's file name, target column, rows, hash), kept with the
+        run so two runs on different files can be told apart."""
         if mode not in ("running", "stepping"):
             raise ValueError(f"mode must be 'running' or 'stepping'. Received: mode={mode!r}")
         self._check_budget(config, dataset)
@@ -91,7 +94,7 @@ class RunService:
                 ),
                 status="queued",
                 queued_mode=mode,
-                data_info=_describe_data(dataset),
+                data_info={**_describe_data(dataset), **(source or {})},
             )
             self.keeper.keep_data(run, dataset)
             self.keeper.save(run, with_model=False)

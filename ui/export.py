@@ -57,9 +57,18 @@ def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd
     )
 
 
+# What tells two runs' data apart beyond the config (an upload's file, target, rows, hash).
+DATA_FIELDS = {"file": "data file", "target": "target column", "rows": "data rows",
+               "sha1": "data sha1"}  # fmt: skip
+
+
 def config_diff(a: Any, b: Any, run_label: Label = plain_name) -> pd.DataFrame:
-    """The config fields where two runs differ (field, value in a, value in b)."""
+    """The config fields where two runs differ (field, value in a, value in b), then what
+    differs in their data: two CSV runs on different files differ there."""
     left, right = a.config.to_dict(), b.config.to_dict()
+    for key, label in DATA_FIELDS.items():
+        left[label] = _data_info(a).get(key, "")
+        right[label] = _data_info(b).get(key, "")
     return pd.DataFrame(
         [
             {"field": k, run_label(a): str(left[k]), run_label(b): str(right[k])}
@@ -68,6 +77,10 @@ def config_diff(a: Any, b: Any, run_label: Label = plain_name) -> pd.DataFrame:
         ],
         columns=["field", run_label(a), run_label(b)],
     )
+
+
+def _data_info(run: Any) -> dict:
+    return getattr(run, "data", None) or getattr(run, "data_info", None) or {}
 
 
 def history_csv(runs: list[Run], run_label: Label = plain_name) -> str:

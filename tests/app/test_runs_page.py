@@ -134,3 +134,18 @@ def test_a_long_list_shows_the_newest_and_says_how_many_are_kept(monkeypatch):
     assert not at.exception
     assert at.dataframe[0].value["run"].tolist() == ["run 2"]
     assert any("Your newest 1 of 2 kept runs are listed" in t for t in texts(at.caption))
+
+
+def test_the_diff_tells_two_csv_runs_apart_by_their_files():
+    from service.records import summarize
+
+    runs = [_finished_run(1, 0.8, dataset="csv"), _finished_run(2, 0.8, dataset="csv")]
+    runs[0].data_info = {"file": "iris.csv", "target": "species", "rows": 150, "sha1": "ab12"}
+    runs[1].data_info = {"file": "wine.csv", "target": "class", "rows": 178, "sha1": "cd34"}
+    diff = export.config_diff(*[summarize(run) for run in runs])
+    assert diff.to_dict("records") == [
+        {"field": "data file", "run 1": "iris.csv", "run 2": "wine.csv"},
+        {"field": "target column", "run 1": "species", "run 2": "class"},
+        {"field": "data rows", "run 1": "150", "run 2": "178"},
+        {"field": "data sha1", "run 1": "ab12", "run 2": "cd34"},
+    ]
