@@ -5,6 +5,10 @@ and never stops training."""
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -22,6 +26,8 @@ from service.store import Store, StoreError, StoreWriter
 from trainer.data import split_validation
 from trainer.events import EpochEnd
 from trainer.history import History
+
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -267,6 +273,56 @@ def test_an_interrupted_run_resumes_with_the_losses_of_an_uninterrupted_run(url)
         assert again.checkpoint_epoch(run.id) is None  # it ended: nothing left to resume
         with pytest.raises(ValueError, match="was not interrupted"):
             again.resume_interrupted(run.id, "alice")
+    finally:
+        again.close()
+
+
+CRASHING_SERVER = """
+import sys, time
+import trainer
+from service import RunService, Settings
+from trainer.data import split_validation
+
+config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=60, batch_size=32)
+data = split_validation(trainer.load_dataset("xor", num_samples=1000), 0.2, 0)
+service = RunService(Settings(max_concurrent=1, checkpoint_s=0), store_url=sys.argv[1])
+run = service.start(config, data, owner="alice")
+while run.checkpoint_epoch < 5:
+    time.sleep(0.01)
+print(run.id, flush=True)
+time.sleep(600)  # killed long before
+"""
+
+
+def test_a_server_killed_mid_run_resumes_with_the_losses_of_an_uninterrupted_run(tmp_path):
+    url = f"sqlite:///{tmp_path / 'runs.db'}"
+    server = subprocess.Popen(
+        [sys.executable, "-c", CRASHING_SERVER, url],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    try:
+        run_id = server.stdout.readline().strip()
+        assert run_id, "the server did not start its run"
+        time.sleep(1.5)  # the store writes at least once a second
+    finally:
+        server.send_signal(signal.SIGKILL)  # no goodbye; its workers follow it out
+        server.wait()
+    again = RunService(Settings(max_concurrent=1, checkpoint_s=0), store_url=url)
+    try:
+        wait_for(lambda: again.get(run_id).finished, "the run to show as interrupted", 30)
+        back = again.get(run_id)
+        assert back.end.reason == INTERRUPTED
+        assert again.checkpoint_epoch(run_id) >= 5
+        resumed = again.resume_interrupted(run_id, "alice")
+        wait_for(lambda: resumed.finished, "the resumed run", 300)
+        config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=60, batch_size=32)
+        events = trainer.train(config, trainer.load_dataset("xor", num_samples=1000))
+        expected = [e.loss for e in events if isinstance(e, trainer.BatchEnd)]
+        assert resumed.history.column("step").tolist() == list(range(len(expected)))
+        np.testing.assert_allclose(resumed.history.column("loss"), expected, rtol=1e-6)
     finally:
         again.close()
 
