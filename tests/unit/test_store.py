@@ -283,7 +283,7 @@ import trainer
 from service import RunService, Settings
 from trainer.data import split_validation
 
-config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=60, batch_size=32)
+config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=150, batch_size=32)
 data = split_validation(trainer.load_dataset("xor", num_samples=1000), 0.2, 0)
 service = RunService(Settings(max_concurrent=1, checkpoint_s=0), store_url=sys.argv[1])
 run = service.start(config, data, owner="alice")
@@ -306,7 +306,9 @@ def test_a_server_killed_mid_run_resumes_with_the_losses_of_an_uninterrupted_run
     try:
         run_id = server.stdout.readline().strip()
         assert run_id, "the server did not start its run"
-        time.sleep(1.5)  # the store writes at least once a second
+        store = Store(url)  # killed as soon as the store holds a checkpoint: mid-run
+        wait_for(lambda: store.load_checkpoint(run_id) is not None, "a stored checkpoint", 30)
+        store.close()
     finally:
         server.send_signal(signal.SIGKILL)  # no goodbye; its workers follow it out
         server.wait()
@@ -318,7 +320,7 @@ def test_a_server_killed_mid_run_resumes_with_the_losses_of_an_uninterrupted_run
         assert again.checkpoint_epoch(run_id) >= 5
         resumed = again.resume_interrupted(run_id, "alice")
         wait_for(lambda: resumed.finished, "the resumed run", 300)
-        config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=60, batch_size=32)
+        config = trainer.RunConfig(dataset="xor", num_samples=1000, epochs=150, batch_size=32)
         events = trainer.train(config, trainer.load_dataset("xor", num_samples=1000))
         expected = [e.loss for e in events if isinstance(e, trainer.BatchEnd)]
         assert resumed.history.column("step").tolist() == list(range(len(expected)))
