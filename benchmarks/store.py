@@ -42,7 +42,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from service import RunService, Settings  # noqa: E402
 from service.records import run_row  # noqa: E402
-from service.store import Store, StoreWriter  # noqa: E402
+from service.store import Store  # noqa: E402
+from service.writer import StoreWriter  # noqa: E402
 from trainer.config import RunConfig  # noqa: E402
 
 OWNER = "benchmark-browser-key-0123456789"

@@ -15,7 +15,8 @@ from typing import Any
 from service import protocol as p
 from service import records
 from service.runs import Run
-from service.store import Store, StoreError, StoreWriter, default_url
+from service.store import Store, StoreError, default_url
+from service.writer import StoreWriter
 from trainer.config import RunConfig
 
 OFF = "none"  # TAPEBOARD_DB=none: runs live in memory only, as before the store

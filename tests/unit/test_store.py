@@ -22,7 +22,8 @@ from service import schema as store_module
 from service.records import run_row
 from service.runs import INTERRUPTED, Run
 from service.schema import SCHEMA_VERSION
-from service.store import Store, StoreError, StoreWriter
+from service.store import Store, StoreError
+from service.writer import StoreWriter
 from trainer.data import split_validation
 from trainer.events import EpochEnd
 from trainer.history import History
