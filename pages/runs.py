@@ -150,12 +150,17 @@ def downloads(summaries: list, chosen: list) -> None:
     )
     middle.download_button(
         "Download model (.keras)",
-        run.model_bytes or b"",
+        # Built on click by the task worker (this process has no TensorFlow): the trained
+        # model behind its data's preprocessing, so it takes raw rows.
+        functools.partial(state.service().call, "serving_model", run.model_ref(), run.data_ref()),
         file_name=f"tapeboard-run-{run.number}.keras",
         mime="application/octet-stream",
         on_click="ignore",
         icon=":material/download:",
         disabled=run.model_bytes is None,
+        help="Takes raw rows: a CSV's columns by name (`model.input` lists them), or the images "
+        "or points as loaded. Gives each row's class name and the class probabilities, or the "
+        "prediction in the target's units. See the README for the three lines that use it.",
         key=f"dl_model_{run.id}",
     )
     mine = run.owner == browser_key()

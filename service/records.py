@@ -216,6 +216,8 @@ def pack_dataset(dataset: Any) -> bytes:
         "scale": dataset.scale,
         "feature_names": list(dataset.feature_names),
         "notes": list(dataset.notes),
+        # The CSV columns the features come from: the downloaded model takes raw rows by them.
+        "columns": [[c.name, list(c.categories)] for c in dataset.columns],
     }
     arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train}
     for name in ("x_val", "y_val", "feature_mean", "feature_std"):
@@ -230,6 +232,7 @@ def pack_dataset(dataset: Any) -> bytes:
 
 
 def unpack_dataset(blob: bytes) -> Any:
+    from trainer.csv_encoder import CsvColumn
     from trainer.data import Dataset
 
     with np.load(io.BytesIO(blob), allow_pickle=False) as f:
@@ -249,4 +252,5 @@ def unpack_dataset(blob: bytes) -> Any:
         notes=tuple(header["notes"]),
         feature_mean=arrays.get("feature_mean"),
         feature_std=arrays.get("feature_std"),
+        columns=tuple(CsvColumn(name, tuple(c)) for name, c in header.get("columns", [])),
     )

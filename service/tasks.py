@@ -86,6 +86,20 @@ def predict(model: ModelRef, x: Any, scale: float) -> Any:
     return predict(load_model(model), x, scale)
 
 
+def serving_model(model: ModelRef, data: DataRef) -> bytes:
+    """The run's model to take away, as `.keras` bytes: its trained model behind the
+    preprocessing of its data, so that it takes raw rows and gives class names and probabilities
+    (or the prediction): `trainer.serving`. The run's own model bytes stay as they are (the
+    Evaluate page feeds that one the data as the engine prepared it)."""
+    from trainer.serving import serving_model
+
+    wrapped = serving_model(load_model(model), dataset(data))
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "model.keras"
+        wrapped.save(path)
+        return path.read_bytes()
+
+
 def download(name: str, cache_dir: str, origin: str) -> None:
     """Fill the Keras download cache for a registry set (a ValueError, in words, offline)."""
     from trainer.datasets import download
@@ -115,5 +129,13 @@ def tensorboard_zip(runs: list[tuple[str, dict, Any, Any, list[dict]]]) -> bytes
 
 CALLS = {
     f.__name__: f
-    for f in (classify, regression_frame, decision_values, predict, download, tensorboard_zip)
+    for f in (
+        classify,
+        regression_frame,
+        decision_values,
+        predict,
+        serving_model,
+        download,
+        tensorboard_zip,
+    )
 }

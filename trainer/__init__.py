@@ -38,6 +38,7 @@ _EXPORTS = {
     "make_optimizer": "trainer.model",
     "export_script": "trainer.export",
     "export_arrays": "trainer.export",
+    "serving_model": "trainer.serving",
 }
 
 if TYPE_CHECKING:
@@ -50,6 +51,7 @@ if TYPE_CHECKING:
     from trainer.history import History
     from trainer.loop import Training, prepare, train
     from trainer.model import build_model, learning_rate_curve, make_optimizer
+    from trainer.serving import serving_model
 
 
 def __getattr__(name: str):
@@ -84,6 +86,7 @@ __all__ = [
     "load_dataset",
     "make_optimizer",
     "prepare",
+    "serving_model",
     "split_validation",
     "steps_per_epoch",
     "train",

@@ -63,6 +63,10 @@ def layer_table(config, input_shape: Sequence[int], num_outputs: int) -> list[di
             )
         width = units
     rows.append(_dense("predictions", width, num_outputs))
+    if config.task == "regression":  # the standardized prediction, back in the target's units
+        rows.append(
+            {"layer": "target_units", "type": "Rescaling", "output shape": (1,), "params": 0}
+        )
     return rows
 
 

@@ -10,6 +10,9 @@ Writes into --out as it goes (`trainer.outputs` says exactly what, when): config
 data.json (the data's fingerprint) at the start; a checkpoint, then the epoch's rows appended to
 history.csv (every batch) and epochs.csv, at every epoch end, so even SIGKILL loses at most the
 epoch in progress; at the end, history.csv and epochs.csv whole, model.keras and result.json.
+model.keras takes raw rows (a CSV's columns by name) and gives class names and probabilities, or
+the prediction (`trainer.serving`). A CSV's task is inferred from its target column, as the
+dashboard infers it, unless --task or a --config sets it.
 SIGTERM and Ctrl-C stop the run at the next batch, as "stopped" (exit code 3), writing it all.
 `--resume` goes on after the last epoch both the checkpoint and the files hold, whatever
 interrupted the run, and refuses another config (but for `epochs` and how the run executes)
@@ -104,11 +107,7 @@ def _choices(name: str) -> str | None:
 def make_config(args: argparse.Namespace) -> RunConfig:
     """The base config with every given flag applied on top (then validated). The base is
     --config's file; on --resume without one, the config.json of the run being resumed."""
-    base: dict[str, Any] = {}
-    if args.config:
-        base = RunConfig.from_json(args.config.read_text()).to_dict()
-    elif args.resume and (saved := read_config(args.out)) is not None:
-        base = saved.to_dict()
+    base = _base_config(args)
     flags = {
         f.name: getattr(args, f"cfg_{f.name}")
         for f in fields(RunConfig)
@@ -122,6 +121,14 @@ def make_config(args: argparse.Namespace) -> RunConfig:
     return config
 
 
+def _base_config(args: argparse.Namespace) -> dict[str, Any]:
+    if args.config:
+        return RunConfig.from_json(args.config.read_text()).to_dict()
+    if args.resume and (saved := read_config(args.out)) is not None:
+        return saved.to_dict()
+    return {}
+
+
 def _registry_task(name: str) -> str | None:
     from trainer.datasets import DATASETS
 
@@ -129,18 +136,22 @@ def _registry_task(name: str) -> str | None:
     return info.task if info else None
 
 
-def load_data(args: argparse.Namespace, config: RunConfig):
+def load_data(args: argparse.Namespace, config: RunConfig) -> tuple[RunConfig, Dataset]:
+    """The data to train on, and the config with the data's task. A CSV's task is what --task
+    or the base config says; else it is inferred from the target column by
+    `Dataset.from_csv(task=None)`, the rule the dashboard's Data page uses."""
     from trainer.data import Dataset
     from trainer.datasets import dataset_for
 
     if args.csv:
         if not args.target:
             raise ValueError("--csv needs --target: the name of the column to predict")
-        task = config.task if args.cfg_task else None
-        return Dataset.from_csv(args.csv, target=args.target, task=task)
+        given = args.cfg_task is not None or "task" in _base_config(args)
+        data = Dataset.from_csv(args.csv, target=args.target, task=config.task if given else None)
+        return config.replace(task=data.task), data
     if config.dataset == "csv":  # e.g. resuming a CSV run: its file is not in config.json
         raise ValueError("dataset 'csv' needs --csv FILE --target COLUMN")
-    return dataset_for(config)
+    return config, dataset_for(config)
 
 
 class ProgressBar:
@@ -178,7 +189,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config = make_config(args)
         if args.resume:
             check_config(config, args.out)
-        dataset = load_data(args, config)
+        config, dataset = load_data(args, config)
     except (ValueError, OSError) as err:
         return fail(err)
     set_threads(args.threads)
@@ -219,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         file=sys.stderr,
     )
     if outputs is not None:
-        outputs.finish(history, end)
+        outputs.finish(history, end, split)
         print(f"wrote {args.out}/", file=sys.stderr)
     return EXIT_CODES[end.reason]
 

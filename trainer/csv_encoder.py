@@ -10,6 +10,7 @@ ValueError with the problem and the fix.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -21,6 +22,15 @@ MAX_CLASSES = 200  # more distinct labels than this is almost surely a regressio
 INFER_MAX_CLASSES = 20  # task=None: an integer target with at most this many values classifies
 TARGET_LIMIT = 1e15  # |regression target| above this makes the squared error overflow float32
 MAX_CELLS = 50_000_000  # rows x encoded features: 200 MB of float32
+
+
+class CsvColumn(NamedTuple):
+    """A CSV column that features come from, as a raw row holds it: a number (one feature,
+    standardized), or, with `categories`, text one-hot encoded in that order (one feature per
+    category; any other value, an empty cell included, is all zeros)."""
+
+    name: str
+    categories: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -35,6 +45,7 @@ class EncodedTable:
     feature_mean: np.ndarray  # float64 per feature: a typed-in row is (x - mean) / std
     feature_std: np.ndarray
     notes: tuple[str, ...]
+    columns: tuple[CsvColumn, ...]  # the CSV columns the features come from, in feature order
 
 
 def encode_table(
@@ -43,11 +54,19 @@ def encode_table(
     """The target column as labels (`task=None` infers the task), the others as features."""
     labels = _encode_target(body.iloc[:, target_index], header[target_index], task)
     features = body.iloc[labels.keep, [i for i in range(len(header)) if i != target_index]]
-    x, names, mean, std, notes = _encode_features(
+    x, names, mean, std, notes, columns = _encode_features(
         features, [h for i, h in enumerate(header) if i != target_index]
     )
     return EncodedTable(
-        x, labels.y, labels.task, labels.class_names, names, mean, std, (*labels.notes, *notes)
+        x,
+        labels.y,
+        labels.task,
+        labels.class_names,
+        names,
+        mean,
+        std,
+        (*labels.notes, *notes),
+        columns,
     )
 
 
@@ -158,12 +177,14 @@ class _Plan:
     notes: tuple[str, ...]
     numbers: np.ndarray | None = None  # numeric: cleaned float64 values
     codes: np.ndarray | None = None  # one-hot: category index per row, -1 where missing
+    column: CsvColumn | None = None  # the column as a raw row holds it (None: dropped)
 
 
 def _encode_features(
     table: pd.DataFrame, columns: list[str]
-) -> tuple[np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, list[str]]:
-    """Float32 feature matrix, its column names, standardization stats and notes."""
+) -> tuple[np.ndarray, tuple[str, ...], np.ndarray, np.ndarray, list[str], tuple[CsvColumn, ...]]:
+    """Float32 feature matrix, its column names, standardization stats, notes, and the CSV
+    columns the features come from."""
     plans = [_plan_column(table.iloc[:, i], name) for i, name in enumerate(columns)]
     notes = [note for plan in plans for note in plan.notes]
     width = sum(len(plan.names) for plan in plans)
@@ -190,7 +211,8 @@ def _encode_features(
             stds += [1.0] * len(plan.names)
     x = np.hstack(blocks).astype(np.float32)
     names = tuple(name for plan in plans for name in plan.names)
-    return x, names, np.array(means, np.float64), np.array(stds, np.float64), notes
+    used = tuple(plan.column for plan in plans if plan.column is not None)
+    return x, names, np.array(means, np.float64), np.array(stds, np.float64), notes, used
 
 
 def _plan_column(values: pd.Series, column: str) -> _Plan:
@@ -221,7 +243,9 @@ def _plan_numeric(
     notes = ()
     if found:
         notes = (f"column {column!r}: {', '.join(found)} cell(s) set to the median {median:.6g}",)
-    return _Plan((column,), notes, numbers=np.where(finite, numbers, median))
+    return _Plan(
+        (column,), notes, numbers=np.where(finite, numbers, median), column=CsvColumn(column)
+    )
 
 
 def _plan_categorical(values: pd.Series, present: np.ndarray, column: str) -> _Plan:
@@ -239,7 +263,8 @@ def _plan_categorical(values: pd.Series, present: np.ndarray, column: str) -> _P
     if missing:
         note += f"; {missing} empty cell(s) left all-zero"
     names = tuple(f"{column}={c}" for c in categories)
-    return _Plan(names, (note,), codes=all_codes)
+    kept = CsvColumn(column, tuple(str(c) for c in categories))
+    return _Plan(names, (note,), codes=all_codes, column=kept)
 
 
 def _median(values: np.ndarray) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from trainer.csv_encoder import encode_table
+from trainer.csv_encoder import CsvColumn, encode_table
 from trainer.csv_reader import MAX_CSV_BYTES, read_table
 from trainer.csv_reader import preview_csv as preview_csv  # the public entrance stays here
 
@@ -52,6 +52,9 @@ class Dataset:
     # float64, because a column holding 1e308 has a mean that float32 cannot represent.
     feature_mean: np.ndarray | None = None
     feature_std: np.ndarray | None = None
+    # CSV only: the columns a raw row gives the features from, in feature order (a number, or
+    # text with its categories): what `trainer.serving` turns back into preprocessing layers.
+    columns: tuple[CsvColumn, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.input_shape:
@@ -187,6 +190,7 @@ class Dataset:
             notes=(*notes, *table.notes),
             feature_mean=table.feature_mean,
             feature_std=table.feature_std,
+            columns=table.columns,
         )
 
 

@@ -41,7 +41,8 @@ class DatasetInfo:
     needs_download: bool  # False: works offline
     # Playground sets: draws the points (`trainer.playground`); the exported script embeds it.
     generator: playground.Generator | None = None
-    # Other sets: the exported script's lines that set x_all, y_all, x_val, y_val and SCALE.
+    # Other sets: the exported script's lines that set x_all, y_all, x_val, y_val, SCALE and
+    # CLASS_NAMES (the Playground module the script embeds sets its own CLASS_NAMES).
     export_code: str = ""
 
 
@@ -54,12 +55,28 @@ def playground_set(
     )
 
 
-def _keras_images_code(name: str) -> str:
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+DIGIT_CLASSES = tuple(str(i) for i in range(10))
+
+
+def _keras_images_code(name: str, class_names: tuple[str, ...]) -> str:
     return f"""
         # Data: keras.datasets (downloaded once, cached); the test split validates.
         (x_all, y_all), (x_val, y_val) = keras.datasets.{name}.load_data()
         y_all, y_val = y_all.astype(np.int32), y_val.astype(np.int32)
         SCALE = 1 / 255
+        CLASS_NAMES = {list(class_names)!r}
     """
 
 
@@ -71,6 +88,7 @@ _DIGITS_CODE = """
     x_all, y_all = digits.images.astype(np.uint8), digits.target.astype(np.int32)
     x_val = y_val = None
     SCALE = 1 / 16
+    CLASS_NAMES = [str(i) for i in range(10)]
 """
 
 DATASETS: dict[str, DatasetInfo] = {
@@ -92,7 +110,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "image",
             "70,000 handwritten digits, 28x28 pixels (60,000 train, 10,000 test).",
             needs_download=True,
-            export_code=_keras_images_code("mnist"),
+            export_code=_keras_images_code("mnist", DIGIT_CLASSES),
         ),
         DatasetInfo(
             "fashion_mnist",
@@ -101,7 +119,7 @@ DATASETS: dict[str, DatasetInfo] = {
             "image",
             "70,000 clothing images in 10 classes, 28x28 pixels (60,000 train, 10,000 test).",
             needs_download=True,
-            export_code=_keras_images_code("fashion_mnist"),
+            export_code=_keras_images_code("fashion_mnist", FASHION_CLASSES),
         ),
         playground_set(
             "circle",
@@ -147,20 +165,6 @@ DATASETS: dict[str, DatasetInfo] = {
         ),
     )
 }
-
-FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
-)
-DIGIT_CLASSES = tuple(str(i) for i in range(10))
 
 # Where Keras downloads from, and the files its loaders cache, relative to the datasets folder
 # (`~/.keras/datasets` or `$KERAS_HOME/datasets`). Hashes as in keras.datasets (fashion has none).

@@ -5,7 +5,9 @@ digits, keras.datasets for MNIST; the Playground generators are embedded as sour
 the same tf.data pipeline, functional model, optimizer and loss, and runs the guide's
 GradientTape loop under `tf.function` with logging every `log_every` batches and a validation
 loop. Run with the same seed, it reproduces the dashboard's per-batch losses within 1e-4:
-`tests/unit/test_export.py` runs it in a subprocess and compares.
+`tests/unit/test_export.py` runs it in a subprocess and compares. At the end it saves the model
+to take away, as the dashboard's download and the CLI do: raw rows in, class names and
+probabilities (or the prediction) out (`trainer.serving`, whose builder it embeds as source).
 
 Nothing here is written per dataset, optimizer or schedule: the data lines come from the
 dataset's registry entry (`trainer.datasets.DATASETS`), the optimizer and its learning rate from
@@ -16,11 +18,12 @@ from __future__ import annotations
 
 import inspect
 import io
+import json
 import textwrap
 
 import numpy as np
 
-from trainer import playground
+from trainer import playground, serving
 from trainer.config import RunConfig
 from trainer.data import Dataset
 from trainer.datasets import DATASETS, DatasetInfo
@@ -43,16 +46,21 @@ def export_script(config: RunConfig) -> str:
         _pipeline_section(config),
         _model_section(config),
         _loop_section(config),
+        _serving_section(),
     ]
     return "\n\n".join(textwrap.dedent(p).strip("\n") for p in parts) + "\n"
 
 
 def export_arrays(dataset: Dataset) -> bytes:
-    """The dataset's arrays as `.npz` bytes (no pickle), for an exported CSV script's `--data`."""
+    """The dataset's arrays as `.npz` bytes (no pickle), for an exported CSV script's `--data`,
+    with what the script's saved model needs to take raw rows (`trainer.serving.serving_spec`,
+    as JSON text in "serving")."""
     arrays = {"x_train": dataset.x_train, "y_train": dataset.y_train}
     if dataset.x_val is not None:
         arrays.update(x_val=dataset.x_val, y_val=dataset.y_val)
     arrays["scale"] = np.float64(dataset.scale)
+    spec = json.dumps(serving.serving_spec(dataset)).encode()
+    arrays["serving"] = np.frombuffer(spec, dtype=np.uint8)
     buffer = io.BytesIO()
     np.savez_compressed(buffer, **arrays)
     return buffer.getvalue()
@@ -67,10 +75,14 @@ def _header(config: RunConfig) -> str:
         and loss inside tf.GradientTape, gradient and apply_gradients outside, compiled with
         tf.function. With the same seed it reproduces the dashboard's per-batch losses.
 
-            python this_script.py [--losses-out losses.csv]{" --data data.npz" if _is_csv(config) else ""}
+            python this_script.py [--losses-out losses.csv] [--model-out model.keras]{" --data data.npz" if _is_csv(config) else ""}
+
+        It saves the trained model to take away: raw inputs in, class names and probabilities
+        (or the prediction, in the target's units) out.
         """
 
         import argparse
+        import json
 
         import keras
         import numpy as np
@@ -84,6 +96,7 @@ def _header(config: RunConfig) -> str:
 
         parser = argparse.ArgumentParser()
         parser.add_argument("--losses-out", help="write every batch's loss to this CSV file")
+        parser.add_argument("--model-out", default="model.keras", help="where to save the model")
         {'parser.add_argument("--data", required=True, help=".npz with x_train, y_train")' if _is_csv(config) else ""}
         args = parser.parse_args()
         keras.utils.set_random_seed(SEED)
@@ -108,7 +121,7 @@ def _load_section(config: RunConfig) -> str:
             f"DATASETS[{info.name!r}] declares neither a generator nor export_code, so a script "
             f"cannot load it. Received: dataset={config.dataset!r}"
         )
-    return f"{code}\nTASK = {info.task!r}\n"
+    return f"{code}\nTASK = {info.task!r}\nSPEC = None  # the data as loaded: see the end\n"
 
 
 def _points_code(info: DatasetInfo, config: RunConfig) -> str:
@@ -137,7 +150,10 @@ _CSV_LOAD = """
         x_val = saved["x_val"] if "x_val" in saved else None
         y_val = saved["y_val"] if "y_val" in saved else None
         SCALE = float(saved["scale"])
+        # How the CSV's raw columns become the features above: the saved model does it.
+        SPEC = json.loads(bytes(saved["serving"]).decode()) if "serving" in saved else None
     TASK = "regression" if y_all.dtype.kind == "f" else "classification"
+    CLASS_NAMES = SPEC["class_names"] if SPEC else []
 """
 
 
@@ -211,19 +227,36 @@ def _model_section(config: RunConfig) -> str:
             )
     body = "\n".join(layers)
     return f"""
-        # Model: the guide's functional MLP; a linear output layer (logits).
+        # Model: the guide's functional MLP; a linear output layer (logits). A regression learns
+        # the standardized target: its output layer starts at zero (a new model predicts the
+        # mean) and a fixed Rescaling maps its output back to the target's units.
         keras.utils.set_random_seed(SEED)  # the same initial weights as the dashboard's run
         input_shape = x_train.shape[1:]
         num_outputs = 1 if TASK == "regression" else int(max(y_train.max(), y_val.max() if y_val is not None else 0)) + 1
         inputs = keras.Input(shape=input_shape, name="inputs")
         x = keras.layers.Flatten(name="flatten")(inputs) if len(input_shape) > 1 else inputs
 {textwrap.indent(body, " " * 8)}
-        outputs = keras.layers.Dense(num_outputs, kernel_regularizer={l2}, name="predictions")(x)
-        model = keras.Model(inputs=inputs, outputs=outputs)
+        outputs = keras.layers.Dense(
+            num_outputs,
+            kernel_initializer="zeros" if TASK == "regression" else "glorot_uniform",
+            kernel_regularizer={l2},
+            name="predictions",
+        )(x)
+        if TASK == "regression":
+            y = y_train.astype(np.float64)
+            TARGET_STD = float(y.std()) or 1.0
+            outputs = keras.layers.Rescaling(TARGET_STD, offset=float(y.mean()), name="target_units")(outputs)
+        model = keras.Model(inputs=inputs, outputs=outputs, name="tapeboard_mlp")
 
         optimizer = {_optimizer_code(config)}
+        LOSS_UNIT = 1.0  # losses are shown times this: a regression's in the target's units
         if TASK == "regression":
-            loss_fn = keras.losses.MeanSquaredError()
+            def loss_fn(y, prediction):
+                # The standardized target's squared error: the gradients of a model trained on
+                # (y - mean) / std, whatever the target's units.
+                return tf.reduce_mean(tf.square((prediction - y) / TARGET_STD))
+
+            LOSS_UNIT = TARGET_STD**2  # the mean squared error in the target's units
             train_metric, val_metric = keras.metrics.MeanAbsoluteError(), keras.metrics.MeanAbsoluteError()
         else:
             loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
@@ -266,7 +299,7 @@ def _loop_section(config: RunConfig) -> str:
         for epoch in range(EPOCHS):
             print(f"\\nStart of epoch {epoch}")
             for step, (x_batch_train, y_batch_train) in enumerate(train_dataset):
-                loss_value = float(train_step(x_batch_train, y_batch_train))
+                loss_value = float(train_step(x_batch_train, y_batch_train)) * LOSS_UNIT
                 losses.append(loss_value)
                 seen += len(x_batch_train)
                 if not np.isfinite(loss_value):
@@ -285,3 +318,32 @@ def _loop_section(config: RunConfig) -> str:
         if args.losses_out:
             np.savetxt(args.losses_out, np.array(losses), header="loss", comments="")
     """
+
+
+def _serving_section() -> str:
+    source = "\n\n\n".join(
+        textwrap.dedent(inspect.getsource(f)).strip() for f in serving.SCRIPT_CODE
+    )
+    return (
+        "# The model to take away: raw inputs in (a CSV's columns by name, else the arrays as\n"
+        "# loaded), class names and probabilities out (a regression: the prediction), as the\n"
+        "# dashboard's download. Built by trainer/serving.py's code:\n"
+        + source
+        + """
+
+
+if SPEC is None:  # no CSV: only the scaling of integer pixels to undo
+    SPEC = {
+        "task": TASK,
+        "class_names": (list(CLASS_NAMES) or [str(i) for i in range(num_outputs)])
+        if TASK == "classification"
+        else [],
+        "input_shape": list(x_train.shape[1:]),
+        "scale": SCALE,
+        "columns": [],
+        "feature_mean": None,
+        "feature_std": None,
+    }
+build_serving(model, SPEC).save(args.model_out)
+print(f"Saved {args.model_out}: keras.saving.load_model it and call it on raw inputs.")"""
+    )

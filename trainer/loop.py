@@ -17,7 +17,7 @@ from trainer.data import Dataset, split_validation
 from trainer.datasets import dataset_for
 from trainer.distribute import make_strategy
 from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
-from trainer.model import build_model, make_loss, make_metrics, make_optimizer
+from trainer.model import build_model, make_loss, make_metrics, make_optimizer, target_scale
 from trainer.steps import Arrays, make_evaluate, make_train_chunk
 
 # Wall time one compiled chunk should take: long enough that Python's per-call overhead vanishes,
@@ -154,11 +154,16 @@ def _run(
     # TF's global seed pairs with each op seed (the epoch shuffle's too): fixing it here makes the
     # batch order a function of config.seed alone, as in an exported script.
     keras.utils.set_random_seed(config.seed)
+    _, target_std = target_scale(data)
     with strategy.scope():
         optimizer = make_optimizer(config)
-        loss_fn = make_loss(data.task)
+        loss_fn = make_loss(data.task, target_std)
         train_metrics = make_metrics(data.task)
         val_metrics = make_metrics(data.task, prefix="val_")
+    # A regression trains on the standardized target's squared error (see `make_loss`); every
+    # loss shown is that times std^2: the mean squared error in the target's own units (an L2
+    # penalty, part of the loss, is scaled with it).
+    unit = target_std**2
     regression = data.task == "regression"
     train_arrays = _to_arrays(data.x_train, data.y_train, data.scale, regression)
     chunk = make_train_chunk(
@@ -213,7 +218,7 @@ def _run(
                         step=c.step,
                         epoch=epoch,
                         batch=batch,
-                        loss=loss,
+                        loss=loss * unit,
                         samples_seen=c.samples,
                         elapsed_s=c.elapsed + spent * (k + 1) / len(losses),
                     )
@@ -224,16 +229,16 @@ def _run(
                     c.first_loss = float(losses[0])
                     c.limit = min(EXPLOSION_FACTOR * max(c.first_loss, 1e-3), 3e38)
                 if len(losses) and (not math.isfinite(losses[-1]) or losses[-1] > c.limit):
-                    message = _diverged_message(c, float(losses[-1]))
+                    message = _diverged_message(c, float(losses[-1]), unit, config)
                     yield _end("diverged", c, metrics, model, message)
                     return
                 if stop:
                     yield _end("stopped", c, metrics, model, "Stopped by request.")
                     return
-            metrics = _read_metrics(train_metrics)
+            metrics = _read_metrics(train_metrics, unit)
             if evaluate is not None:
                 evaluate(tf.constant(EVAL_BATCH))
-                metrics.update(_read_metrics(val_metrics))
+                metrics.update(_read_metrics(val_metrics, unit))
             saver.save(epoch, c.elapsed)
             if (yield EpochEnd(epoch, metrics, c.step, c.elapsed)) == STOP:
                 yield _end("stopped", c, metrics, model, "Stopped by request.")
@@ -287,10 +292,14 @@ def _batch_sizes(n: int, batch_size: int) -> np.ndarray:
     return sizes
 
 
-def _read_metrics(metrics: Mapping[str, keras.metrics.Metric]) -> dict[str, float]:
+def _read_metrics(metrics: Mapping[str, keras.metrics.Metric], unit: float) -> dict[str, float]:
+    """The metrics' values, then reset; the losses times `unit` (the target's units)."""
     values = {name: float(metric.result()) for name, metric in metrics.items()}
     for metric in metrics.values():
         metric.reset_state()
+    for name in ("loss", "val_loss"):
+        if name in values:
+            values[name] *= unit
     return values
 
 
@@ -300,16 +309,23 @@ def _end(
     return TrainingEnd(reason, c.step, c.epoch, c.elapsed, dict(metrics), message, model)
 
 
-def _diverged_message(c: _Counters, loss: float) -> str:
+def _diverged_message(c: _Counters, loss: float, unit: float, config: RunConfig) -> str:
+    """What happened, in the units the charts show, and what to change: the steps were too
+    big for this model and data, so a smaller learning rate, or an optimizer that adapts its
+    step to each weight."""
     what = (
-        f"became {loss}"
+        ("became NaN (not a number)" if math.isnan(loss) else "became infinite")
         if not math.isfinite(loss)
-        else f"exploded to {loss:.3g}, over {EXPLOSION_FACTOR:,.0f}x its first value "
-        f"({c.first_loss:.3g}),"
+        else f"exploded to {loss * unit:.3g}, over {EXPLOSION_FACTOR:,.0f}x its first value "
+        f"({c.first_loss * unit:.3g}),"
     )
+    rate = config.learning_rate
+    advice = f"a lower learning rate, e.g. a tenth: {rate / 10:g} instead of {rate:g}"
+    if config.optimizer != "adam":
+        advice += "; or the adam optimizer, which adapts each weight's step size"
     return (
         f"Diverged: the loss {what} at step {c.step} (epoch {c.epoch + 1}); training stopped "
-        "there. Try a lower learning rate."
+        f"there: the updates were too large for this model and data. Try {advice}."
     )
 
 

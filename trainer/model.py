@@ -20,6 +20,10 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
 
     Images are flattened first (the seed reshapes MNIST to 784 features). The output layer is
     linear: logits for classification (the loss applies softmax), one value for regression.
+    A regression model ends in a fixed `Rescaling` ("target_units") that maps the output layer's
+    standardized value to the target's own units (times the training targets' std, plus their
+    mean), so its predictions need no un-scaling; its output kernel starts at zero, so a new
+    model predicts the mean.
     Seeded from `config.seed`, so a config always starts from the same weights, whatever was
     built before it (Keras draws initializer seeds from Python's global `random`).
     """
@@ -36,10 +40,32 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
         )(x)
         if config.dropout > 0:
             x = keras.layers.Dropout(config.dropout, seed=config.seed + i, name=f"dropout_{i}")(x)
+    regression = dataset.task == "regression"
     outputs = keras.layers.Dense(
-        dataset.num_outputs, kernel_regularizer=regularizer, name="predictions"
+        dataset.num_outputs,
+        # A regression starts out predicting the training targets' mean (see below), exactly:
+        # any learning then shows as beating the mean, the baseline a person compares with.
+        kernel_initializer="zeros" if regression else "glorot_uniform",
+        kernel_regularizer=regularizer,
+        name="predictions",
     )(x)
+    if regression:
+        mean, std = target_scale(dataset)
+        outputs = keras.layers.Rescaling(std, offset=mean, name="target_units")(outputs)
     return keras.Model(inputs=inputs, outputs=outputs, name="tapeboard_mlp")
+
+
+def target_scale(dataset: Dataset) -> tuple[float, float]:
+    """The mean and standard deviation of the training targets of a regression (std 1 when they
+    are constant); (0, 1) for classification. A regression model learns the standardized target
+    (`build_model`'s "target_units" layer maps it back) and its loss is computed on that scale
+    (`make_loss`), so the starting settings work whatever the target's units (diabetes' 25-346,
+    trained as they are, diverge under SGD at learning rate 0.1)."""
+    if dataset.task != "regression" or not len(dataset.y_train):
+        return 0.0, 1.0
+    y = np.asarray(dataset.y_train, dtype=np.float64)
+    std = float(y.std())
+    return float(y.mean()), std if np.isfinite(std) and std > 0 else 1.0
 
 
 def make_learning_rate(
@@ -74,12 +100,34 @@ def learning_rate_curve(
     return [(int(s), float(v)) for s, v in zip(steps, np.broadcast_to(values, steps.shape))]
 
 
-def make_loss(task: str) -> keras.losses.Loss:
+def make_loss(task: str, target_std: float = 1.0) -> keras.losses.Loss:
     """Per-example loss (no reduction): averaged over the global batch in the train step, which
-    is what tf.distribute needs and equals the guide's mean loss on one device."""
+    is what tf.distribute needs and equals the guide's mean loss on one device.
+
+    Regression: the squared error of the standardized target, ((y - prediction) / target_std)^2,
+    where y and the prediction are in the target's units (`target_scale`). Its gradients are
+    those of a model trained on a standardized target; the loop reports it times target_std^2,
+    the mean squared error in the target's own units.
+    """
     if task == "regression":
-        return keras.losses.MeanSquaredError(reduction=None)
+        return StandardizedSquaredError(target_std)
     return keras.losses.SparseCategoricalCrossentropy(from_logits=True, reduction=None)
+
+
+class StandardizedSquaredError(keras.losses.Loss):
+    """Mean squared error of `y_true / std` and `y_pred / std`, per example (no reduction)."""
+
+    def __init__(self, std: float = 1.0, name: str = "standardized_squared_error") -> None:
+        super().__init__(name=name, reduction=None)
+        self.std = float(std)
+
+    def call(self, y_true, y_pred):
+        # Divided before squaring: the squares stay near 1 whatever the target's magnitude.
+        error = (keras.ops.cast(y_pred, "float32") - keras.ops.cast(y_true, "float32")) / self.std
+        return keras.ops.mean(keras.ops.square(error), axis=-1)
+
+    def get_config(self) -> dict:
+        return {"name": self.name, "std": self.std}
 
 
 def make_metrics(task: str, prefix: str = "") -> dict[str, keras.metrics.Metric]:

@@ -9,7 +9,9 @@ What is written when (each file atomically, through `trainer.files`, except the 
   progress. Appending costs the epoch's rows only; rewriting the whole history every epoch
   would grow quadratically over a run of thousands of short epochs;
 - at the end (completed, early stopped, diverged, or stopped by Ctrl-C or SIGTERM):
-  history.csv and epochs.csv rewritten whole, then model.keras and result.json.
+  history.csv and epochs.csv rewritten whole, then model.keras and result.json. model.keras is
+  the model to take away (`trainer.serving`): raw rows in, class names and probabilities (or
+  the prediction) out; --resume goes on from the checkpoint, not from it.
 
 A kill can cut the last appended line short, or fall between the checkpoint and the appends.
 `RunOutputs.resume` keeps the whole epochs the files hold from epoch 0 on, and when those end
@@ -170,13 +172,17 @@ class RunOutputs:
         }
         _append_csv(self.out / EPOCHS, pd.DataFrame([row]))
 
-    def finish(self, history: History, end: TrainingEnd) -> None:
-        """Every output, whole and atomically: earlier epochs (resumed), then this session's."""
+    def finish(self, history: History, end: TrainingEnd, data: Dataset) -> None:
+        """Every output, whole and atomically: earlier epochs (resumed), then this session's.
+        The model is `end.model` behind the preprocessing of `data`, the data it trained on."""
+        from trainer.serving import serving_model
+
         batches = _concat(self.earlier[0], history.batches())
         epochs = _concat(self.earlier[1], history.epochs())
         write_atomic(self.out / HISTORY, lambda tmp: batches.to_csv(tmp, index=False))
         write_atomic(self.out / EPOCHS, lambda tmp: epochs.to_csv(tmp, index=False))
-        write_atomic(self.out / MODEL, lambda tmp: end.model.save(tmp))
+        model = serving_model(end.model, data)
+        write_atomic(self.out / MODEL, lambda tmp: model.save(tmp))
         result = {
             "reason": end.reason,
             "message": end.message,

@@ -149,3 +149,39 @@ def test_the_diff_tells_two_csv_runs_apart_by_their_files():
         {"field": "data rows", "run 1": "150", "run 2": "178"},
         {"field": "data sha1", "run 1": "ab12", "run 2": "cd34"},
     ]
+
+
+def test_the_model_download_takes_raw_inputs_and_names_its_classes(monkeypatch, tmp_path):
+    """The Runs page's .keras is the model to take away (trainer.serving), built on click by
+    the task worker: raw points in, class names and the trained model's probabilities out."""
+    import keras
+    import numpy as np
+    from streamlit.delta_generator import DeltaGenerator
+
+    from trainer.datasets import load_dataset
+    from trainer.evaluate import softmax
+
+    offered = {}
+    original = DeltaGenerator.download_button
+
+    def record(self, label, data, *args, **kwargs):
+        offered[label] = data
+        return original(self, label, data, *args, **kwargs)
+
+    monkeypatch.setattr(DeltaGenerator, "download_button", record)
+    at = app(TINY, timeout=120).run()
+    at.switch_page("pages/train.py").run()
+    run = train_to_end(at)
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    data = offered["Download model (.keras)"]
+    # A callable: Streamlit calls it on click (the page's reruns do not build the model).
+    (tmp_path / "download.keras").write_bytes(data() if callable(data) else data)
+    (tmp_path / "trained.keras").write_bytes(run.model_bytes)
+    model = keras.saving.load_model(tmp_path / "download.keras")
+    trained = keras.saving.load_model(tmp_path / "trained.keras")
+    points = load_dataset("xor", num_samples=200).x_train
+    out = model(points)
+    expected = softmax(keras.ops.convert_to_numpy(trained(points)))
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-6)
+    assert model.get_layer("class_names").get_vocabulary() == ["-1", "+1"]

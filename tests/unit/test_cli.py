@@ -51,8 +51,9 @@ def test_cli_trains_a_json_config_and_writes_every_output(tmp_path):
         epochs=3
     )
     assert json.loads((out / "result.json").read_text())["reason"] == "completed"
-    model = keras.models.load_model(out / "model.keras")
-    assert model.output_shape == (None, 2)
+    model = keras.models.load_model(out / "model.keras")  # the model to take away
+    assert model.get_layer("tapeboard_mlp").output_shape == (None, 2)
+    assert model.get_layer("class_names").get_vocabulary() == ["-1", "+1"]
     assert not list(out.glob(".*")), "temporary files were left behind"
 
 
@@ -94,6 +95,38 @@ def test_cli_trains_a_csv(tmp_path):
     )
     assert code == 0
     assert (tmp_path / "out" / "model.keras").exists()
+
+
+def test_cli_infers_regression_from_a_csv_target_as_the_app_does(tmp_path):
+    from sklearn.datasets import load_diabetes
+
+    diabetes = load_diabetes(as_frame=True, scaled=False)
+    diabetes.data.assign(target=diabetes.target).to_csv(tmp_path / "diabetes.csv", index=False)
+    flags = ["--csv", str(tmp_path / "diabetes.csv"), "--target", "target", "--quiet"]
+    assert main([*flags, "--epochs", "3", "--out", str(tmp_path / "out")]) == 0  # no --task
+    config = trainer.RunConfig.from_json((tmp_path / "out" / "config.json").read_text())
+    assert config.task == "regression"
+    model = keras.saving.load_model(tmp_path / "out" / "model.keras")
+    rows = pd.read_csv(tmp_path / "diabetes.csv")
+    out = model({name: rows[name] for name in model.input})
+    assert 25 < float(np.mean(out["prediction"])) < 346  # raw rows in, the target's units out
+
+
+def test_cli_model_keras_classifies_raw_csv_rows(tmp_path):
+    from sklearn.datasets import load_iris
+
+    iris = load_iris(as_frame=True)
+    iris.data.assign(species=iris.target_names[iris.target]).to_csv(
+        tmp_path / "iris.csv", index=False
+    )
+    flags = ["--csv", str(tmp_path / "iris.csv"), "--target", "species", "--quiet"]
+    assert main([*flags, "--learning_rate", "0.1", "--epochs", "30", "--out", str(tmp_path)]) == 0
+    model = keras.saving.load_model(tmp_path / "model.keras")
+    rows = pd.read_csv(tmp_path / "iris.csv")
+    out = model({name: rows[name] for name in model.input})
+    predicted = np.array([name.decode() for name in keras.ops.convert_to_numpy(out["class"])])
+    assert np.mean(predicted == rows["species"].to_numpy()) >= 0.85
+    assert model.get_layer("class_names").get_vocabulary() == ["setosa", "versicolor", "virginica"]
 
 
 def test_cli_bad_flag_value_is_a_one_line_error(capsys):

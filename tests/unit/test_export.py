@@ -10,6 +10,7 @@ import subprocess
 import sys
 
 import numpy as np
+import pandas as pd
 import pytest
 
 import trainer
@@ -66,7 +67,8 @@ def test_exported_script_reproduces_the_runs_losses(name, tmp_path):
         if isinstance(node, ast.Import | ast.ImportFrom)
         for alias in (node.names if isinstance(node, ast.Import) else [ast.alias(node.module)])
     }
-    assert imported <= {"argparse", "keras", "numpy", "tensorflow", "sklearn", "collections"}
+    allowed = {"argparse", "json", "keras", "numpy", "tensorflow", "sklearn", "collections"}
+    assert imported <= allowed
     expected = [e.loss for e in trainer.train(config) if isinstance(e, trainer.BatchEnd)]
     np.testing.assert_allclose(run_script(source, tmp_path), expected, atol=1e-4, rtol=0)
 
@@ -79,6 +81,30 @@ def test_csv_runs_export_with_their_arrays(tmp_path):
     expected = [e.loss for e in trainer.train(config, data) if isinstance(e, trainer.BatchEnd)]
     got = run_script(export_script(config), tmp_path, "--data", str(tmp_path / "data.npz"))
     np.testing.assert_allclose(got, expected, atol=1e-4, rtol=0)
+
+
+def test_exported_csv_script_saves_the_model_that_takes_raw_rows(tmp_path):
+    import keras
+
+    from trainer.evaluate import softmax
+
+    rows = ["size,color,label"] + [
+        f"{i % 7 + 0.5},{('red', 'green', 'blue')[i % 3]},{'yes' if i % 4 else 'no'}"
+        for i in range(90)
+    ]
+    (tmp_path / "data.csv").write_text("\n".join(rows))
+    data = trainer.Dataset.from_csv(tmp_path / "data.csv", target="label")
+    config = trainer.RunConfig(dataset="csv", epochs=2, batch_size=16, optimizer="adam")
+    (tmp_path / "data.npz").write_bytes(export_arrays(data))
+    end = list(trainer.train(config, data))[-1]
+    run_script(export_script(config), tmp_path, "--data", str(tmp_path / "data.npz"))
+
+    model = keras.saving.load_model(tmp_path / "model.keras")
+    raw = pd.read_csv(tmp_path / "data.csv")
+    out = model({name: raw[name] for name in model.input})
+    expected = softmax(keras.ops.convert_to_numpy(end.model(data.x_train)))
+    np.testing.assert_allclose(out["probabilities"], expected, atol=1e-4)
+    assert model.get_layer("class_names").get_vocabulary() == ["no", "yes"]
 
 
 def test_export_rejects_a_non_config():
