@@ -113,16 +113,13 @@ def show_samples(dataset: Dataset, split: Dataset, upload: state.CsvUpload | Non
     elif dataset.is_2d:
         st.subheader("Points")
         points = data.points_frame(split)
-        st.altair_chart(
-            charts.scatter_chart(
-                points,
-                regression=dataset.task == "regression",
-                palette=data.PLAYGROUND_COLORS
-                if set(dataset.class_names) == set(data.PLAYGROUND_COLORS)
-                else None,
-            ),
-            width="stretch",
+        chart = charts.scatter_chart(
+            points,
+            class_names=dataset.class_names,
+            regression=dataset.task == "regression",
+            target_domain=data.target_domain(dataset),
         )
+        st.altair_chart(chart, width="content")  # square: its own size, not the page's width
         if len(points) < split.num_train + split.num_val:
             st.caption(f"A sample of {len(points):,} points is drawn.")
     if upload is not None:
@@ -143,7 +140,9 @@ def main() -> None:
     if state.draft()["dataset"] not in names:
         state.notify("warning", f"Unknown dataset {state.draft()['dataset']!r}: using digits.")
         state.set_field("dataset", "digits")
-    name = st.selectbox("Dataset", names, format_func=dataset_title, **state.bound("dataset"))
+    name = st.selectbox(
+        "Dataset", names, format_func=dataset_title, **state.bound("dataset", names)
+    )
     if name in DATASETS:
         st.caption(DATASETS[name].description)
     dataset = choose_csv() if name == CSV_OPTION else load_registry_dataset(name)
@@ -155,6 +154,7 @@ def main() -> None:
         help="Share of the data held out to validate on.",
         **state.bound("validation_split"),
     )
+    common.controls_drawn()
     if dataset is None:
         st.stop()
     draft = state.draft()

@@ -59,7 +59,10 @@ def show_classification(run: Run) -> None:
     with left:
         st.subheader("Confusion matrix")
         normalized = st.toggle("Row-normalised (share of each true class)", value=False)
-        st.altair_chart(charts.confusion_heatmap(result.confusion_frame(), normalized))
+        # "content": the chart's own size (square cells), not the column's width.
+        st.altair_chart(
+            charts.confusion_heatmap(result.confusion_frame(), normalized), width="content"
+        )
     with right:
         st.subheader("Per class")
         st.dataframe(
@@ -105,7 +108,7 @@ def show_regression(run: Run) -> None:
     cols[2].metric("Samples", f"{len(frame):,}")
     left, right = st.columns(2, gap="large")
     left.subheader("Predicted vs true")
-    left.altair_chart(charts.predicted_vs_true(frame), width="stretch")
+    left.altair_chart(charts.predicted_vs_true(frame), width="content")
     right.subheader("Residuals")
     right.altair_chart(charts.residual_histogram(frame), width="stretch")
 
@@ -118,9 +121,10 @@ def show_boundary(run: Run) -> None:
     axes = grid_axes(ds, resolution=BOUNDARY_GRID)
     values = evaluate("decision_values", model_key(run), run, BOUNDARY_GRID)
     points = data.points_frame(ds)
-    st.altair_chart(
-        charts.boundary_chart(axes, values, points, ds.task, ds.class_names), width="stretch"
+    chart = charts.boundary_chart(
+        axes, values, points, ds.task, ds.class_names, target_domain=data.target_domain(ds)
     )
+    st.altair_chart(chart, width="content")  # square: its own size, not the page's width
 
 
 def try_the_model(run: Run) -> None:

@@ -42,7 +42,7 @@ def architecture() -> None:
     add, remove = st.columns(2)
     add.button("Add layer", on_click=_add_layer, icon=":material/add:", width="stretch")
     remove.button("Remove layer", on_click=_remove_layer, icon=":material/remove:", width="stretch")
-    st.selectbox("Activation", ACTIVATIONS, **state.bound("activation"))
+    st.selectbox("Activation", ACTIVATIONS, **state.bound("activation", ACTIVATIONS))
     st.number_input("L2 penalty", step=1e-4, format="%g", **state.bound("l2"))
     st.number_input("Dropout", step=0.05, format="%g", **state.bound("dropout"))
 
@@ -50,12 +50,14 @@ def architecture() -> None:
 def optimization() -> None:
     st.subheader("Optimizer")
     # Choices read from the tables at each run: an entry added there shows here.
-    st.selectbox("Optimizer", list(OPTIMIZERS), **state.bound("optimizer"))
+    optimizers = list(OPTIMIZERS)
+    st.selectbox("Optimizer", optimizers, **state.bound("optimizer", optimizers))
     st.number_input(
         "Learning rate", step=1e-3, format="%g", help="In (0, 100].", **state.bound("learning_rate")
     )
+    schedules = list(LR_SCHEDULES)
     schedule = st.selectbox(
-        "Learning-rate schedule", list(LR_SCHEDULES), **state.bound("lr_schedule")
+        "Learning-rate schedule", schedules, **state.bound("lr_schedule", schedules)
     )
     takes = LR_SCHEDULES[schedule].fields if schedule in LR_SCHEDULES else ()
     if takes:
@@ -88,13 +90,14 @@ def training() -> None:
         "Seed", step=1, help="Seeds data generation, split and weights.", **state.bound("seed")
     )
     right.checkbox("Shuffle each epoch", **state.bound("shuffle"))
+    strategies = ["default", "mirrored"]
     left.selectbox(
         "Distribution strategy",
-        ["default", "mirrored"],
+        strategies,
         help="default: one device. mirrored: tf.distribute.MirroredStrategy over every local "
         "GPU (the CPU if none). For a cluster (multi_worker), take the config to "
         "`python -m trainer`: see the README's Scale out section.",
-        **state.bound("strategy"),
+        **state.bound("strategy", strategies),
     )
 
 
@@ -137,6 +140,7 @@ def main() -> None:
         optimization()
     with cols[2]:
         training()
+    common.controls_drawn()
     if config is None:
         st.error(f"Invalid config: {plain(error)}")
         st.stop()

@@ -20,6 +20,16 @@ TRAIN_COLOR = "#1f6feb"
 VAL_COLOR = "#e8590c"
 SERIES = ["train loss", "train loss (smoothed)", "validation loss"]
 SERIES_COLORS = ["#9ec5fe", TRAIN_COLOR, VAL_COLOR]
+# Validation points drawn at most: one per epoch for 300 epochs are 2 px apart on a loss chart,
+# a band, not points. Longer runs show evenly spaced epochs (the last among them), smaller.
+VAL_MARKS = 100
+VAL_MARK_SIZE = 70  # area in px^2 while there are few (a 9 px dot)
+
+PLAYGROUND_RANGE = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: orange-white-blue
+# d3's category10, as Vega names it: the points of 3+ classes, and the regions they fall in.
+CATEGORY10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
+              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
+SQUARE = 400  # side of the plane's plots (points, decision boundary), in px of plot area
 
 
 def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
@@ -73,15 +83,36 @@ def loss_frames(
         }
     )
     with_val = epochs is not None and len(epochs) > 0 and "val_loss" in epochs
+    if with_val and len(epochs) > VAL_MARKS:
+        epochs = epochs.iloc[np.unique(np.linspace(0, len(epochs) - 1, VAL_MARKS).round())]
     val = pd.DataFrame(
         {
             "x": epochs[column].to_numpy() if with_val else [],
             "epoch": epochs["epoch"].to_numpy() + 1 if with_val else [],
             "step": epochs["step"].to_numpy() if with_val else [],
             "val_loss": _finite_for_scale(epochs["val_loss"], log_scale) if with_val else [],
+            "size": val_mark_size(len(epochs)) if with_val else [],
         }
     )
     return {BATCH_DATA: train, VAL_DATA: val}
+
+
+def marker_sizes(count: int) -> np.ndarray:
+    """Point areas for `count` epochs on a line: evenly spaced epochs (at most VAL_MARKS, the
+    last among them) get a dot sized by `val_mark_size`, the others none, so the dots of a long
+    run stay dots along the line instead of merging into a band."""
+    sizes = np.zeros(count)
+    if count:
+        marked = np.unique(np.linspace(0, count - 1, min(count, VAL_MARKS)).round()).astype(int)
+        sizes[marked] = val_mark_size(len(marked))
+    return sizes
+
+
+def val_mark_size(count: int) -> float:
+    """The area of a validation point when `count` are drawn: 9 px dots for up to 30, then
+    smaller, so that across a ~700 px chart each stays apart from the next (down to 4 px)."""
+    diameter = min(9.4, max(4.0, 420 / max(count, 1)))
+    return round(np.pi / 4 * diameter**2, 1)
 
 
 def live_loss_spec(
@@ -150,10 +181,13 @@ def _loss_layers(
         # carry the colour scale, whose fixed domain makes the legend of all three.
         return alt.value(SERIES_COLORS[SERIES.index(series)])
 
+    # The legend names what is drawn, each entry in the shape drawn: a line for the training
+    # curves, a dot for validation.
+    shown = [s for s in SERIES if show_smoothed or s != SERIES[1]]
     legend_color = alt.Color(
         "series:N",
-        scale=alt.Scale(domain=SERIES, range=SERIES_COLORS),
-        legend=alt.Legend(title=None, orient="top"),
+        scale=alt.Scale(domain=shown, range=[SERIES_COLORS[SERIES.index(s)] for s in shown]),
+        legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2.5, **_legend_symbols()),
     )
 
     x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False))
@@ -182,11 +216,12 @@ def _loss_layers(
         layers.append(
             alt.Chart(val)
             .transform_calculate(series=f"'{SERIES[2]}'")
-            .mark_point(filled=True, size=70)
+            .mark_point(filled=True, size=VAL_MARK_SIZE)
             .encode(
                 x=x_enc,
                 y=alt.Y("val_loss:Q", scale=scale),
                 color=legend_color,
+                size=alt.Size("size:Q", scale=None),  # per row: smaller when there are many
                 tooltip=[
                     alt.Tooltip("epoch:Q", title="epoch"),
                     alt.Tooltip("step:Q", title="step"),
@@ -195,6 +230,17 @@ def _loss_layers(
             )
         )
     return alt.layer(*layers).properties(height=height)
+
+
+def _legend_symbols() -> dict:
+    """Legend symbol settings, evaluated per entry: a stroke in the entry's colour for the
+    training lines, a filled dot for validation (as drawn)."""
+    is_dot = f"datum.value === '{SERIES[2]}'"
+    return {
+        "symbolType": alt.ExprRef(f"{is_dot} ? 'circle' : 'stroke'"),
+        "symbolStrokeColor": alt.ExprRef("scale('color', datum.value)"),
+        "symbolFillColor": alt.ExprRef(f"{is_dot} ? scale('color', datum.value) : null"),
+    }
 
 
 def _hover_layers(base: alt.Chart, y: str, scale: alt.Scale, tooltip: list) -> list[alt.Chart]:
@@ -214,14 +260,15 @@ METRIC_DATA = "metric_epochs"  # dataset name of the live epoch-metric chart
 
 
 def metric_frame(epochs: pd.DataFrame, metric: str) -> pd.DataFrame:
-    """The live metric chart's rows: epoch (from 1), split (train or validation), value."""
+    """The live metric chart's rows: epoch (from 1), split (train or validation), value, and
+    the area of its dot (`marker_sizes`)."""
     names = [m for m in (metric, f"val_{metric}") if m in epochs]
     return (
         epochs[["epoch", *names]]
-        .assign(epoch=epochs["epoch"] + 1)
-        .melt(id_vars=["epoch"], value_vars=names, var_name="split", value_name="value")
+        .assign(epoch=epochs["epoch"] + 1, size=marker_sizes(len(epochs)))
+        .melt(id_vars=["epoch", "size"], value_vars=names, var_name="split", value_name="value")
         .replace({"split": {metric: "train", f"val_{metric}": "validation"}})
-    )
+    )[["epoch", "split", "value", "size"]]
 
 
 def live_metric_spec(metric: str, *, height: int = 220) -> dict:
@@ -239,9 +286,11 @@ def _live_metric_json(metric: str, height: int) -> dict:
 def _metric_layer(data: pd.DataFrame | alt.NamedData, metric: str, height: int) -> alt.Chart:
     return (
         alt.Chart(data)
-        .mark_line(point=True)
+        # A dot per epoch, sized by the row's `size` (none between the marked epochs of a long
+        # run: `marker_sizes`), so the spec stays the same while the run grows.
+        .mark_line(point=alt.OverlayMarkDef(filled=True, size=alt.ExprRef("datum.size")))
         .encode(
-            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1)),
+            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
             y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
             color=alt.Color(
                 "split:N",
@@ -255,12 +304,20 @@ def _metric_layer(data: pd.DataFrame | alt.NamedData, metric: str, height: int) 
 
 
 def runs_chart(
-    curves: pd.DataFrame, *, x: str = "step", log_scale: bool = False, height: int = 380
+    curves: pd.DataFrame,
+    *,
+    x: str = "step",
+    log_scale: bool = False,
+    ignore_outliers: bool = True,
+    height: int = 380,
 ) -> alt.Chart:
     """Smoothed loss curves of several runs, one color per run (`curves` has columns run,
-    the x column of X_AXES[x], and smoothed)."""
+    the x column of X_AXES[x], and smoothed).
+
+    With `ignore_outliers` (TensorBoard's "Ignore outliers in chart scaling"), the y axis ends
+    below a diverged run's explosion (`outlier_domain`) and its line leaves the plot there,
+    so the other runs keep the height of the chart."""
     column, title = X_AXES[x]
-    scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
     data = pd.DataFrame(
         {
             "run": curves["run"].astype(str).to_numpy(),
@@ -268,9 +325,13 @@ def runs_chart(
             "smoothed": _finite_for_scale(curves["smoothed"], log_scale).to_numpy(),
         }
     )
+    domain = outlier_domain(curves, log_scale) if ignore_outliers else None
+    scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
+    if domain is not None:
+        scale = alt.Scale(type="log" if log_scale else "linear", domain=list(domain), nice=False)
     return (
         alt.Chart(data)
-        .mark_line(strokeWidth=2)
+        .mark_line(strokeWidth=2, clip=True)
         .encode(
             x=alt.X("x:Q", title=title, scale=alt.Scale(zero=False)),
             y=alt.Y("smoothed:Q", title="loss (smoothed)", scale=scale),
@@ -283,6 +344,50 @@ def runs_chart(
         )
         .properties(height=height)
     )
+
+
+# A run's smoothed loss this many times its starting level is an explosion (a diverged run, a
+# spike): the overlay's y axis ignores it. Training rarely lifts a loss above where it started.
+OUTLIER_FACTOR = 10
+
+
+def outlier_domain(curves: pd.DataFrame, log_scale: bool = False) -> tuple | None:
+    """A y range for the overlay's curves (`run`, `smoothed`, each run in step order) that
+    leaves out explosions, or None when no run has one.
+
+    A loss is bounded below and diverges upwards, so only the top is cut: the values of each
+    run above OUTLIER_FACTOR times its first (a run that diverged at once has two). A
+    percentile would not do: a run that diverged early is mostly explosion, a tenth of all
+    points and more, and a 99th percentile is then inside the explosion."""
+    values = _finite_for_scale(curves["smoothed"], log_scale)
+    kept, cut = [], False
+    for _, run in values.groupby(curves["run"].to_numpy(), sort=False):
+        v = run.dropna().to_numpy()
+        if not len(v):
+            continue
+        start = float(v[0])
+        inside = v[v <= OUTLIER_FACTOR * start] if start > 0 else v
+        cut |= len(inside) < len(v)
+        kept.append(inside)
+    if not cut:
+        return None
+    inside = np.concatenate(kept)
+    bottom, top = float(values.min()), float(inside.max()) if len(inside) else float("nan")
+    if not np.isfinite(top) or top <= bottom:
+        return None
+    if log_scale:
+        return (bottom, top * 1.1)
+    margin = (top - bottom) * 0.05
+    return (max(bottom - margin, 0.0) if bottom >= 0 else bottom - margin, top + margin)
+
+
+def off_scale_runs(curves: pd.DataFrame, log_scale: bool = False) -> list[str]:
+    """The runs whose lines `runs_chart` cuts at the top when it ignores outliers."""
+    domain = outlier_domain(curves, log_scale)
+    if domain is None:
+        return []
+    above = _finite_for_scale(curves["smoothed"], log_scale) > domain[1]
+    return list(dict.fromkeys(curves.loc[above.to_numpy(), "run"].astype(str)))
 
 
 def learning_rate_chart(curve: Sequence[tuple[int, float]], *, height: int = 160) -> alt.Chart:
@@ -303,31 +408,82 @@ def learning_rate_chart(curve: Sequence[tuple[int, float]], *, height: int = 160
 def scatter_chart(
     points: pd.DataFrame,
     *,
-    color: str = "label",
+    class_names: Sequence[str] = (),
     regression: bool = False,
-    palette: dict[str, str] | None = None,
-    height: int = 360,
+    target_domain: Sequence[float] | None = None,
+    size: int = SQUARE,
 ) -> alt.Chart:
-    """2-D points (columns x1, x2 and `color`) as in the TensorFlow Playground; `palette` maps
-    class names to colors (the Playground's orange -1 and blue +1)."""
+    """2-D points (columns x1, x2, label) as in the TensorFlow Playground: a square plot with
+    the same units per pixel on both axes, so a circle is round. Classes take the colours the
+    decision boundary paints them (`class_scale`); a regression target takes the one diverging
+    scale of the app (`target_scale`)."""
     if regression:
-        color_enc = alt.Color(f"{color}:Q", scale=alt.Scale(scheme="blueorange"), title=color)
-    elif palette:
-        scale = alt.Scale(domain=list(palette), range=list(palette.values()))
-        color_enc = alt.Color(f"{color}:N", scale=scale, title=color)
+        domain = target_domain or target_range(points["label"])
+        color_enc = alt.Color("label:Q", scale=target_scale(domain), title="target")
     else:
-        color_enc = alt.Color(f"{color}:N", title=color)
+        scale = class_scale(class_names) if len(class_names) else alt.Undefined
+        color_enc = alt.Color("label:N", scale=scale, title="class")
+    x1, x2 = equal_spans(points)
     return (
         alt.Chart(points)
-        .mark_circle(size=30, opacity=0.8)
-        .encode(
-            x=alt.X("x1:Q", title="x1", scale=alt.Scale(zero=False)),
-            y=alt.Y("x2:Q", title="x2", scale=alt.Scale(zero=False)),
-            color=color_enc,
-            tooltip=["x1:Q", "x2:Q", f"{color}"],
+        # A regression's mean is near white: a hairline keeps those points on white paper.
+        .mark_circle(
+            size=30,
+            opacity=0.85,
+            **({"stroke": "#80868b", "strokeWidth": 0.4} if regression else {}),
         )
-        .properties(height=height)
+        .encode(
+            x=alt.X("x1:Q", title="x1", scale=alt.Scale(domain=x1, nice=False)),
+            y=alt.Y("x2:Q", title="x2", scale=alt.Scale(domain=x2, nice=False)),
+            color=color_enc,
+            tooltip=[
+                alt.Tooltip("x1:Q", format=".3~f"),
+                alt.Tooltip("x2:Q", format=".3~f"),
+                alt.Tooltip("label:Q", format=".4~g") if regression else "label:N",
+            ],
+        )
+        .properties(width=size, height=size, autosize=alt.AutoSizeParams(type="pad"))
     )
+
+
+def equal_spans(points: pd.DataFrame, padding: float = 0.05) -> tuple[list, list]:
+    """x1 and x2 domains of one width, each centred on its data: in a square plot a unit is
+    as long on both axes."""
+    if not len(points):
+        return [-1.0, 1.0], [-1.0, 1.0]
+    lo = points[["x1", "x2"]].min().to_numpy(dtype=float)
+    hi = points[["x1", "x2"]].max().to_numpy(dtype=float)
+    half = max(float((hi - lo).max()), 1e-9) * (0.5 + padding)
+    mid = (lo + hi) / 2
+    return [mid[0] - half, mid[0] + half], [mid[1] - half, mid[1] + half]
+
+
+def class_scale(class_names: Sequence[str]) -> alt.Scale:
+    """The colour of each class everywhere it is drawn: two classes in TensorFlow Playground's
+    orange (the first) and blue (the second), more in category10's colours in class order."""
+    names = list(class_names)
+    if len(names) == 2:
+        return alt.Scale(domain=names, range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
+    return alt.Scale(
+        domain=names, range=[CATEGORY10[i % len(CATEGORY10)] for i in range(len(names))]
+    )
+
+
+def target_range(values: Sequence[float] | pd.Series | np.ndarray) -> tuple[float, float, float]:
+    """(lowest, mean, highest) of a regression target: the stops of `target_scale`."""
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    if not len(v) or v.min() == v.max():
+        centre = float(v[0]) if len(v) else 0.0
+        return (centre - 1.0, centre, centre + 1.0)
+    return (float(v.min()), float(v.mean()), float(v.max()))
+
+
+def target_scale(domain: Sequence[float]) -> alt.Scale:
+    """The one colour scale of a regression target, on the Data page, the decision boundary
+    and its points: TensorFlow Playground's orange (low) through white (the mean) to blue
+    (high), interpolated in RGB as `insight_charts.boundary_image` paints it."""
+    return alt.Scale(domain=list(domain), range=PLAYGROUND_RANGE, clamp=True, interpolate="rgb")
 
 
 def class_counts_chart(counts: pd.DataFrame, *, height: int = 220) -> alt.Chart:

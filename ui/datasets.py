@@ -13,8 +13,6 @@ from trainer.data import Dataset, split_validation
 from trainer.datasets import DATASETS, datasets_dir, is_cached, load_dataset
 from ui import state
 
-PLAYGROUND_COLORS = {"-1": "#f59322", "+1": "#0877bd"}  # TensorFlow Playground's orange/blue
-
 
 @st.cache_resource(show_spinner="Loading the dataset...", max_entries=16)
 def _load_registry(name: str, noise: float, num_samples: int, seed: int) -> Dataset:
@@ -99,6 +97,19 @@ def points_frame(dataset: Dataset, max_points: int = 2000, seed: int = 0) -> pd.
     if len(frame) > max_points:
         frame = frame.sample(n=max_points, random_state=seed).sort_index()
     return frame
+
+
+def target_domain(dataset: Dataset) -> tuple[float, float, float]:
+    """A regression target's (lowest, mean, highest) over both splits: the stops of its colour
+    scale wherever it is drawn (`ui.charts.target_scale`); the Playground's (-1, 0, 1) for
+    classification, where it is not used."""
+    from ui.charts import target_range
+
+    if dataset.task != "regression":
+        return (-1.0, 0.0, 1.0)
+    parts = [np.asarray(y, dtype=np.float64).ravel() for y in (dataset.y_train, dataset.y_val)
+             if y is not None]  # fmt: skip
+    return target_range(np.concatenate(parts) if parts else np.zeros(0))
 
 
 def image_samples(

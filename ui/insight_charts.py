@@ -15,35 +15,52 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ui.charts import live_spec
+from ui.charts import (
+    CATEGORY10,
+    PLAYGROUND_RANGE,
+    SQUARE,
+    class_scale,
+    live_spec,
+    target_scale,
+)
 
-PLAYGROUND_RANGE = ["#f59322", "#e8eaeb", "#0877bd"]  # TensorFlow Playground: orange-white-blue
-# d3's category10, as Vega names it: the points of 3+ classes, and the regions they fall in.
-CATEGORY10 = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd",
-              "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"]  # fmt: skip
 HEAT_OPACITY = 0.55  # the model's output shows through under the points
+UNIT_RANGE = (-1.0, 0.0, 1.0)  # the Playground's regression targets, when no other is given
+# Streamlit draws a chart with `autosize: fit`, its height the whole chart's, axes and labels
+# included: a chart 80 px high kept a 1 px plot. "pad" (Vega-Lite's own default) makes the
+# height the plot's, and the labels come on top; "fit-x" still fits the width to the page.
+PLOT_HEIGHT = alt.AutoSizeParams(type="fit-x", contains="padding")
+PLOT_SIZE = alt.AutoSizeParams(type="pad")
 
 
 def confusion_heatmap(frame: pd.DataFrame, normalized: bool = False) -> alt.LayerChart:
-    """Counts (or each true class's shares) as a heatmap with the numbers written in."""
+    """Counts (or each true class's shares) as a heatmap with the numbers written in: square
+    cells, 50 px for a few classes, the plot never under 150 px nor over 400 px."""
     value = "share" if normalized else "count"
     order = list(dict.fromkeys(frame["true"]))
+    size = min(max(150, 50 * len(order)), 400)  # 40 px cells for 10 classes: fits its column
+    # Names across when they fit under their cell, slanted when not.
+    fits = max((len(str(name)) for name in order), default=0) * 7 < size / max(len(order), 1)
     base = alt.Chart(frame).encode(
-        x=alt.X("predicted:N", sort=order, title="predicted"),
+        x=alt.X(
+            "predicted:N",
+            sort=order,
+            title="predicted",
+            axis=alt.Axis(labelAngle=0 if fits else -40, orient="top"),
+        ),
         y=alt.Y("true:N", sort=order, title="true"),
     )
     cells = base.mark_rect().encode(
         color=alt.Color(f"{value}:Q", scale=alt.Scale(scheme="blues"), legend=None),
         tooltip=["true", "predicted", "count", alt.Tooltip("share:Q", format=".1%")],
     )
-    text = base.mark_text(fontSize=11).encode(
+    text = base.mark_text(fontSize=12 if len(order) <= 10 else 10).encode(
         text=alt.Text(f"{value}:Q", format=".0%" if normalized else "d"),
         color=alt.condition(
             alt.datum[value] > frame[value].max() / 2, alt.value("white"), alt.value("#222")
         ),
     )
-    size = min(40 * len(order) + 60, 520)
-    return (cells + text).properties(width=size, height=size)
+    return (cells + text).properties(width=size, height=size, autosize=PLOT_SIZE)
 
 
 GRID_DATA = "boundary_grid"  # dataset names of the decision boundary's two tables
@@ -56,15 +73,20 @@ def boundary_chart(
     points: pd.DataFrame,
     task: str,
     class_names: Sequence[str] = (),
-    height: int = 360,
+    height: int = SQUARE,
+    target_domain: Sequence[float] = UNIT_RANGE,
 ) -> alt.LayerChart:
-    """The model's output over the plane with the data on top, as in TensorFlow Playground.
+    """The model's output over the plane with the data on top, as in TensorFlow Playground: a
+    square plot `height` px on a side.
 
     `axes`, `values`: `trainer.evaluate.grid_axes` and `decision_values`. `points`: x1, x2,
-    label, split (`ui.datasets.points_frame`).
+    label, split (`ui.datasets.points_frame`). `target_domain`: a regression target's (low,
+    mean, high) (`ui.charts.target_range`), the stops of its colour scale.
     """
-    frames = boundary_frames(axes, values, task, class_names, points)
-    return _boundary_layers(frames[GRID_DATA], frames[POINTS_DATA], task, class_names, height)
+    frames = boundary_frames(axes, values, task, class_names, points, target_domain)
+    return _boundary_layers(
+        frames[GRID_DATA], frames[POINTS_DATA], task, class_names, height, tuple(target_domain)
+    )
 
 
 def boundary_frames(
@@ -73,6 +95,7 @@ def boundary_frames(
     task: str,
     class_names: Sequence[str],
     points: pd.DataFrame,
+    target_domain: Sequence[float] = UNIT_RANGE,
 ) -> dict[str, pd.DataFrame]:
     """The boundary chart's two tables, keyed by dataset name: the model's output as one image
     row (its URL and the extent it covers), and the points."""
@@ -80,7 +103,7 @@ def boundary_frames(
     half1, half2 = _half_step(x1), _half_step(x2)
     image = pd.DataFrame(
         {
-            "url": [boundary_image(values, task, class_names)],
+            "url": [boundary_image(values, task, class_names, target_domain)],
             "x1": [x1[0] - half1],
             "x1_end": [x1[-1] + half1],
             "x2": [x2[0] - half2],
@@ -95,22 +118,29 @@ def _half_step(axis: np.ndarray) -> float:
     return float(axis[1] - axis[0]) / 2 if len(axis) > 1 else 0.5
 
 
-def boundary_image(values: np.ndarray, task: str, class_names: Sequence[str] = ()) -> str:
+def boundary_image(
+    values: np.ndarray,
+    task: str,
+    class_names: Sequence[str] = (),
+    target_domain: Sequence[float] = UNIT_RANGE,
+) -> str:
     """`values` (rows of x2, columns of x1) as a PNG data URL, one pixel per grid point, in the
     colours of the boundary's legend. The browser stretches and smooths it over the plot, as
     TensorFlow Playground paints its canvas: one image to swap per live redraw, where a grid of
     rect marks makes Vega lay out thousands of marks each time (and showed seams)."""
-    rgb = _heat_rgb(np.asarray(values), task, class_names)[::-1]  # image rows run top-down
+    rgb = _heat_rgb(np.asarray(values), task, class_names, target_domain)[::-1]  # top row first
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def _heat_rgb(values: np.ndarray, task: str, class_names: Sequence[str]) -> np.ndarray:
+def _heat_rgb(
+    values: np.ndarray, task: str, class_names: Sequence[str], target_domain: Sequence[float]
+) -> np.ndarray:
     if task == "classification" and len(class_names) != 2:
         palette = np.array([_rgb(c) for c in CATEGORY10], dtype=np.uint8)
         return palette[values.astype(int) % len(palette)]
-    domain = [0.0, 0.5, 1.0] if task == "classification" else [-1.0, 0.0, 1.0]
+    domain = [0.0, 0.5, 1.0] if task == "classification" else [float(v) for v in target_domain]
     stops = np.array([_rgb(c) for c in PLAYGROUND_RANGE], dtype=float)
     # np.interp clamps outside the domain, as the legend's scale does (clamp=True). A diverged
     # model's NaN outputs paint as the neutral middle colour.
@@ -123,17 +153,31 @@ def _rgb(color: str) -> tuple[int, int, int]:
     return tuple(int(color[i : i + 2], 16) for i in (1, 3, 5))
 
 
-def live_boundary_spec(task: str, class_names: Sequence[str] = (), *, height: int = 360) -> dict:
+def live_boundary_spec(
+    task: str,
+    class_names: Sequence[str] = (),
+    *,
+    height: int = SQUARE,
+    target_domain: Sequence[float] = UNIT_RANGE,
+) -> dict:
     """`boundary_chart` reading `boundary_frames`' named datasets: the same spec on every
     redraw of one run, so the browser swaps the image in place instead of building the chart
     again (as the Train page's loss chart does)."""
-    return _live_boundary_json(task, tuple(class_names), height).copy()
+    domain = tuple(float(v) for v in target_domain)
+    return _live_boundary_json(task, tuple(class_names), height, domain).copy()
 
 
 @functools.cache
-def _live_boundary_json(task: str, class_names: tuple[str, ...], height: int) -> dict:
+def _live_boundary_json(
+    task: str, class_names: tuple[str, ...], height: int, target_domain: tuple[float, ...]
+) -> dict:
     layers = _boundary_layers(
-        alt.NamedData(GRID_DATA), alt.NamedData(POINTS_DATA), task, class_names, height
+        alt.NamedData(GRID_DATA),
+        alt.NamedData(POINTS_DATA),
+        task,
+        class_names,
+        height,
+        target_domain,
     )
     return live_spec(layers)
 
@@ -144,6 +188,7 @@ def _boundary_layers(
     task: str,
     class_names: Sequence[str],
     height: int,
+    target_domain: tuple[float, ...] = UNIT_RANGE,
 ) -> alt.LayerChart:
     heat = (
         alt.Chart(image)
@@ -160,30 +205,42 @@ def _boundary_layers(
     legend = (
         alt.Chart(alt.Data(values=[]))
         .mark_rect(opacity=HEAT_OPACITY)
-        .encode(color=_heat_color(task, class_names))
+        .encode(color=_heat_color(task, class_names, target_domain))
     )
-    dots = _points_layer(points, task, class_names)
-    return (heat + legend + dots).properties(height=height).resolve_scale(color="independent")
+    dots = _points_layer(points, task, class_names, target_domain)
+    # Square, and `height` is the plot's side (not the whole chart's, see PLOT_SIZE): the
+    # Playground's circles and spirals come out round.
+    return (
+        (heat + legend + dots)
+        .properties(width=height, height=height, autosize=PLOT_SIZE)
+        .resolve_scale(color="independent")
+    )
 
 
-def _heat_color(task: str, class_names: Sequence[str]) -> alt.Color:
-    """The legend of the model's output: P(+1) or the output from orange through white to blue
-    (interpolated in RGB, as `boundary_image` paints it), else the predicted class."""
+def _heat_color(task: str, class_names: Sequence[str], target_domain: Sequence[float]) -> alt.Color:
+    """The legend of the model's output: P(second class) from orange through white to blue,
+    a prediction on the target's scale (`ui.charts.target_scale`), else the predicted class."""
     two_classes = task == "classification" and len(class_names) == 2
-    if task == "regression" or two_classes:
-        domain = [0, 0.5, 1] if two_classes else [-1, 0, 1]
+    if two_classes:
         return alt.Color(
             "value:Q",
-            scale=alt.Scale(domain=domain, range=PLAYGROUND_RANGE, clamp=True, interpolate="rgb"),
-            legend=alt.Legend(title="P(+1)" if two_classes else "output"),
+            scale=target_scale([0, 0.5, 1]),
+            legend=alt.Legend(title=f"P({class_names[1]})"),
+        )
+    if task == "regression":
+        return alt.Color(
+            "value:Q", scale=target_scale(target_domain), legend=alt.Legend(title="prediction")
         )
     return alt.Color(
-        "class:N", scale=_class_scale(class_names), legend=alt.Legend(title="predicted")
+        "class:N", scale=class_scale(class_names), legend=alt.Legend(title="predicted")
     )
 
 
 def _points_layer(
-    points: pd.DataFrame | alt.NamedData, task: str, class_names: Sequence[str]
+    points: pd.DataFrame | alt.NamedData,
+    task: str,
+    class_names: Sequence[str],
+    target_domain: Sequence[float],
 ) -> alt.Chart:
     return (
         alt.Chart(points)
@@ -193,7 +250,9 @@ def _points_layer(
             y="x2:Q",
             fill=alt.Fill(
                 "label:N" if task == "classification" else "label:Q",
-                scale=_point_scale(task, class_names),
+                scale=target_scale(target_domain)
+                if task == "regression"
+                else class_scale(class_names),
                 legend=None,
             ),
             shape=alt.Shape("split:N", legend=alt.Legend(title=None, orient="bottom")),
@@ -207,24 +266,9 @@ def _points_layer(
     )
 
 
-def _point_scale(task: str, class_names: Sequence[str]) -> alt.Scale:
-    if task == "regression":
-        return alt.Scale(domain=[-1, 0, 1], range=PLAYGROUND_RANGE, clamp=True)
-    if len(class_names) == 2:  # the colours the heat gives P(second class) = 0 and 1
-        return alt.Scale(domain=list(class_names), range=[PLAYGROUND_RANGE[0], PLAYGROUND_RANGE[2]])
-    return _class_scale(class_names)
-
-
-def _class_scale(class_names: Sequence[str]) -> alt.Scale:
-    """Class i in CATEGORY10's colour i, as `boundary_image` paints the regions of 3+ classes."""
-    names = list(class_names)
-    return alt.Scale(
-        domain=names, range=[CATEGORY10[i % len(CATEGORY10)] for i in range(len(names))]
-    )
-
-
 def probability_bars(probabilities: Sequence[float], class_names: Sequence[str]) -> alt.Chart:
-    """Predicted class probabilities, the winner highlighted."""
+    """Predicted class probabilities, the winner highlighted: a bar of at least 28 px a class,
+    the plot at least 150 px high."""
     frame = pd.DataFrame({"class": list(class_names), "probability": list(probabilities)})
     best = frame["probability"].idxmax() if len(frame) else -1
     frame["predicted"] = frame.index == best
@@ -237,23 +281,31 @@ def probability_bars(probabilities: Sequence[float], class_names: Sequence[str])
             color=alt.condition(alt.datum.predicted, alt.value("#1f6feb"), alt.value("#b6c8e6")),
             tooltip=["class", alt.Tooltip("probability:Q", format=".1%")],
         )
-        .properties(height=max(22 * len(frame), 80))
+        .properties(height=max(150, 28 * len(frame)), autosize=PLOT_HEIGHT)
     )
 
 
-def predicted_vs_true(frame: pd.DataFrame) -> alt.LayerChart:
-    """Regression: predictions against targets, with the y = x line a perfect model sits on."""
+def predicted_vs_true(frame: pd.DataFrame, size: int = 320) -> alt.LayerChart:
+    """Regression: predictions against targets, with the y = x line a perfect model sits on,
+    square with one scale on both axes (so that line is the diagonal)."""
     lo = float(min(frame["true"].min(), frame["predicted"].min())) if len(frame) else 0.0
     hi = float(max(frame["true"].max(), frame["predicted"].max())) if len(frame) else 1.0
+    scale = alt.Scale(domain=[lo, hi], nice=False, zero=False)
     diagonal = alt.Chart(pd.DataFrame({"true": [lo, hi], "predicted": [lo, hi]})).mark_line(
         color="#999", strokeDash=[4, 4]
     )
     dots = (
         alt.Chart(frame)
         .mark_circle(size=24, opacity=0.6, color="#1f6feb")
-        .encode(x="true:Q", y="predicted:Q", tooltip=["true", "predicted", "residual"])
+        .encode(
+            x=alt.X("true:Q", scale=scale),
+            y=alt.Y("predicted:Q", scale=scale),
+            tooltip=["true", "predicted", "residual"],
+        )
     )
-    return (diagonal.encode(x="true:Q", y="predicted:Q") + dots).properties(height=320)
+    return (diagonal.encode(x="true:Q", y="predicted:Q") + dots).properties(
+        width=size, height=size, autosize=PLOT_SIZE
+    )
 
 
 def residual_histogram(frame: pd.DataFrame) -> alt.Chart:

@@ -20,6 +20,7 @@ from ui.text import plain
 MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run...
 LIVE_POINTS = 300  # ...fewer while it trains: the browser redraws them several times a second
 BOUNDARY_POINTS = 600  # data points drawn on the decision boundary
+BOUNDARY_SIDE = 300  # px: the live decision boundary is a square plot this size
 
 
 def draw_run(run, view: dict) -> None:
@@ -212,30 +213,34 @@ def draw_loss(batches, epochs, view: dict, *, hover: bool) -> None:
     draw_spec(spec, charts.loss_frames(batches, epochs, x=x, log_scale=log_scale))
 
 
-def draw_spec(spec: dict, datasets: dict) -> None:
+def draw_spec(spec: dict, datasets: dict, width: str = "stretch") -> None:
     """A chart as a fixed spec plus named datasets: redraws send new rows under the same spec,
     which the browser applies to the chart it has (Streamlit's frontend recompiles a Vega-Lite
-    chart only when its spec changes)."""
-    st.vega_lite_chart(spec={**spec, "datasets": datasets}, width="stretch")
+    chart only when its spec changes). `width="content"`: the spec's own size (a square)."""
+    st.vega_lite_chart(spec={**spec, "datasets": datasets}, width=width)
 
 
 def draw_boundary(run) -> None:
     """The model's output over the plane (computed by the worker as it trains) with the
     points on top, as TensorFlow Playground redraws it: one small image per redraw."""
-    axes, points = boundary_layout(run.id, run.dataset)
+    axes, points, domain = boundary_layout(run.id, run.dataset)
     dataset = run.dataset
     names = dataset.class_names
-    spec = insight_charts.live_boundary_spec(dataset.task, names, height=300)
-    frames = insight_charts.boundary_frames(axes, run.boundary, dataset.task, names, points)
-    draw_spec(spec, frames)
+    spec = insight_charts.live_boundary_spec(
+        dataset.task, names, height=BOUNDARY_SIDE, target_domain=domain
+    )
+    frames = insight_charts.boundary_frames(axes, run.boundary, dataset.task, names, points, domain)
+    draw_spec(spec, frames, width="content")  # square: its own size, not the column's
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
 def boundary_layout(run_id: str, _dataset) -> tuple:
     """The grid the worker evaluates the model on (the same function, the same data, so the
-    same grid) and the points drawn on it: fixed for a run, computed once."""
+    same grid), the points drawn on it and a regression target's colour stops: fixed for a
+    run, computed once."""
     from service.service import BOUNDARY_GRID
     from trainer.evaluate import grid_axes
 
     axes = grid_axes(_dataset, resolution=BOUNDARY_GRID)
-    return axes, data.points_frame(_dataset, max_points=BOUNDARY_POINTS)
+    points = data.points_frame(_dataset, max_points=BOUNDARY_POINTS)
+    return axes, points, data.target_domain(_dataset)

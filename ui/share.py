@@ -11,6 +11,7 @@ import streamlit as st
 from trainer.config import RunConfig
 
 _FIELDS = set(RunConfig().to_dict())
+PRESENT = "present"  # `?present=1`: the link opens in presentation mode (ui.common)
 
 # Where a new session starts, and what links are written relative to: the Keras guide's model
 # and optimizer (RunConfig's defaults), with a learning rate suited to inputs scaled to [0, 1]
@@ -35,13 +36,19 @@ def config_from_query(params: Mapping[str, str]) -> tuple[RunConfig, list[str]]:
     return config, problems
 
 
-def sync_query_params(config: RunConfig | None, run_id: str | None = None) -> None:
-    """Make the browser's URL carry `config` (only the fields that differ from the starter)
-    and, on the Train page, the shown run's id (`run=`), so a reload finds the run again."""
+def sync_query_params(
+    config: RunConfig | None, run_id: str | None = None, *, present: bool = False
+) -> None:
+    """Make the browser's URL carry `config` (only the fields that differ from the starter),
+    on the Train page the shown run's id (`run=`), so a reload finds the run again, and
+    `present=1` in presentation mode, so the link presents too."""
     wanted = config.to_params(STARTER) if config is not None else st.query_params.to_dict()
     wanted.pop("run", None)
+    wanted.pop(PRESENT, None)
     if run_id:
         wanted["run"] = run_id
+    if present:
+        wanted[PRESENT] = "1"
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

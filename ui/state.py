@@ -1,13 +1,21 @@
 """Session state: the draft config behind every control, and which runs this session looks at.
 
 Streamlit discards a widget's state when a rerun does not draw that widget (another page is
-showing), so widgets are never the source of truth here. The draft config lives under our own
-key; each widget is created from it (`bound`) and writes back to it in its `on_change` callback,
-which Streamlit runs before the page script. Switching pages therefore loses nothing.
+showing), so the config lives under our own key: the draft. Each control is drawn with the
+draft as its default (`bound`), and the draft follows the control: at the start of every page
+run (`sync_draft`, before the config, the link and the share box are made from it) and again
+once the page has drawn its controls. `on_change` alone is not enough. With fastReruns (forced
+on Community Cloud) a new edit stops the script run that was applying the previous one, and if
+that happens inside the previous edit's callback, Streamlit never calls it again: the control
+shows the value, the draft never gets it. And the draft never overwrites a control's value:
+after a server restart the browser reconnects to a new session that cannot read its controls'
+values until they are drawn again; seeding them from the draft then replaced what the person
+had typed.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,17 +93,47 @@ def _commit(name: str) -> None:
     draft()[name] = st.session_state[widget_key(name)]
 
 
-def bound(name: str) -> dict[str, Any]:
-    """Widget kwargs (key, on_change) that show draft field `name` and write changes back.
+def sync_draft() -> bool:
+    """Make the draft hold every bound control's value that Streamlit has; True if any
+    changed. A control's value is what the person sees and typed, so it wins, whether or not
+    its `on_change` ran."""
+    values = draft()
+    changed = False
+    for name in values:
+        key = widget_key(name)
+        if key in st.session_state:
+            value = st.session_state[key]
+            if value != values[name]:
+                values[name] = value
+                changed = True
+    return changed
 
-    The widget key is seeded from the draft when missing (first draw, or after Streamlit
-    dropped it on another page); no `value=` is passed, so Streamlit never warns about a
-    default that contradicts session state.
+
+def bound(name: str, options: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Widget kwargs that show draft field `name` and write changes back to it; `options`:
+    the choices of a selectbox or radio.
+
+    Where Streamlit has no value for the control, the draft is its default (`value=`, or
+    `index=` among `options`), never a write to its session-state key: a write would also
+    replace a value the browser sent that this session cannot read yet (a tab reconnected to
+    a restarted server). The value outlives the page (`persist_state`), so an edit whose
+    callback a page switch interrupted still reaches the draft on the next page.
     """
     key = widget_key(name)
+    kwargs: dict[str, Any] = {
+        "key": key,
+        "on_change": _commit,
+        "args": (name,),
+        "persist_state": "session",
+    }
     if key not in st.session_state:
-        st.session_state[key] = draft()[name]
-    return {"key": key, "on_change": _commit, "args": (name,)}
+        value = draft()[name]
+        if options is None:
+            kwargs["value"] = value
+        else:
+            choices = list(options)
+            kwargs["index"] = choices.index(value) if value in choices else 0
+    return kwargs
 
 
 def config_from_draft(values: dict[str, Any]) -> tuple[RunConfig | None, str | None]:

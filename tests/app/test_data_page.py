@@ -89,3 +89,17 @@ def test_fashion_mnist_offline_names_its_files_not_a_wall_of_urls(offline_keras)
     at.selectbox(key="w_dataset").set_value("fashion_mnist").run()
     (error,) = texts(at.error)
     assert "train-images-idx3-ubyte" in error and "://" not in error and len(error) < 600
+
+
+def test_a_present_link_opens_presentation_mode_and_leaving_updates_the_link():
+    at = page("data", {"present": "1"}).run()
+    assert not at.exception
+    assert at.session_state["tb_view"]["present"] is True
+    assert at.query_params["present"] == "1"  # kept while presenting, so the link presents
+    (leave,) = [b for b in at.button if b.label == "Leave presentation mode"]
+    leave.click().run()
+    assert not at.exception and at.session_state["tb_view"]["present"] is False
+    assert "present" not in at.query_params
+    assert not [b for b in at.button if b.label == "Leave presentation mode"]
+    at.toggle(key="w_view_present").set_value(True).run()  # the sidebar's toggle writes it
+    assert at.query_params["present"] == "1"

@@ -40,6 +40,18 @@ def test_learning_rate_out_of_range_is_an_error():
     assert at.query_params["learning_rate"] == "0.01"
 
 
+def test_an_edit_whose_callback_was_cut_short_still_reaches_the_config_and_link():
+    # With fastReruns a new edit can stop the run that was calling the previous edit's
+    # on_change; Streamlit never calls it again. The control's value must win anyway.
+    at = page("model").run()
+    at.number_input(key="w_epochs").set_value(4).run()
+    at.session_state["tb_draft"]["epochs"] = 30  # as if the callback had never run
+    at.run()
+    assert at.session_state["tb_draft"]["epochs"] == 4
+    assert at.query_params["epochs"] == "4"
+    assert at.number_input(key="w_epochs").value == 4
+
+
 def test_add_and_remove_layer_buttons_edit_the_widths():
     at = page("model").run()
     at.button[0].click().run()  # Add layer

@@ -10,6 +10,7 @@ Python warnings whose source line is inside an installed package.
 
 from __future__ import annotations
 
+import itertools
 import os
 import socket
 import subprocess
@@ -17,8 +18,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 
 import pytest
@@ -75,10 +76,13 @@ def _wait_healthy(server: Server, deadline_s: float) -> None:
 
 
 @contextmanager
-def running_server(log_path: Path, env: dict[str, str] | None = None) -> Iterator[Server]:
-    """`streamlit run app.py` on a free loopback port, stopped on exit; fails if its log holds
-    a traceback or a warning of ours. `env`: extra environment (e.g. its own TAPEBOARD_HOME)."""
-    port = _free_port()
+def running_server(
+    log_path: Path, env: dict[str, str] | None = None, port: int | None = None
+) -> Iterator[Server]:
+    """`streamlit run app.py` on a loopback port (a free one unless given), stopped on exit;
+    fails if its log holds a traceback or a warning of ours. `env`: extra environment (e.g.
+    its own TAPEBOARD_HOME)."""
+    port = port or _free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py",
         "--server.headless", "true", "--server.port", str(port),
@@ -115,6 +119,15 @@ def fresh_server(tmp_path: Path) -> Iterator[Server]:
     """A server nobody has visited yet (a Cloud app waking up), for cold-start tests."""
     with running_server(tmp_path / "server.log") as running:
         yield running
+
+
+@pytest.fixture
+def restartable_server(tmp_path: Path) -> Callable[[], AbstractContextManager[Server]]:
+    """Starts a server nobody has visited, on the same port each time it is called: a server
+    restarted under a tab that stays open (a Cloud app rebooting or waking up)."""
+    port = _free_port()
+    starts = itertools.count(1)
+    return lambda: running_server(tmp_path / f"server-{next(starts)}.log", port=port)
 
 
 @pytest.fixture(autouse=True)

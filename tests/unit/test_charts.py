@@ -150,7 +150,7 @@ def test_live_loss_spec_leaves_the_hover_layers_out_while_a_run_trains():
 def test_live_metric_spec_reads_the_metric_frame():
     h = history(300)
     frame = charts.metric_frame(h.epochs(), "accuracy")
-    assert frame.columns.tolist() == ["epoch", "split", "value"]
+    assert frame.columns.tolist() == ["epoch", "split", "value", "size"]
     assert frame["epoch"].tolist() == [1, 2, 3, 1, 2, 3]
     assert frame["split"].tolist() == ["train"] * 3 + ["validation"] * 3
     spec = charts.live_metric_spec("accuracy")
@@ -227,3 +227,117 @@ def test_live_boundary_of_three_classes_paints_each_region_its_class_colour():
     spec = insight_charts.live_boundary_spec("classification", ["a", "b", "c"])
     legend_scale = spec["layer"][1]["encoding"]["color"]["scale"]
     assert legend_scale == {"domain": ["a", "b", "c"], "range": insight_charts.CATEGORY10[:3]}
+
+
+def long_history(epochs: int) -> History:
+    return history(epochs * 2, per_epoch=2)
+
+
+def test_a_long_run_keeps_its_validation_points_apart():
+    short, long = long_history(20), long_history(350)
+    val = charts.loss_frames(short.decimated(), short.epochs())[charts.VAL_DATA]
+    assert len(val) == 20 and set(val["size"]) == {charts.val_mark_size(20)}
+    val = charts.loss_frames(long.decimated(), long.epochs())[charts.VAL_DATA]
+    assert len(val) == charts.VAL_MARKS and val["epoch"].iloc[-1] == 350  # the last one shown
+    assert val["size"].iloc[0] < charts.val_mark_size(20) / 3  # smaller dots when many
+    spec = charts.live_loss_spec()
+    assert spec["layer"][-1]["encoding"]["size"] == {"field": "size", "type": "quantitative",
+                                                     "scale": None}  # fmt: skip
+    # The epoch metric keeps its line through every epoch, dots on at most VAL_MARKS of them.
+    frame = charts.metric_frame(long.epochs(), "accuracy")
+    assert len(frame) == 700 and (frame["size"] > 0).sum() == 2 * charts.VAL_MARKS
+    point = charts.live_metric_spec("accuracy")["mark"]["point"]
+    assert point["size"] == {"expr": "datum.size"}
+
+
+def test_the_legend_names_only_what_is_drawn():
+    h = history(50)
+    for smooth, names in ((True, charts.SERIES), (False, [charts.SERIES[0], charts.SERIES[2]])):
+        spec = charts.loss_chart(h.decimated(), h.epochs(), show_smoothed=smooth).to_dict()
+        (legend,) = [layer["encoding"]["color"] for layer in spec["layer"]
+                     if "field" in layer["encoding"].get("color", {})]  # fmt: skip
+        assert legend["scale"]["domain"] == names
+
+
+def curves_of(**runs: np.ndarray) -> pd.DataFrame:
+    return pd.concat(
+        pd.DataFrame({"run": name, "step": np.arange(len(v)), "smoothed": v})
+        for name, v in runs.items()
+    )
+
+
+def test_the_runs_overlay_ignores_a_diverged_runs_explosion():
+    healthy = 2.3 * np.exp(-np.arange(400) / 80) + 0.05
+    exploded = np.concatenate([healthy[:10], 10.0 ** np.arange(2, 32)])  # a third: 1e2 ... 1e31
+    curves = curves_of(**{"run 1": healthy, "run 2": exploded})
+    low, high = charts.outlier_domain(curves)
+    assert low == 0 and 2.3 < high < 3  # the healthy run, whole
+    assert np.percentile(curves["smoothed"], 99) > 1e20  # where a 99th percentile would end
+    spec = charts.runs_chart(curves).to_dict()
+    assert spec["encoding"]["y"]["scale"]["domain"] == [low, high]
+    assert spec["mark"]["clip"] is True
+    assert charts.off_scale_runs(curves) == ["run 2"]
+    everything = charts.runs_chart(curves, ignore_outliers=False).to_dict()
+    assert "domain" not in everything["encoding"]["y"]["scale"]
+    # Healthy runs alone, their first batches included, are not cut.
+    assert charts.outlier_domain(curves_of(a=healthy, b=healthy * 2 + 1)) is None
+    assert charts.off_scale_runs(curves_of(a=healthy)) == []
+    # A run that diverged at its second batch: one point of two is the explosion.
+    at_once = curves_of(a=healthy, b=np.array([0.6, 1.1e12]))
+    assert charts.outlier_domain(at_once)[1] < 3 and charts.off_scale_runs(at_once) == ["b"]
+    log_low, log_high = charts.outlier_domain(curves, log_scale=True)
+    assert log_low == healthy.min() and 2.3 < log_high < 3
+
+
+def test_points_are_square_with_one_unit_on_both_axes_and_the_boundarys_colours():
+    points = pd.DataFrame({"x1": [0.0, 10.0, 5.0], "x2": [100.0, 102.0, 101.0],
+                           "label": ["a", "b", "c"]})  # fmt: skip
+    spec = charts.scatter_chart(points, class_names=["a", "b", "c"]).to_dict()
+    assert spec["width"] == spec["height"] == charts.SQUARE
+    assert spec["autosize"] == {"type": "pad"}  # the plot's size, whatever Streamlit's default
+    x1 = spec["encoding"]["x"]["scale"]["domain"]
+    x2 = spec["encoding"]["y"]["scale"]["domain"]
+    assert x1[1] - x1[0] == pytest.approx(x2[1] - x2[0]) and x2[0] < 100 < 102 < x2[1]
+    assert spec["encoding"]["color"]["scale"]["range"] == charts.CATEGORY10[:3]
+    two = charts.scatter_chart(points.head(2), class_names=["a", "b"]).to_dict()
+    assert two["encoding"]["color"]["scale"]["range"] == [charts.PLAYGROUND_RANGE[0],
+                                                          charts.PLAYGROUND_RANGE[2]]  # fmt: skip
+
+
+def test_a_regression_target_has_one_diverging_scale_everywhere():
+    from ui import insight_charts
+
+    points = pd.DataFrame({"x1": [0.0, 1.0, 2.0], "x2": [0.0, 1.0, 2.0],
+                           "label": [25.0, 100.0, 346.0], "split": "train"})  # fmt: skip
+    domain = charts.target_range(points["label"])
+    assert domain == (25.0, 157.0, 346.0)  # lowest, mean, highest
+    data_page = charts.scatter_chart(points, regression=True).to_dict()["encoding"]["color"]
+    boundary = insight_charts.live_boundary_spec("regression", target_domain=domain)
+    heat, dots = boundary["layer"][1]["encoding"]["color"], boundary["layer"][2]["encoding"]["fill"]
+    expected = {"domain": list(domain), "range": charts.PLAYGROUND_RANGE, "clamp": True,
+                "interpolate": "rgb"}  # fmt: skip
+    assert data_page["scale"] == heat["scale"] == dots["scale"] == expected
+    # The image is painted on the same stops: the mean white, the lowest orange, highest blue.
+    url = insight_charts.boundary_image(np.array([[25.0, 157.0, 346.0]]), "regression", (),
+                                        domain)  # fmt: skip
+    orange, white, blue = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in
+                           charts.PLAYGROUND_RANGE)  # fmt: skip
+    assert decode_png(url)[0].tolist() == [orange, white, blue]
+
+
+def test_few_classes_get_plots_at_least_150_px_high_and_planes_are_square():
+    from ui import insight_charts
+
+    names = ["setosa", "versicolor", "virginica"]
+    bars = insight_charts.probability_bars([0.1, 0.7, 0.2], names).to_dict()
+    # Streamlit's default autosize ("fit") counts axes in the height: the spec says otherwise.
+    assert bars["height"] >= 150 and bars["autosize"]["type"] == "fit-x"
+    frame = pd.DataFrame([{"true": t, "predicted": p, "count": 1, "share": 1 / 3}
+                          for t in names for p in names])  # fmt: skip
+    matrix = insight_charts.confusion_heatmap(frame).to_dict()
+    assert matrix["width"] == matrix["height"] >= 150 and matrix["autosize"] == {"type": "pad"}
+    axes = (np.linspace(0, 1, 4), np.linspace(0, 1, 3))
+    points = pd.DataFrame({"x1": [0.1], "x2": [0.2], "label": ["setosa"], "split": ["train"]})
+    boundary = insight_charts.boundary_chart(axes, np.zeros((3, 4)), points, "classification",
+                                             names).to_dict()  # fmt: skip
+    assert boundary["width"] == boundary["height"] and boundary["autosize"] == {"type": "pad"}
