@@ -9,8 +9,7 @@ import streamlit as st
 
 from trainer.data import Dataset, preview_csv, split_validation
 from trainer.datasets import DATASETS
-from ui import charts, common, state
-from ui import datasets as data
+from ui import charts, common, page_data, state
 from ui.text import message_of, plain
 
 CSV_OPTION = "csv"
@@ -84,7 +83,7 @@ def load_registry_dataset(name: str) -> Dataset | None:
         )
         st.caption(f"Generated with seed {draft['seed']} (the seed is set on the Model page).")
     try:
-        return data.load_registry(name, draft["noise"], draft["num_samples"], draft["seed"])
+        return page_data.load_registry(name, draft["noise"], draft["num_samples"], draft["seed"])
     except ValueError as err:
         st.error(message_of(err))
         return None
@@ -107,17 +106,17 @@ def show_summary(dataset: Dataset, split: Dataset) -> None:
 
 def show_samples(dataset: Dataset, split: Dataset, upload: state.CsvUpload | None) -> None:
     if dataset.is_image:
-        images, captions = data.image_samples(dataset)
+        images, captions = page_data.image_samples(dataset)
         st.subheader("Samples")
         st.image(images, caption=captions, width=84)
     elif dataset.is_2d:
         st.subheader("Points")
-        points = data.points_frame(split)
+        points = page_data.points_frame(split)
         chart = charts.scatter_chart(
             points,
             class_names=dataset.class_names,
             regression=dataset.task == "regression",
-            target_domain=data.target_domain(dataset),
+            target_domain=page_data.target_domain(dataset),
         )
         st.altair_chart(chart, width="content")  # square: its own size, not the page's width
         if len(points) < split.num_train + split.num_val:
@@ -127,7 +126,9 @@ def show_samples(dataset: Dataset, split: Dataset, upload: state.CsvUpload | Non
         st.dataframe(upload.preview, width="stretch", hide_index=True)
     if dataset.task == "classification":
         st.subheader("Classes")
-        st.altair_chart(charts.class_counts_chart(data.class_counts_frame(split)), width="stretch")
+        st.altair_chart(
+            charts.class_counts_chart(page_data.class_counts_frame(split)), width="stretch"
+        )
     if dataset.notes:
         with st.expander("Notes on how the data was encoded", expanded=upload is not None):
             st.markdown("\n".join(f"- {plain(note)}" for note in dataset.notes))

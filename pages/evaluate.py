@@ -11,9 +11,7 @@ import numpy as np
 import streamlit as st
 
 from service import Run
-from ui import common, state
-from ui import datasets as data
-from ui import insight_charts as charts
+from ui import common, insight_charts, page_data, state
 from ui.images import read_image
 from ui.text import plain
 
@@ -61,7 +59,7 @@ def show_classification(run: Run) -> None:
         normalized = st.toggle("Row-normalised (share of each true class)", value=False)
         # "content": the chart's own size (square cells), not the column's width.
         st.altair_chart(
-            charts.confusion_heatmap(result.confusion_frame(), normalized), width="content"
+            insight_charts.confusion_heatmap(result.confusion_frame(), normalized), width="content"
         )
     with right:
         st.subheader("Per class")
@@ -108,9 +106,9 @@ def show_regression(run: Run) -> None:
     cols[2].metric("Samples", f"{len(frame):,}")
     left, right = st.columns(2, gap="large")
     left.subheader("Predicted vs true")
-    left.altair_chart(charts.predicted_vs_true(frame), width="content")
+    left.altair_chart(insight_charts.predicted_vs_true(frame), width="content")
     right.subheader("Residuals")
-    right.altair_chart(charts.residual_histogram(frame), width="stretch")
+    right.altair_chart(insight_charts.residual_histogram(frame), width="stretch")
 
 
 def show_boundary(run: Run) -> None:
@@ -120,9 +118,9 @@ def show_boundary(run: Run) -> None:
     ds = run.dataset
     axes = grid_axes(ds, resolution=BOUNDARY_GRID)
     values = evaluate("decision_values", model_key(run), run, BOUNDARY_GRID)
-    points = data.points_frame(ds)
-    chart = charts.boundary_chart(
-        axes, values, points, ds.task, ds.class_names, target_domain=data.target_domain(ds)
+    points = page_data.points_frame(ds)
+    chart = insight_charts.boundary_chart(
+        axes, values, points, ds.task, ds.class_names, target_domain=page_data.target_domain(ds)
     )
     st.altair_chart(chart, width="content")  # square: its own size, not the page's width
 
@@ -159,7 +157,7 @@ def try_the_model(run: Run) -> None:
     with right:
         if ds.task == "classification":
             st.altair_chart(
-                charts.probability_bars(softmax(outputs[None])[0], ds.class_names),
+                insight_charts.probability_bars(softmax(outputs[None])[0], ds.class_names),
                 width="stretch",
             )
         else:

@@ -9,8 +9,7 @@ from trainer.budget import layer_table, steps_per_epoch
 from trainer.config import ACTIVATIONS, MAX_LAYERS, RunConfig
 from trainer.optimizers import OPTIMIZERS
 from trainer.schedules import LR_SCHEDULES, learning_rate_points
-from ui import charts, common, state
-from ui import datasets as data
+from ui import charts, common, page_data, state
 from ui.text import plain
 
 DEFAULT_NEW_LAYER = 32
@@ -106,7 +105,7 @@ def summary(config: RunConfig) -> None:
     process never imports TensorFlow)."""
     st.subheader("Model summary")
     try:
-        dataset = data.dataset_for(config)
+        dataset = page_data.dataset_for(config)
     except ValueError as err:
         st.info(f"Choose data first to see the model: {plain(err)}")
         return
@@ -121,7 +120,7 @@ def summary(config: RunConfig) -> None:
 
 def schedule_preview(config: RunConfig) -> None:
     try:
-        dataset = data.with_validation(data.dataset_for(config), config)
+        dataset = page_data.with_validation(page_data.dataset_for(config), config)
         total = steps_per_epoch(dataset.num_train, config.batch_size) * config.epochs
     except ValueError:
         total = max(config.decay_steps * 2, 100)

@@ -13,7 +13,7 @@ import json
 import pandas as pd
 import streamlit as st
 
-from ui import charts, common, export, state
+from ui import charts, common, downloads, state
 from ui.browser import browser_key
 
 CURVE_POINTS = 800  # per run in the overlay
@@ -73,7 +73,7 @@ def diff(summaries: list) -> None:
     cols = st.columns(2)
     a = cols[0].selectbox("First run", list(names), index=len(names) - 2, key="w_diff_a")
     b = cols[1].selectbox("Second run", list(names), index=len(names) - 1, key="w_diff_b")
-    table = export.config_diff(names[a], names[b], state.run_label)
+    table = downloads.config_diff(names[a], names[b], state.run_label)
     if table.empty:
         st.caption("Same config: any difference in their curves comes from the data order.")
     else:
@@ -85,7 +85,7 @@ def all_histories(labels: dict[str, str]) -> str:
     run): read from the store on click, not on every rerun."""
     runs = [state.service().get(run_id) for run_id in labels]
     found = [run for run in runs if run is not None]
-    return export.history_csv(found, lambda run: labels[run.id])
+    return downloads.history_csv(found, lambda run: labels[run.id])
 
 
 def tensorboard_files(labels: dict[str, str]) -> bytes:
@@ -108,7 +108,7 @@ def labels_of(summaries: list) -> dict[str, str]:
     return {s.id: state.run_label(s) for s in summaries}
 
 
-def downloads(summaries: list, chosen: list) -> None:
+def download_section(summaries: list, chosen: list) -> None:
     st.subheader("Downloads")
     left, right = st.columns(2)
     left.download_button(
@@ -198,7 +198,7 @@ def main() -> None:
     if not summaries:
         st.info("No runs yet: press **Train** on the Train page.")
         st.stop()
-    table = export.runs_table(summaries, state.run_label)
+    table = downloads.runs_table(summaries, state.run_label)
     ordered = [c for c in FIRST_COLUMNS if c in table] + [
         c for c in table if c not in FIRST_COLUMNS
     ]
@@ -212,7 +212,7 @@ def main() -> None:
         st.caption("Runs train on the server: they go on while you are on other pages.")
     chosen = overlay(summaries)
     diff(summaries)
-    downloads(summaries, chosen)
+    download_section(summaries, chosen)
 
 
 main()

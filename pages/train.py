@@ -14,8 +14,7 @@ import functools
 
 import streamlit as st
 
-from ui import charts, common, export, live, share, state
-from ui import datasets as data
+from ui import charts, common, downloads, live, page_data, share, state
 from ui.browser import browser_key
 from ui.text import plain
 
@@ -33,7 +32,7 @@ def start_run(mode: str) -> None:
         state.notify("error", f"Cannot train: {error} Fix the config on the Model page.")
         return
     try:
-        dataset = data.with_validation(data.dataset_for(config), config)
+        dataset = page_data.with_validation(page_data.dataset_for(config), config)
         run = state.service().start(
             config,
             dataset,
@@ -236,7 +235,7 @@ def present(run, view: dict) -> None:
     for column, kind, mime in ((left, "png", "image/png"), (right, "svg", "image/svg+xml")):
         column.download_button(
             f"Download chart ({kind.upper()})",
-            functools.partial(export.chart_file, run, view, kind),  # rendered on click
+            functools.partial(downloads.chart_file, run, view, kind),  # rendered on click
             file_name=f"tapeboard-{run.name.replace(' ', '-')}-loss.{kind}",
             mime=mime,
             on_click="ignore",

@@ -80,7 +80,7 @@ def boundary_chart(
     square plot `height` px on a side.
 
     `axes`, `values`: `trainer.evaluate.grid_axes` and `decision_values`. `points`: x1, x2,
-    label, split (`ui.datasets.points_frame`). `target_domain`: a regression target's (low,
+    label, split (`ui.page_data.points_frame`). `target_domain`: a regression target's (low,
     mean, high) (`ui.charts.target_range`), the stops of its colour scale.
     """
     frames = boundary_frames(axes, values, task, class_names, points, target_domain)

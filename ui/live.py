@@ -13,8 +13,7 @@ from html import escape
 import streamlit as st
 
 from trainer.config import RunConfig
-from ui import charts, insight_charts
-from ui import datasets as data
+from ui import charts, insight_charts, page_data
 from ui.text import plain
 
 MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run...
@@ -242,5 +241,5 @@ def boundary_layout(run_id: str, _dataset) -> tuple:
     from trainer.evaluate import grid_axes
 
     axes = grid_axes(_dataset, resolution=BOUNDARY_GRID)
-    points = data.points_frame(_dataset, max_points=BOUNDARY_POINTS)
-    return axes, points, data.target_domain(_dataset)
+    points = page_data.points_frame(_dataset, max_points=BOUNDARY_POINTS)
+    return axes, points, page_data.target_domain(_dataset)

@@ -11,7 +11,7 @@ from apptest_helpers import TINY, app, chart_spec, charts, page, texts, train_to
 
 from service import get_service
 from trainer.config import RunConfig
-from ui import export
+from ui import downloads
 
 
 def two_runs():
@@ -54,7 +54,7 @@ def test_every_run_is_a_row_with_its_curve_and_downloads():
 def test_export_files_round_trip():
     at = two_runs()
     runs = runs_of(at)
-    history = pd.read_csv(io.StringIO(export.history_csv(runs)))
+    history = pd.read_csv(io.StringIO(downloads.history_csv(runs)))
     assert history.groupby("run")["step"].count().to_dict() == {"run 1": 5, "run 2": 5}
     assert history["val_loss"].notna().sum() == 2  # one epoch each
     assert RunConfig.from_json(runs[0].config.to_json()).dataset == "xor"
@@ -92,12 +92,12 @@ def test_runs_are_ranked_by_best_validation_metric_and_configs_diffed():
     ]
     from service.records import summarize
 
-    table = export.runs_table([summarize(run) for run in runs])
+    table = downloads.runs_table([summarize(run) for run in runs])
     assert table["run"].tolist() == ["run 2", "run 3", "run 1"]
     assert table["best"].tolist()[0] == "val_accuracy 0.9"
-    diff = export.config_diff(runs[0], runs[2])
+    diff = downloads.config_diff(runs[0], runs[2])
     assert diff.to_dict("records") == [{"field": "optimizer", "run 1": "sgd", "run 3": "adam"}]
-    assert export.config_diff(runs[0], runs[0]).empty
+    assert downloads.config_diff(runs[0], runs[0]).empty
 
 
 def test_two_runs_of_one_config_show_no_difference():
@@ -142,7 +142,7 @@ def test_the_diff_tells_two_csv_runs_apart_by_their_files():
     runs = [_finished_run(1, 0.8, dataset="csv"), _finished_run(2, 0.8, dataset="csv")]
     runs[0].data_info = {"file": "iris.csv", "target": "species", "rows": 150, "sha1": "ab12"}
     runs[1].data_info = {"file": "wine.csv", "target": "class", "rows": 178, "sha1": "cd34"}
-    diff = export.config_diff(*[summarize(run) for run in runs])
+    diff = downloads.config_diff(*[summarize(run) for run in runs])
     assert diff.to_dict("records") == [
         {"field": "data file", "run 1": "iris.csv", "run 2": "wine.csv"},
         {"field": "target column", "run 1": "species", "run 2": "class"},

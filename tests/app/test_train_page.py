@@ -227,7 +227,7 @@ def test_a_full_server_makes_the_run_wait_then_it_trains():
     runner = get_service()
     assert runner.wait_until_ready()
     from trainer.config import RunConfig
-    from ui.datasets import load_registry, with_validation
+    from ui.page_data import load_registry, with_validation
 
     # Somebody else's long runs hold every worker...
     long = RunConfig(dataset="xor", num_samples=2000, epochs=1000, batch_size=8)
@@ -284,7 +284,7 @@ def test_presentation_mode_hides_controls_and_summarizes_the_run():
 
 
 def test_chart_files_are_real_png_and_svg():
-    from ui.export import chart_file
+    from ui.downloads import chart_file
 
     at = page("train", TINY, timeout=120).run()
     run = train_to_end(at)
