@@ -9,7 +9,7 @@ import streamlit as st
 
 from trainer.data import Dataset, preview_csv, split_validation
 from trainer.datasets import DATASETS
-from ui import charts, common, page_data, state
+from ui import common, data_charts, page_data, state
 from ui.text import message_of, plain
 
 CSV_OPTION = "csv"
@@ -112,7 +112,7 @@ def show_samples(dataset: Dataset, split: Dataset, upload: state.CsvUpload | Non
     elif dataset.is_2d:
         st.subheader("Points")
         points = page_data.points_frame(split)
-        chart = charts.scatter_chart(
+        chart = data_charts.scatter_chart(
             points,
             class_names=dataset.class_names,
             regression=dataset.task == "regression",
@@ -127,7 +127,7 @@ def show_samples(dataset: Dataset, split: Dataset, upload: state.CsvUpload | Non
     if dataset.task == "classification":
         st.subheader("Classes")
         st.altair_chart(
-            charts.class_counts_chart(page_data.class_counts_frame(split)), width="stretch"
+            data_charts.class_counts_chart(page_data.class_counts_frame(split)), width="stretch"
         )
     if dataset.notes:
         with st.expander("Notes on how the data was encoded", expanded=upload is not None):

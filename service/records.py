@@ -206,6 +206,24 @@ def _columns(stored: StoredRun, config: RunConfig, num_train: int, per_epoch: in
     }
 
 
+def is_2d(run: Run) -> bool:
+    """Whether the run's data lies in the plane (it gets a live decision boundary)."""
+    shape = run.dataset.input_shape if run.dataset is not None else run.data_info["input_shape"]
+    return tuple(shape) == (2,)
+
+
+def describe_data(dataset: Any) -> dict:
+    """What the data was, kept with the run (JSON): name, task, sizes, shape, classes."""
+    return {
+        "name": dataset.name,
+        "task": dataset.task,
+        "num_train": dataset.num_train,
+        "num_val": dataset.num_val,
+        "input_shape": list(dataset.input_shape),
+        "classes": list(dataset.class_names)[:200],
+    }
+
+
 def pack_dataset(dataset: Any) -> bytes:
     """An uploaded dataset's arrays and description as one .npz blob (no pickle)."""
     header = {

@@ -94,7 +94,7 @@ class RunService:
                 ),
                 status="queued",
                 queued_mode=mode,
-                data_info={**_describe_data(dataset), **(source or {})},
+                data_info={**records.describe_data(dataset), **(source or {})},
             )
             self.keeper.keep_data(run, dataset)
             self.keeper.save(run, with_model=False)
@@ -304,7 +304,7 @@ class RunService:
                 run.config.to_dict(),
                 dataset=run.dataset if run.config.dataset == "csv" else None,
                 mode=mode,
-                boundary=BOUNDARY_GRID if _is_2d(run) else 0,
+                boundary=BOUNDARY_GRID if records.is_2d(run) else 0,
                 checkpoint=checkpoint,
                 checkpoint_s=float(self.settings.checkpoint_s) or 1e-9,
             )
@@ -415,22 +415,6 @@ class RunService:
                 held -= len(run.model_bytes or b"")
         for run in drop:
             del self._runs[run.id]
-
-
-def _is_2d(run: Run) -> bool:
-    shape = run.dataset.input_shape if run.dataset is not None else run.data_info["input_shape"]
-    return tuple(shape) == (2,)
-
-
-def _describe_data(dataset: Any) -> dict:
-    return {
-        "name": dataset.name,
-        "task": dataset.task,
-        "num_train": dataset.num_train,
-        "num_val": dataset.num_val,
-        "input_shape": list(dataset.input_shape),
-        "classes": list(dataset.class_names)[:200],
-    }
 
 
 _service: RunService | None = None

@@ -15,14 +15,8 @@ import numpy as np
 import pandas as pd
 from PIL import Image
 
-from ui.charts import (
-    CATEGORY10,
-    PLAYGROUND_RANGE,
-    SQUARE,
-    class_scale,
-    live_spec,
-    target_scale,
-)
+from ui.charts import live_spec
+from ui.data_charts import CATEGORY10, PLAYGROUND_RANGE, SQUARE, class_scale, target_scale
 
 HEAT_OPACITY = 0.55  # the model's output shows through under the points
 UNIT_RANGE = (-1.0, 0.0, 1.0)  # the Playground's regression targets, when no other is given
@@ -81,7 +75,7 @@ def boundary_chart(
 
     `axes`, `values`: `trainer.evaluate.grid_axes` and `decision_values`. `points`: x1, x2,
     label, split (`ui.page_data.points_frame`). `target_domain`: a regression target's (low,
-    mean, high) (`ui.charts.target_range`), the stops of its colour scale.
+    mean, high) (`ui.data_charts.target_range`), the stops of its colour scale.
     """
     frames = boundary_frames(axes, values, task, class_names, points, target_domain)
     return _boundary_layers(
@@ -219,7 +213,7 @@ def _boundary_layers(
 
 def _heat_color(task: str, class_names: Sequence[str], target_domain: Sequence[float]) -> alt.Color:
     """The legend of the model's output: P(second class) from orange through white to blue,
-    a prediction on the target's scale (`ui.charts.target_scale`), else the predicted class."""
+    a prediction on the target's scale (`ui.data_charts.target_scale`), else the predicted class."""
     two_classes = task == "classification" and len(class_names) == 2
     if two_classes:
         return alt.Color(

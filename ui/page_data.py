@@ -101,7 +101,7 @@ def points_frame(dataset: Dataset, max_points: int = 2000, seed: int = 0) -> pd.
 
 def target_domain(dataset: Dataset) -> tuple[float, float, float]:
     """A regression target's (lowest, mean, highest) over both splits: the stops of its colour
-    scale wherever it is drawn (`ui.charts.target_scale`); the Playground's (-1, 0, 1) for
+    scale wherever it is drawn (`ui.data_charts.target_scale`); the Playground's (-1, 0, 1) for
     classification, where it is not used."""
     from ui.charts import target_range
 

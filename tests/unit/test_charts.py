@@ -8,7 +8,7 @@ import pytest
 
 from trainer.events import BatchEnd, EpochEnd
 from trainer.history import History
-from ui import charts
+from ui import charts, data_charts
 
 
 def history(n: int, per_epoch: int = 100) -> History:
@@ -100,9 +100,9 @@ def test_small_charts_build():
     lr = charts.learning_rate_chart([(0, 0.1), (10, 0.05)]).to_dict()
     assert lr["encoding"]["y"]["field"] == "learning_rate"
     points = pd.DataFrame({"x1": [0.0, 1.0], "x2": [1.0, 0.0], "label": ["-1", "+1"]})
-    assert charts.scatter_chart(points).to_dict()["encoding"]["color"]["type"] == "nominal"
+    assert data_charts.scatter_chart(points).to_dict()["encoding"]["color"]["type"] == "nominal"
     counts = pd.DataFrame({"class": ["a", "a"], "split": ["train", "validation"], "count": [3, 1]})
-    assert charts.class_counts_chart(counts).to_dict()["mark"]["type"] == "bar"
+    assert data_charts.class_counts_chart(counts).to_dict()["mark"]["type"] == "bar"
 
 
 def test_live_spec_is_the_same_whatever_the_data_and_reads_named_datasets():
@@ -292,16 +292,16 @@ def test_the_runs_overlay_ignores_a_diverged_runs_explosion():
 def test_points_are_square_with_one_unit_on_both_axes_and_the_boundarys_colours():
     points = pd.DataFrame({"x1": [0.0, 10.0, 5.0], "x2": [100.0, 102.0, 101.0],
                            "label": ["a", "b", "c"]})  # fmt: skip
-    spec = charts.scatter_chart(points, class_names=["a", "b", "c"]).to_dict()
-    assert spec["width"] == spec["height"] == charts.SQUARE
+    spec = data_charts.scatter_chart(points, class_names=["a", "b", "c"]).to_dict()
+    assert spec["width"] == spec["height"] == data_charts.SQUARE
     assert spec["autosize"] == {"type": "pad"}  # the plot's size, whatever Streamlit's default
     x1 = spec["encoding"]["x"]["scale"]["domain"]
     x2 = spec["encoding"]["y"]["scale"]["domain"]
     assert x1[1] - x1[0] == pytest.approx(x2[1] - x2[0]) and x2[0] < 100 < 102 < x2[1]
-    assert spec["encoding"]["color"]["scale"]["range"] == charts.CATEGORY10[:3]
-    two = charts.scatter_chart(points.head(2), class_names=["a", "b"]).to_dict()
-    assert two["encoding"]["color"]["scale"]["range"] == [charts.PLAYGROUND_RANGE[0],
-                                                          charts.PLAYGROUND_RANGE[2]]  # fmt: skip
+    assert spec["encoding"]["color"]["scale"]["range"] == data_charts.CATEGORY10[:3]
+    two = data_charts.scatter_chart(points.head(2), class_names=["a", "b"]).to_dict()
+    low, _, high = data_charts.PLAYGROUND_RANGE
+    assert two["encoding"]["color"]["scale"]["range"] == [low, high]
 
 
 def test_a_regression_target_has_one_diverging_scale_everywhere():
@@ -309,19 +309,19 @@ def test_a_regression_target_has_one_diverging_scale_everywhere():
 
     points = pd.DataFrame({"x1": [0.0, 1.0, 2.0], "x2": [0.0, 1.0, 2.0],
                            "label": [25.0, 100.0, 346.0], "split": "train"})  # fmt: skip
-    domain = charts.target_range(points["label"])
+    domain = data_charts.target_range(points["label"])
     assert domain == (25.0, 157.0, 346.0)  # lowest, mean, highest
-    data_page = charts.scatter_chart(points, regression=True).to_dict()["encoding"]["color"]
+    data_page = data_charts.scatter_chart(points, regression=True).to_dict()["encoding"]["color"]
     boundary = insight_charts.live_boundary_spec("regression", target_domain=domain)
     heat, dots = boundary["layer"][1]["encoding"]["color"], boundary["layer"][2]["encoding"]["fill"]
-    expected = {"domain": list(domain), "range": charts.PLAYGROUND_RANGE, "clamp": True,
+    expected = {"domain": list(domain), "range": data_charts.PLAYGROUND_RANGE, "clamp": True,
                 "interpolate": "rgb"}  # fmt: skip
     assert data_page["scale"] == heat["scale"] == dots["scale"] == expected
     # The image is painted on the same stops: the mean white, the lowest orange, highest blue.
     url = insight_charts.boundary_image(np.array([[25.0, 157.0, 346.0]]), "regression", (),
                                         domain)  # fmt: skip
     orange, white, blue = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in
-                           charts.PLAYGROUND_RANGE)  # fmt: skip
+                           data_charts.PLAYGROUND_RANGE)  # fmt: skip
     assert decode_png(url)[0].tolist() == [orange, white, blue]
 
 
