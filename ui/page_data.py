@@ -103,7 +103,7 @@ def target_domain(dataset: Dataset) -> tuple[float, float, float]:
     """A regression target's (lowest, mean, highest) over both splits: the stops of its colour
     scale wherever it is drawn (`ui.data_charts.target_scale`); the Playground's (-1, 0, 1) for
     classification, where it is not used."""
-    from ui.charts import target_range
+    from ui.data_charts import target_range
 
     if dataset.task != "regression":
         return (-1.0, 0.0, 1.0)
