@@ -14,6 +14,7 @@ import functools
 
 import streamlit as st
 
+from service.runs import INTERRUPTED
 from ui import charts, common, downloads, live, page_data, share, state
 from ui.browser import browser_key
 from ui.text import plain
@@ -100,7 +101,7 @@ def on_resume() -> None:
 
 
 def is_interrupted(run) -> bool:
-    return run.end is not None and run.end.reason == "interrupted"
+    return run.end is not None and run.end.reason == INTERRUPTED
 
 
 def on_reset() -> None:

@@ -28,7 +28,7 @@ class Job:
     mode: str = "running"  # or "stepping" (one logging interval, then pause), or "paused"
     boundary: int = 0  # grid cells per side of the live decision boundary (2-D data); 0: none
     checkpoint: bytes | None = None  # `service.checkpoints.pack` bytes to resume from
-    checkpoint_s: float = 0.0  # an epoch checkpoint at most this often (0: never)
+    checkpoint_s: float | None = None  # an epoch checkpoint at most this often (None: never)
 
 
 @dataclass(frozen=True)

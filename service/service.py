@@ -306,7 +306,7 @@ class RunService:
                 mode=mode,
                 boundary=BOUNDARY_GRID if records.is_2d(run) else 0,
                 checkpoint=checkpoint,
-                checkpoint_s=float(self.settings.checkpoint_s) or 1e-9,
+                checkpoint_s=float(self.settings.checkpoint_s),  # 0: after every epoch
             )
             with run.lock:
                 run.status = mode

@@ -240,7 +240,7 @@ class RunJob:
         import trainer
 
         config = trainer.RunConfig.from_dict(self.job.config)
-        if self.job.checkpoint_s > 0 or self.job.checkpoint is not None:
+        if self.job.checkpoint_s is not None or self.job.checkpoint is not None:
             self.checkpoint_dir = tempfile.mkdtemp(prefix="tapeboard-checkpoint-")
             if self.job.checkpoint is not None:
                 checkpoints.unpack(self.job.checkpoint, self.checkpoint_dir)
@@ -250,7 +250,9 @@ class RunJob:
             self.job.dataset,
             checkpoint_dir=self.checkpoint_dir,
             # Without a period only the resumed-from checkpoint is read; none is written.
-            checkpoint_every_s=self.job.checkpoint_s or float("inf"),
+            checkpoint_every_s=(
+                float("inf") if self.job.checkpoint_s is None else self.job.checkpoint_s
+            ),
         )
         if self.job.boundary and training.dataset.is_2d:
             from trainer.evaluate import grid_axes
