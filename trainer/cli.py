@@ -366,10 +366,9 @@ def _tensorboard(args: argparse.Namespace, config, strategy):
 def prepare_checkpoints(args: argparse.Namespace, strategy) -> str | None:
     """The checkpoint folder for this run (None in a cluster, where workers must coordinate
     saving); ValueError if --resume has nothing to resume. A fresh run replaces old ones."""
-    from trainer.distribute import is_chief
+    from trainer.distribute import spans_workers
 
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is not None and resolver.cluster_spec().as_dict() or not is_chief(strategy):
+    if spans_workers(strategy):
         return None
     folder = args.out / "checkpoints"
     if args.resume:

@@ -19,10 +19,16 @@ def make_strategy(name: str) -> tf.distribute.Strategy:
     )
 
 
+def spans_workers(strategy: tf.distribute.Strategy) -> bool:
+    """True when the strategy's replicas live in more than one process (a TF_CONFIG cluster)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    return resolver is not None and bool(resolver.cluster_spec().as_dict())
+
+
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
     """True where outputs are written: always on one machine; task 0 (or `chief`) in a cluster."""
-    resolver = getattr(strategy, "cluster_resolver", None)
-    if resolver is None or not resolver.cluster_spec().as_dict():
+    if not spans_workers(strategy):
         return True
+    resolver = strategy.cluster_resolver
     task_type, task_id = resolver.task_type, resolver.task_id
     return task_type == "chief" or (task_type == "worker" and task_id == 0)

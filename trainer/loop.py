@@ -15,7 +15,7 @@ from trainer.budget import steps_per_epoch
 from trainer.config import RunConfig
 from trainer.data import Dataset, split_validation
 from trainer.datasets import dataset_for
-from trainer.distribute import make_strategy
+from trainer.distribute import make_strategy, spans_workers
 from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
 from trainer.model import build_model, make_loss, make_metrics, make_optimizer, target_scale
 from trainer.steps import Arrays, make_evaluate, make_train_chunk
@@ -186,7 +186,10 @@ def _run(
     saver.track(model, optimizer, strategy)
 
     batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
-    sizer = _ChunkSizer(config.steps_per_execution)
+    # Workers of a cluster must run the same steps per call: each step's all-reduce waits for
+    # its twin on every worker, so chunk sizes chosen from each worker's own clock deadlock the
+    # cluster as soon as one worker is slower (seen on a loaded 2-core box).
+    sizer = _ChunkSizer(config.steps_per_execution, adapt=not spans_workers(strategy))
     early = _EarlyStopping(config.patience, keep_best=config.restore_best_weights)
     first_epoch, c = saver.restore()
     for _ in range(first_epoch):  # replay the shuffle sequence: epoch k gets epoch k's order
@@ -378,16 +381,18 @@ class _Checkpointer:
 
 class _ChunkSizer:
     """Steps per compiled call: start small so the first losses appear at once, then grow until
-    a call takes about CHUNK_TARGET_S, capped at `steps_per_execution`."""
+    a call takes about CHUNK_TARGET_S, capped at `steps_per_execution`; with `adapt` off (a
+    cluster), always `steps_per_execution`."""
 
-    def __init__(self, most: int) -> None:
+    def __init__(self, most: int, adapt: bool = True) -> None:
         self.most = most
-        self.size = min(4, most)
+        self.adapt = adapt
+        self.size = min(4, most) if adapt else most
         self.calls = 0
 
     def observe(self, steps: int, seconds: float) -> None:
         self.calls += 1
-        if self.calls == 1 or steps == 0:
+        if not self.adapt or self.calls == 1 or steps == 0:
             return  # the first call includes tracing: its time says nothing about a step
         per_step = seconds / steps
         self.size = int(min(self.most, max(1, CHUNK_TARGET_S / max(per_step, 1e-9))))

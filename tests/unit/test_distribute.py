@@ -58,16 +58,22 @@ def test_mirrored_on_two_logical_devices_matches_one_device():
         assert abs(result["two_metrics"][name] - value) < 1e-4, name
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """Distinct free loopback ports: all held open while choosing, so none is handed out twice."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for s in sockets:
+            s.bind(("127.0.0.1", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
 
 
 def test_two_workers_on_loopback_match_one_process_and_only_the_chief_writes(tmp_path):
     config = {"dataset": "xor", "num_samples": 400, "batch_size": 32, "epochs": 2}
     (tmp_path / "run.json").write_text(json.dumps(config))
-    cluster = {"worker": [f"127.0.0.1:{free_port()}", f"127.0.0.1:{free_port()}"]}
+    cluster = {"worker": [f"127.0.0.1:{port}" for port in free_ports(2)]}
     command = [sys.executable, "-m", "trainer", "--config", str(tmp_path / "run.json"), "--quiet"]
     workers = [
         subprocess.Popen(

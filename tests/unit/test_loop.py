@@ -204,6 +204,23 @@ def test_chunks_start_small_then_grow_to_a_tenth_of_a_second_capped():
     assert sizer.size == 32
 
 
+def test_cluster_workers_keep_one_chunk_size_whatever_their_clocks_say():
+    # Each step's all-reduce waits for its twin on every worker: sizes picked from each
+    # worker's own timing hung a two-worker cluster on a loaded box.
+    from trainer.loop import _ChunkSizer
+
+    sizer = _ChunkSizer(most=32, adapt=False)
+    for seconds in (2.0, 0.04, 5.0, 0.001):
+        sizer.observe(sizer.size, seconds)
+        assert sizer.size == 32
+
+
+def test_only_a_tf_config_cluster_spans_workers():
+    from trainer.distribute import spans_workers
+
+    assert not spans_workers(tf.distribute.get_strategy())
+
+
 def test_run_eagerly_runs_the_same_step_uncompiled_with_the_same_losses():
     config = trainer.RunConfig(dataset="xor", num_samples=200, batch_size=32, epochs=2, seed=3)
     seen: list[bool] = []
