@@ -24,6 +24,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing import AuthenticationError
@@ -113,6 +114,11 @@ class WorkerPool:
         self._key = secrets.token_bytes(32)
         self._listener = Listener(("127.0.0.1", 0), authkey=self._key)
         self._pending: list[Connection] = []  # connected, not yet Ready
+        # Connections of workers gone, closed by the pump thread only: a descriptor closed by
+        # one thread while the pump reads it fails the read (EBADF), or worse, the number is
+        # reused and the pump reads someone else's socket. Seen: a retired worker's reaper
+        # closed its connection under the pump, which died, and every run stopped updating.
+        self._closing: list[Worker] = []
         self._lock = threading.Lock()
         self._closed = False
         self.task_worker: Worker | None = None
@@ -162,7 +168,7 @@ class WorkerPool:
         with self._lock:
             if worker in self.workers:
                 self.workers.remove(worker)
-        threading.Thread(target=_reap, args=(worker,), daemon=True).start()
+        threading.Thread(target=self._reap, args=(worker,), daemon=True).start()
         if not self._closed:
             self._spawn()
 
@@ -220,14 +226,42 @@ class WorkerPool:
 
     def _pump(self) -> None:
         while not self._closed:
-            with self._lock:
-                conns = [w.conn for w in self.workers if w.conn is not None] + self._pending
-            if conns:
-                for conn in wait(conns, timeout=WAIT_S):
-                    self._drain(conn)
-            else:
-                time.sleep(WAIT_S)  # nothing to wait on yet: the workers are starting
-            self._check_unconnected()
+            try:
+                self._pump_once()
+            except Exception:  # noqa: BLE001 - a dead pump is a dead service: log, go on
+                print("tapeboard: the worker message pump failed:", file=sys.stderr)
+                traceback.print_exc()
+                time.sleep(WAIT_S)
+
+    def _pump_once(self) -> None:
+        self._close_gone()
+        with self._lock:
+            conns = [w.conn for w in self.workers if w.conn is not None] + self._pending
+        if conns:
+            for conn in wait(conns, timeout=WAIT_S):
+                self._drain(conn)
+        else:
+            time.sleep(WAIT_S)  # nothing to wait on yet: the workers are starting
+        self._check_unconnected()
+
+    def _reap(self, worker: Worker) -> None:
+        """Wait for a retired worker to exit (kill it if it does not), then hand its
+        connection to the pump to close."""
+        try:
+            worker.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            worker.process.kill()
+            worker.process.wait()
+        with self._lock:
+            self._closing.append(worker)
+
+    def _close_gone(self) -> None:
+        with self._lock:
+            gone, self._closing = self._closing, []
+        for worker in gone:
+            if worker.conn is not None:
+                with worker.send_lock, contextlib.suppress(OSError):
+                    worker.conn.close()
 
     def _drain(self, conn: Connection) -> None:
         worker = self._worker_of(conn)
@@ -260,7 +294,9 @@ class WorkerPool:
         self.on_ready(worker)
 
     def _lost(self, conn: Connection, worker: Worker | None) -> None:
-        conn.close()
+        lock = worker.send_lock if worker is not None else contextlib.nullcontext()
+        with lock, contextlib.suppress(OSError):  # no send is writing to it meanwhile
+            conn.close()
         with self._lock:
             if conn in self._pending:
                 self._pending.remove(conn)
@@ -312,13 +348,3 @@ def _wake(address: tuple[str, int]) -> None:
     """Connect to the listener once, so a thread blocked in accept() returns."""
     with contextlib.suppress(OSError):
         socket.create_connection(address, timeout=1).close()
-
-
-def _reap(worker: Worker) -> None:
-    try:
-        worker.process.wait(timeout=30)
-    except subprocess.TimeoutExpired:
-        worker.process.kill()
-        worker.process.wait()
-    if worker.conn is not None:
-        worker.conn.close()

@@ -426,6 +426,8 @@ def test_a_worker_is_replaced_after_worker_max_runs(small):
     wait_for(lambda: worker.pid not in pids(small), "the worker to retire")
     wait_for(lambda: worker.process.poll() is not None, "the retired process to exit")
     assert worker.process.returncode == 0  # it shut down when asked
+    # Its connection is closed by the pump thread, the only one that reads it.
+    wait_for(lambda: worker.conn.closed, "the retired worker's connection to be closed")
     assert small.pool.started == started + 1
     (replacement,) = small.pool.snapshot()
     assert replacement.pid != worker.pid
@@ -436,3 +438,32 @@ def test_a_worker_is_replaced_after_worker_max_runs(small):
     wait_finished(run)
     assert run.end.reason == "completed", run.end.message
     wait_for(lambda: replacement.runs_done == 1, "the replacement's Idle")
+
+
+def test_a_message_handler_that_fails_does_not_stop_the_service(service, capfd):
+    # The pump thread reads every worker's messages: if it dies, every run stops updating.
+    from service.protocol import Boundary
+
+    handle, failed = service.pool.on_message, []
+
+    def fail_once(worker, message):
+        if isinstance(message, Boundary) and not failed:
+            failed.append(message)
+            raise RuntimeError("a handler bug")
+        handle(worker, message)
+
+    service.pool.on_message = fail_once
+    try:
+        config, _, data = xor(epochs=3)
+        run = service.start(config, data, owner="ivan")
+        wait_finished(run)
+    finally:
+        service.pool.on_message = handle
+    assert failed, "no Boundary message came"
+    assert run.end.reason == "completed", run.end.message
+    assert "a handler bug" in capfd.readouterr().err  # said in the server's log
+    config, _, data = xor()
+    run = service.start(config, data, owner="ivan")
+    wait_finished(run)
+    assert run.end.reason == "completed"
+
