@@ -128,6 +128,25 @@ def test_steps_per_second_uses_recent_window():
     assert History().steps_per_second() is None
 
 
+def test_steps_per_second_leaves_out_the_first_call_that_traced():
+    # As the engine records them: a call's time spread evenly over its steps. The first call
+    # (4 steps) took 2 s, tracing included; then calls of 20 steps at 10 ms a step.
+    history, elapsed, step = History(), 0.0, 0
+    for size, seconds in [(4, 2.0)] + [(20, 0.2)] * 5:
+        for k in range(size):
+            history.record(
+                BatchEnd(step, 0, step, 1.0, step + 1, elapsed + seconds * (k + 1) / size)
+            )
+            step += 1
+        elapsed += seconds
+    assert history.steps_per_second() == pytest.approx(100, rel=1e-6)  # not 104 / 3 s
+    # While only the first call is known, it is all there is.
+    first = History()
+    for k in range(4):
+        first.record(BatchEnd(k, 0, k, 1.0, k + 1, 0.5 * (k + 1)))
+    assert first.steps_per_second() == pytest.approx(2.0)
+
+
 def test_to_csv_is_atomic_and_tidy(tmp_path):
     history = fill(History(), np.ones(200))
     path = history.to_csv(tmp_path / "out" / "history.csv")
