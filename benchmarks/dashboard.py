@@ -68,7 +68,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,8 +171,11 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def start_server(log: Path, env: dict[str, str]) -> Server:
-    """`streamlit run app.py` on a free loopback port; returns once it answers its health URL."""
+def start_server(
+    log: Path, env: dict[str, str], on_start: Callable[[int], None] | None = None
+) -> Server:
+    """`streamlit run app.py` on a free loopback port; returns once it answers its health URL.
+    `on_start(pid)` is called as soon as the process exists, before it starts any other."""
     port = free_port()
     command = [
         sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
@@ -181,6 +184,8 @@ def start_server(log: Path, env: dict[str, str]) -> Server:
     ]  # fmt: skip
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    if on_start is not None:
+        on_start(process.pid)  # Python and Streamlit take a second to import: still alone
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:
@@ -220,11 +225,13 @@ def stop_server(server: Server) -> None:
 
 
 @contextmanager
-def running_server(log: Path, env: dict[str, str]) -> Iterator[Server]:
+def running_server(
+    log: Path, env: dict[str, str], on_start: Callable[[int], None] | None = None
+) -> Iterator[Server]:
     """A server with its own run store: a new SQLite file beside its log (never the user's
     ~/.tapeboard store, nor a TAPEBOARD_DB of this shell)."""
     env = {**env, "TAPEBOARD_DB": f"sqlite:///{log.with_suffix('.db')}"}
-    server = start_server(log, env)
+    server = start_server(log, env, on_start)
     try:
         yield server
     finally:

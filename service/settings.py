@@ -39,10 +39,11 @@ class Settings:
     # A model above this many parameters is refused before it is built.
     max_params: int = 5_000_000
     # ...and so is a run whose estimated memory (trainer.budget) is above this. Sized with
-    # benchmarks/memory.py (part 4): a warm worker holds ~0.7 GB before any run, and a run's
-    # real growth comes to about 1.5 x its estimate, so two of the largest runs, two workers
-    # and the server stay under Community Cloud's 2.7 GB.
-    max_run_mb: int = 300
+    # benchmarks/memory.py (part 4): a warm worker holds ~0.7 GB before any run, a run's real
+    # growth comes to up to 1.8 x its estimate, and the server holds ~0.5 GB with four
+    # visitors, so two of the largest runs, two workers and the server stay under Community
+    # Cloud's 2.7 GB.
+    max_run_mb: int = 200
     # TensorFlow keeps a little memory per model built, so a worker is replaced after this
     # many runs, or once its resident memory passes this: the server's memory stays flat.
     worker_max_runs: int = 25
