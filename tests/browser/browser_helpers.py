@@ -3,10 +3,12 @@ check for exception boxes; and the server-log filter. Every wait is on something
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -160,3 +162,17 @@ def publish_screenshot(shot: Path, name: str) -> None:
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, Path(folder) / name)
+
+
+def json_from_python(code: str, *args: str | Path, timeout: float = 180) -> object:
+    """Run `code` in a fresh Python (TensorFlow stays out of the test process) with `args`;
+    the JSON it printed last."""
+    done = subprocess.run(
+        [sys.executable, "-c", code, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])

@@ -4,11 +4,7 @@ servers on its own store)."""
 
 from __future__ import annotations
 
-import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -19,6 +15,7 @@ from browser_helpers import (
     assert_no_exception,
     button,
     go_to,
+    json_from_python,
     metric_value,
     open_app,
     start_run_and_finish,
@@ -68,15 +65,7 @@ def predictions(keras_file: bytes, folder: Path) -> list:
     stays out of the test process; the file is rebuilt per download, so bytes differ)."""
     path = folder / "model.keras"
     path.write_bytes(keras_file)
-    done = subprocess.run(
-        [sys.executable, "-c", PREDICT, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return json_from_python(PREDICT, path)
 
 
 def evaluated_accuracy(page: Page) -> str:

@@ -1,15 +1,12 @@
 """What a user takes away is right, as they take it in the browser: the config file of the run
 they picked, a model that works on raw CSV rows, and a first regression on unscaled targets.
 
-Models are loaded in a subprocess: TensorFlow stays out of the test process.
+Models are loaded in a subprocess (`json_from_python`): TensorFlow stays out of the test process.
 """
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +18,7 @@ from browser_helpers import (
     button,
     choose,
     go_to,
+    json_from_python,
     metric_value,
     open_app,
     start_run_and_finish,
@@ -89,15 +87,7 @@ def test_the_downloaded_model_classifies_raw_iris_rows(
     start_run_and_finish(page)  # the app's starting settings
     go_to(page, "Runs")
     model = download(page, "Download model (.keras)", tmp_path)
-    done = subprocess.run(
-        [sys.executable, "-c", PREDICT_ROWS, str(model), str(path)],
-        capture_output=True,
-        text=True,
-        timeout=180,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
-    predicted = np.array(json.loads(done.stdout.strip().splitlines()[-1]))
+    predicted = np.array(json_from_python(PREDICT_ROWS, model, path))
     accuracy = float(np.mean(predicted == table["species"].to_numpy()))
     assert accuracy >= 0.85, accuracy
     assert_no_exception(page)

@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 import math
-import os
 import random
 import re
 import subprocess
@@ -31,6 +29,7 @@ from browser_helpers import (
     choose,
     go_to,
     heading,
+    json_from_python,
     metric_value,
     open_app,
     publish_screenshot,
@@ -280,16 +279,7 @@ def test_the_model_download_is_a_loadable_keras_file(
     assert download.value.suggested_filename == "tapeboard-run-1.keras"
     saved = tmp_path / download.value.suggested_filename
     download.value.save_as(saved)
-    # Loaded in a subprocess: TensorFlow stays out of the test process.
-    loaded = subprocess.run(
-        [sys.executable, "-c", LOAD_MODEL, str(saved)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )
-    assert loaded.returncode == 0, loaded.stderr
-    shapes = json.loads(loaded.stdout.strip().splitlines()[-1])
+    shapes = json_from_python(LOAD_MODEL, saved)
     assert shapes == {"probabilities": [3, 10], "classes": 10, "sums": [1.0, 1.0, 1.0]}
     assert_no_exception(page)
 
