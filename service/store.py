@@ -133,24 +133,8 @@ class Store:
                 )
                 if row is None:
                     return None
-                epochs = (
-                    conn.execute(
-                        sa.select(epochs_table)
-                        .where(epochs_table.c.run_id == run_id)
-                        .order_by(epochs_table.c.epoch)
-                    )
-                    .mappings()
-                    .all()
-                )
-                parts = (
-                    conn.execute(
-                        sa.select(batches_table)
-                        .where(batches_table.c.run_id == run_id)
-                        .order_by(batches_table.c.first_step)
-                    )
-                    .mappings()
-                    .all()
-                )
+                epochs = _rows_of(conn, epochs_table, run_id, epochs_table.c.epoch)
+                parts = _rows_of(conn, batches_table, run_id, batches_table.c.first_step)
         except Exception as err:
             raise StoreError(f"{self.where} could not be read: {_reason(err)}") from None
         steps, loss, elapsed = _join_batches(parts)
@@ -313,6 +297,12 @@ def _truncate(conn: sa.Connection, run_id: str, last_step: int, last_epoch: int)
                 elapsed=bytes(row["elapsed"])[: 4 * keep],
             )
         )
+
+
+def _rows_of(conn: sa.Connection, table: sa.Table, run_id: str, order: sa.Column) -> list:
+    """A run's rows of a per-run table (epochs, batch arrays), in `order`."""
+    query = sa.select(table).where(table.c.run_id == run_id).order_by(order)
+    return list(conn.execute(query).mappings().all())
 
 
 def _join_batches(parts: Iterable[Mapping]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
