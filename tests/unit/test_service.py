@@ -466,4 +466,3 @@ def test_a_message_handler_that_fails_does_not_stop_the_service(service, capfd):
     run = service.start(config, data, owner="ivan")
     wait_finished(run)
     assert run.end.reason == "completed"
-
