@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -131,9 +132,17 @@ def wait_progress_full(page: Page) -> None:
 
 
 def choose(page: Page, label: str, option: str) -> None:
-    """Pick `option` in the selectbox labelled `label`."""
-    page.locator(f'input[role="combobox"][aria-label="{label}"]').click()
-    page.get_by_role("option", name=option, exact=True).click()
+    """Pick `option` in the selectbox labelled `label`. A rerun that redraws the selectbox
+    while its menu is open closes the menu (seen on a busy box): then open it again."""
+    box = page.locator(f'input[role="combobox"][aria-label="{label}"]')
+    item = page.get_by_role("option", name=option, exact=True)
+    for _ in range(6):
+        box.click()
+        try:
+            item.click(timeout=5_000)
+            break
+        except PlaywrightTimeoutError:
+            continue
     expect(page.locator(f'input[aria-label="{label}"]')).to_have_value(option)
 
 

@@ -53,8 +53,15 @@ def test_picking_a_run_then_downloading_gives_that_runs_config(
     open_app(page, f"{server.url}/train?epochs=2&learning_rate=0.05", "Train")
     start_run_and_finish(page, "run 2")
     go_to(page, "Runs")
+    # The whole page drawn (its last section), the picker on its default: the newest run.
+    expect(page.get_by_role("heading", name="Downloads")).to_be_visible()
+    expect(page.locator('input[aria-label="Run"]')).to_have_value("run 2")
+    shown = page.get_by_test_id("stExpander").filter(has_text="Config of the chosen run")
     for name, epochs, learning_rate in (("run 1", 1, 0.1), ("run 2", 2, 0.05), ("run 1", 1, 0.1)):
         choose(page, "Run", name)
+        # The pick reruns the page: wait until it shows the picked run (the user's eyes do).
+        expect(shown).to_contain_text(f'"epochs": {epochs},')
+        expect(shown).to_contain_text(f'"learning_rate": {learning_rate},')
         saved = download(page, "Download config JSON", tmp_path)
         assert saved.name == f"tapeboard-{name.replace(' ', '-')}-config.json"
         config = json.loads(saved.read_text())
