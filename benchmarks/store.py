@@ -240,7 +240,8 @@ def fill(url: str, count: int, model: bytes, owner: str, prefix: str = "run") ->
             status="finished", model_bytes=model, model_step=199, created=1.7e9 + i,
         )  # fmt: skip
         run.end = TrainingEnd("completed", 199, 4, 1.0, metrics, "Completed 5 epochs.")
-        writer.put_run(run_row(run, with_model=True))
+        # The history above holds epochs only; its 200 batches are written below.
+        writer.put_run({**run_row(run, with_model=True), "steps": 200})
         writer.put_batches(run.id, 0, rng.random(200), np.linspace(0, 1, 200))
         for epoch in range(5):
             writer.put_epoch(run.id, epoch, 40 * epoch + 39, 0.1 * epoch, metrics)
