@@ -18,7 +18,6 @@ from service import protocol as p
 from service import records
 from service.calls import TaskCalls
 from service.keeper import Keeper
-from service.memory import return_freed_memory_promptly
 from service.pool import Worker, WorkerPool
 from service.runs import FAILED, INTERRUPTED, Run, apply_report
 from service.settings import Settings, check_model_size, check_run_size
@@ -38,9 +37,6 @@ STOPPED_SERVER = (
 class RunService:
     def __init__(self, settings: Settings | None = None, store_url: str | None = None) -> None:
         self.settings = settings or Settings.from_env()
-        # One service per server process, which holds runs' big messages for a while: let
-        # their memory go back to the system when they are dropped.
-        return_freed_memory_promptly()
         self.keeper = Keeper(store_url)
         self._runs: dict[str, Run] = {}  # insertion order: oldest first
         self._queue: deque[str] = deque()  # runs waiting for a worker
