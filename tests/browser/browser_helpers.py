@@ -9,6 +9,8 @@ import re
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -162,6 +164,25 @@ def assert_no_exception(page: Page) -> None:
     boxes = page.get_by_test_id("stException")
     texts = boxes.all_inner_texts()
     assert not texts, "the page shows exceptions:\n" + "\n---\n".join(texts)
+
+
+@contextmanager
+def explained(pages: list[Page], folder: Path) -> Iterator[None]:
+    """On a failed wait inside, add what each page showed (its main text, a screenshot in
+    `folder`) to the failure: a run that never shows finished in CI must say how far it got."""
+    try:
+        yield
+    except (AssertionError, PlaywrightTimeoutError) as err:
+        shown = []
+        for number, page in enumerate(pages, 1):
+            shot = folder / f"page-{number}.png"
+            try:
+                page.screenshot(path=shot, full_page=True)
+                text = page.get_by_test_id("stMain").inner_text(timeout=5_000)
+            except PlaywrightTimeoutError as why:
+                text = f"(could not read it: {why})"
+            shown.append(f"--- page {number} ({page.url}, {shot}):\n{text[:1500]}")
+        raise AssertionError(f"{err}\nwhat the pages showed:\n" + "\n".join(shown)) from err
 
 
 def publish_screenshot(shot: Path, name: str) -> None:

@@ -9,6 +9,7 @@ for a slot and is told so, then trains.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pandas as pd
 from browser_helpers import (
@@ -16,6 +17,7 @@ from browser_helpers import (
     TF_FIRST_IMPORT_MS,
     assert_no_exception,
     button,
+    explained,
     go_to,
     open_app,
     steps,
@@ -33,7 +35,9 @@ CONFIGS = {
 }
 
 
-def test_three_sessions_train_at_once_without_cross_talk(browser: Browser, server) -> None:
+def test_three_sessions_train_at_once_without_cross_talk(
+    browser: Browser, server, tmp_path: Path
+) -> None:
     contexts = [browser.new_context(viewport=VIEWPORT, accept_downloads=True) for _ in CONFIGS]
     pages = [context.new_page() for context in contexts]
     try:
@@ -50,11 +54,12 @@ def test_three_sessions_train_at_once_without_cross_talk(browser: Browser, serve
         first_paint_s = time.perf_counter() - loaded
         visitor.context.close()
 
-        for page in pages:
-            expect(page.get_by_text("run 1 finished: Completed 3 epochs.")).to_be_visible(
-                timeout=TF_FIRST_IMPORT_MS + 3 * RUN_MS
-            )
-            wait_progress_full(page)
+        with explained(pages, tmp_path):
+            for page in pages:
+                expect(page.get_by_text("run 1 finished: Completed 3 epochs.")).to_be_visible(
+                    timeout=TF_FIRST_IMPORT_MS + 3 * RUN_MS
+                )
+                wait_progress_full(page)
         all_done_s = time.perf_counter() - started
         print(
             f"\n3 sessions x 90 steps: all finished in {all_done_s:.1f} s; a 4th visitor's "
