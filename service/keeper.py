@@ -10,6 +10,7 @@ import functools
 import hashlib
 import json
 import weakref
+from collections.abc import Collection
 from typing import Any
 
 from service import protocol as p
@@ -135,10 +136,10 @@ class Keeper:
         except StoreError:
             return []  # `problem` says why; the runs in memory are still listed
 
-    def count_runs(self, owner: str) -> int:
-        """How many runs `owner` has in the store."""
+    def count_runs(self, owner: str, leaving_out: Collection[str] = ()) -> int:
+        """How many runs `owner` has in the store, the ids in `leaving_out` not counted."""
         try:
-            return self.store.count_runs(owner) if self.store else 0
+            return self.store.count_runs(owner, leaving_out) if self.store else 0
         except Exception:  # unreadable: `problem` says why
             return 0
 

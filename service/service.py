@@ -218,8 +218,10 @@ class RunService:
         return sorted(summaries.values(), key=lambda s: s.created, reverse=True)[:limit]
 
     def count_stored(self, owner: str) -> int:
-        """How many runs `owner` has in the store (the listing shows the newest)."""
-        return self.keeper.count_runs(owner)
+        """How many runs `owner` has, in memory or stored (the listing shows the newest). A
+        run in memory counts even before its first write reaches the store (up to a second)."""
+        in_memory = {run.id for run in self.runs_of(owner)}
+        return len(in_memory) + self.keeper.count_runs(owner, leaving_out=in_memory)
 
     def delete(self, run_id: str, owner: str) -> None:
         """Forget a finished run for good (memory and store). Only its owner may."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -180,9 +180,12 @@ class Store:
         except Exception as err:
             raise StoreError(f"{self.where} could not be read: {_reason(err)}") from None
 
-    def count_runs(self, owner: str) -> int:
+    def count_runs(self, owner: str, leaving_out: Collection[str] = ()) -> int:
+        """How many runs `owner` has here, the ids in `leaving_out` not counted."""
         query = (
-            sa.select(sa.func.count()).select_from(runs_table).where(runs_table.c.owner == owner)
+            sa.select(sa.func.count())
+            .select_from(runs_table)
+            .where(runs_table.c.owner == owner, runs_table.c.id.not_in(list(leaving_out)))
         )
         with self.engine.connect() as conn:
             return int(conn.execute(query).scalar_one())

@@ -220,9 +220,13 @@ def test_a_run_is_the_same_after_a_restart(url):
         assert back.model_bytes == model and back.end.metrics == end.metrics
         assert back.dataset is not None and back.dataset.num_val == data.num_val
         assert [s.id for s in again.summaries("alice")] == [run.id]
+        assert again.count_stored("alice") == 1
         second = again.start(config, data, owner="alice")
         assert second.number == 2  # numbering goes on from the store
+        # Counted at once, before the writer's next batch puts it in the store.
+        assert again.count_stored("alice") == 2
         wait_for(lambda: second.finished, "the second run")
+        assert again.count_stored("alice") == 2
     finally:
         again.close()
 
