@@ -16,10 +16,12 @@ page over a store of 10,000 runs.
    then (a) the listing the page asks for (`RunService.summaries`, the newest LIST_LIMIT) on
    a fresh service, and (b) as a user lives it: `streamlit run app.py` on that store,
    Chromium with the browser's cookie opens /runs: seconds from navigation to the table and
-   its caption shown. Bar < 2 s. Beside it, in the same visits, a second browser whose 5 runs
-   are in the same store opens the same page: the difference is what 10,000 runs cost; the
-   rest is what the page's elements cost whatever the number of runs (each visit also prints
-   when the title and when the table first appeared in the page).
+   its caption shown; then the same tab opens it again (the app's scripts in its cache, as
+   for any browser that has used the app, which one with runs kept has). Bar < 2 s. Beside
+   it, in the same visits, a second browser whose 5 runs are in the same store opens the same
+   page: the difference is what 10,000 runs cost; the rest is what the page's elements cost
+   whatever the number of runs (each visit also prints when the title and when the table
+   first appeared in the page).
 
     python benchmarks/store.py                 # everything
     python benchmarks/store.py --parts 1 --rounds 3
@@ -54,6 +56,10 @@ from ui.state import LIST_LIMIT  # noqa: E402
 OWNER = "benchmark-browser-key-0123456789"
 MANY = 10_000
 FEW = 5
+VISITS = {
+    "first": "first visit (empty cache)",
+    "again": "visit again (the app's scripts cached)",
+}
 # Polled every frame in the page: when (ms after navigation) the title and the table appeared.
 APPEARED = """
 window.__appeared = {};
@@ -312,24 +318,29 @@ def browser_key_of(browser, url: str) -> tuple[str, dict]:
     raise RuntimeError("the app did not give this browser a key")
 
 
-def visit_runs_page(browser, url: str, state: dict, caption: str | None) -> tuple[float, dict]:
-    """One visit of a new browser tab (its own cache) to /runs: seconds from navigation to the
-    table (and `caption`) shown, and when the title and the table appeared (ms)."""
+def visit_runs_page(
+    browser, url: str, state: dict, caption: str | None
+) -> list[tuple[float, dict]]:
+    """A new browser tab (its own, empty cache) opens /runs, then opens it again (its cache
+    warm, as for anybody who has used the app before: a browser with runs kept has). Per
+    visit: seconds from navigation to the table (and `caption`) shown, and when the title and
+    the table appeared (ms)."""
     from dashboard import VIEWPORT
     from playwright.sync_api import expect
 
     context = browser.new_context(viewport=VIEWPORT, storage_state=state)
     context.add_init_script(APPEARED)
     page = context.new_page()
-    started = time.perf_counter()
-    page.goto(f"{url}/runs")
-    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=120_000)
-    if caption:
-        expect(page.get_by_text(caption)).to_be_visible(timeout=120_000)
-    seconds = time.perf_counter() - started
-    appeared = page.evaluate("window.__appeared")
+    visits = []
+    for _ in ("first", "again"):
+        started = time.perf_counter()
+        page.goto(f"{url}/runs")
+        expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=120_000)
+        if caption:
+            expect(page.get_by_text(caption)).to_be_visible(timeout=120_000)
+        visits.append((time.perf_counter() - started, page.evaluate("window.__appeared")))
     context.close()
-    return seconds, appeared
+    return visits
 
 
 def time_runs_page(folder: Path, visits: int, model: bytes) -> tuple[dict, dict]:
@@ -342,7 +353,7 @@ def time_runs_page(folder: Path, visits: int, model: bytes) -> tuple[dict, dict]
     url = f"sqlite:///{folder / 'many.db'}"
     # Not dashboard.running_server: that one gives each server a new store of its own.
     server = start_server(folder / "server.log", {**server_env(None), "TAPEBOARD_DB": url})
-    times = {MANY: [], FEW: []}
+    times = {(count, visit): [] for count in (MANY, FEW) for visit in VISITS}
     facts = {}
     with stopping(server, stop_server), sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -356,11 +367,12 @@ def time_runs_page(folder: Path, visits: int, model: bytes) -> tuple[dict, dict]
         caption = f"of {MANY:,} kept runs are listed"
         for visit in range(visits + 1):  # the first visit warms the server's imports
             for count, state in ((MANY, many_state), (FEW, few_state)):
-                seconds, appeared = visit_runs_page(
+                shown = visit_runs_page(
                     browser, server.url, state, caption if count == MANY else None
                 )
-                if visit:
-                    times[count].append((seconds, appeared))
+                for kind, measured in zip(VISITS, shown, strict=True):
+                    if visit:
+                        times[(count, kind)].append(measured)
         browser.close()
     return times, facts
 
@@ -377,22 +389,24 @@ def report_runs_page(folder: Path, visits: int) -> None:
         f"{again:.3f} s again; {listed:,} runs listed"
     )
     medians = {}
-    for count, visited in times.items():
+    for (count, kind), visited in times.items():
         seconds = [t for t, _ in visited]
-        medians[count] = statistics.median(seconds)
+        medians[(count, kind)] = statistics.median(seconds)
         title = statistics.median(a.get("stHeading", math.nan) for _, a in visited) / 1000
         table = statistics.median(a.get("stDataFrame", math.nan) for _, a in visited) / 1000
         print(
-            f"   in Chromium, {count:,} runs: navigation -> table shown: median "
-            f"{medians[count]:.2f} s (visits {', '.join(f'{t:.2f}' for t in seconds)}); "
-            f"in the page, title at {title:.2f} s, table at {table:.2f} s"
+            f"   in Chromium, {count:,} runs, {VISITS[kind]}: navigation -> table shown: "
+            f"median {medians[(count, kind)]:.2f} s (visits "
+            f"{', '.join(f'{t:.2f}' for t in seconds)}); in the page, title at {title:.2f} s, "
+            f"table at {table:.2f} s"
         )
-    worst = max(t for t, _ in times[MANY])
-    print(
-        f"   {MANY:,} runs cost {medians[MANY] - medians[FEW]:+.2f} s over {FEW}; "
-        f"the slowest {MANY:,}-run visit {worst:.2f} s -> "
-        f"{'meets' if worst < 2 else 'MISSES'} the bar < 2 s"
-    )
+    for kind, words in VISITS.items():
+        worst = max(t for t, _ in times[(MANY, kind)])
+        print(
+            f"   {words}: {MANY:,} runs cost {medians[(MANY, kind)] - medians[(FEW, kind)]:+.2f} s "
+            f"over {FEW}; the slowest {MANY:,}-run visit {worst:.2f} s -> "
+            f"{'meets' if worst < 2 else 'MISSES'} the bar < 2 s"
+        )
 
 
 def main() -> None:

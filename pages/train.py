@@ -17,6 +17,7 @@ import streamlit as st
 from service.runs import INTERRUPTED
 from ui import charts, common, downloads, live, page_data, share, state
 from ui.browser import browser_key
+from ui.copy_link import share_link_box
 from ui.text import plain
 
 LIVE_EVERY_S = 0.25  # redraws a second while a run trains: 4 (the bar is 2)
@@ -194,7 +195,7 @@ def share_box(run) -> None:
     with st.sidebar:
         st.caption("Share this run (anyone with the link watches it live, read-only)")
         base = st.context.url or ""
-        st.code(f"{base}?{share.run_query(run.id)}", language=None, wrap_lines=True)
+        share_link_box(f"{base}?{share.run_query(run.id)}", key="tb_share_run")
 
 
 # -- drawing -------------------------------------------------------------------------------------

@@ -7,6 +7,7 @@ import streamlit as st
 from trainer.config import RunConfig
 from ui import share, state
 from ui.browser import remember_browser
+from ui.copy_link import share_link_box
 from ui.text import plain
 
 LINK_READ = "tb_present_link_read"  # session_state: the link's `present` has been applied
@@ -113,5 +114,4 @@ def _share_box(config: RunConfig | None) -> None:
     if config is None:
         st.caption("The config is invalid: fix it on the Model page to get a link.")
         return
-    # Streamlit has no clipboard API; st.code has a copy button.
-    st.code(share.share_link(config), language=None, wrap_lines=True)
+    share_link_box(share.share_link(config), key="tb_share_setup")

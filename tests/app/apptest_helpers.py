@@ -62,6 +62,12 @@ def chart_rows(element) -> list[int]:
     ]
 
 
+def shared_links(at: AppTest) -> list[str]:
+    """The links the page's share boxes show (ui.copy_link), in page order."""
+    boxes = [e.proto for e in elements(at, "bidi_component")]
+    return [json.loads(b.json)["url"] for b in boxes if b.component_name == "tapeboard_share_link"]
+
+
 def texts(elements) -> list[str]:
     """The elements' text as a person reads it: Markdown escapes and the invisible joiners that
     keep visitor text inert (ui.text.plain) taken out."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from apptest_helpers import page, texts
+from apptest_helpers import page, shared_links, texts
 
 from trainer.optimizers import OPTIMIZERS, OptimizerSpec
 from trainer.schedules import LR_SCHEDULES, ScheduleSpec
@@ -77,7 +77,8 @@ def test_share_link_restores_every_control():
     assert at.selectbox(key="w_activation").value == "tanh"
     assert at.number_input(key="w_learning_rate").value == 0.05
     assert at.number_input(key="w_epochs").value == 7
-    assert any("learning_rate=0.05" in c.value for c in at.code)  # the copyable link
+    (link,) = shared_links(at)  # the sidebar's copyable link carries the config
+    assert "learning_rate=0.05" in link and "hidden_units=16%2C8" in link
 
 
 def test_bad_link_value_is_reported_and_the_default_kept():

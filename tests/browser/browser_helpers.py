@@ -133,6 +133,14 @@ def wait_progress_full(page: Page) -> None:
     page.wait_for_function(f"() => {{ const s = ({STEP_JS})(); return s && s[0] === s[1]; }}")
 
 
+def shared_links(page: Page) -> list[str]:
+    """The links in the sidebar's share boxes, in page order: the setup's, then on the Train
+    page the shown run's."""
+    links = page.get_by_test_id("stSidebar").locator("a.tb-link")
+    expect(links.first).to_have_attribute("href", re.compile(r"\?"))
+    return [link.get_attribute("href") for link in links.all()]
+
+
 def choose(page: Page, label: str, option: str) -> None:
     """Pick `option` in the selectbox labelled `label`. A rerun that redraws the selectbox
     while its menu is open closes the menu (seen on a busy box): then open it again."""

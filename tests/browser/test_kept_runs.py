@@ -18,6 +18,7 @@ from browser_helpers import (
     json_from_python,
     metric_value,
     open_app,
+    shared_links,
     start_run_and_finish,
     stat_value,
     steps,
@@ -33,7 +34,7 @@ QUERY = "dataset=circle&num_samples=400&noise=10&hidden_units=8,8&optimizer=adam
 
 
 def run_link(page: Page) -> str:
-    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").last.inner_text().strip()
+    link = shared_links(page)[-1]
     assert "?run=" in link, link
     return link
 

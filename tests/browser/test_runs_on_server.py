@@ -18,6 +18,7 @@ from browser_helpers import (
     assert_no_exception,
     button,
     open_app,
+    shared_links,
     start_run_and_finish,
     steps,
     wait_steps_above,
@@ -37,7 +38,7 @@ def start_long_run(page: Page, server: Server) -> int:
 
 
 def run_link(page: Page) -> str:
-    link = page.get_by_test_id("stSidebar").get_by_test_id("stCode").last.inner_text().strip()
+    link = shared_links(page)[-1]
     assert "?run=" in link, link
     return link
 

@@ -33,12 +33,13 @@ from browser_helpers import (
     metric_value,
     open_app,
     publish_screenshot,
+    shared_links,
     start_run_and_finish,
     stat_value,
     steps,
     wait_steps_above,
 )
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
@@ -220,6 +221,35 @@ def test_a_share_link_restores_the_config_and_widgets_rewrite_it(
     for name in ("dataset=spiral", "optimizer=adam", "learning_rate=0.03"):
         assert name in page.url, page.url
     assert_no_exception(page)
+
+
+def test_copy_link_copies_the_link_that_restores_the_setup(
+    browser: Browser, server: Server, tmp_path: Path
+) -> None:
+    context = browser.new_context(viewport={"width": 1400, "height": 900})
+    context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.url)
+    page = context.new_page()
+    try:
+        open_app(page, f"{server.url}/model?learning_rate=0.03&epochs=7", "Model")
+        (link,) = shared_links(page)
+        assert link.startswith(server.url) and "learning_rate=0.03" in link, link
+        sidebar = page.get_by_test_id("stSidebar")
+        sidebar.get_by_role("button", name="Copy link").click()
+        expect(sidebar.get_by_role("button", name="Copied")).to_be_visible()
+        assert page.evaluate("navigator.clipboard.readText()") == link
+        shot = tmp_path / "share-box.png"
+        page.get_by_test_id("stSidebar").screenshot(path=shot)
+        publish_screenshot(shot, "screenshot-share-box.png")
+    finally:
+        context.close()
+    fresh = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+    try:
+        open_app(fresh, link, "Model")
+        expect(fresh.locator('input[aria-label="Learning rate"]')).to_have_value("0.03")
+        expect(fresh.locator('input[aria-label="Epochs"]')).to_have_value("7")
+        assert_no_exception(fresh)
+    finally:
+        fresh.context.close()
 
 
 def _write_csv(path: Path, rows: int = 200) -> None:

@@ -66,7 +66,7 @@ def trained_config(page: Page) -> dict:
     go_to(page, "Runs")
     box = page.get_by_test_id("stExpander").filter(has_text="Config of the chosen run")
     box.get_by_text("Config of the chosen run").click()
-    return json.loads(box.locator("code").inner_text())
+    return json.loads(box.get_by_test_id("stText").inner_text())
 
 
 @pytest.mark.parametrize("busy", [False, True], ids=["quiet", "cpu-busy"])
