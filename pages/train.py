@@ -247,6 +247,19 @@ def present(run, view: dict) -> None:
 
 def main() -> None:
     st.title("Train")
+    # What varies with the run's state (notices, buttons, captions) sits in one container, so
+    # the live view's fragments below keep their place in the page whatever is shown above
+    # them: a fragment's redraw is addressed by its place, and one that landed after a rerun
+    # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
+    with st.container():
+        run, view = header()
+    live_view(run, view)
+    if state.view()["present"]:
+        present(run, view)
+
+
+def header() -> tuple:
+    """The page above the live view: setup, buttons and view controls, what the run is."""
     attach_linked_run()
     run = state.current_run()
     if run is not None:
@@ -254,8 +267,7 @@ def main() -> None:
     config, error = common.page_setup(run_id=run.id if run else None)
     if config is None:
         st.error(f"{plain(error)} Fix the config on the Model page.")
-    presenting = bool(state.view()["present"])
-    if presenting:
+    if state.view()["present"]:
         view = dict(state.view())
     else:
         controls(run, config is not None)
@@ -276,9 +288,7 @@ def main() -> None:
         )
     if config is not None and config != run.config and run.finished and state.owns(run):
         st.caption("The config changed since this run: press Train to start one with it.")
-    live_view(run, view)
-    if presenting:
-        present(run, view)
+    return run, view
 
 
 main()

@@ -131,6 +131,30 @@ def test_stop_keeps_what_was_learned():
     assert any("stopped" in t for t in texts(at.warning))
 
 
+def status_place(at, run) -> int:
+    """Where the run's status box sits among the page's top-level elements."""
+    for index, node in at.main.children.items():
+        kind = getattr(node, "type", None)
+        if kind in ("info", "success", "warning", "error") and node.value.startswith(run.name):
+            return index
+    raise AssertionError(f"no status box for {run.name} at the top level of the page")
+
+
+def test_the_live_view_keeps_its_place_whatever_the_run_shows_above_it():
+    # The live fragments are addressed by their place in the page: a redraw that lands after
+    # a rerun has moved them crashed the browser's page to a white screen. Above them, a caption
+    # shows while the run trains and not once it has ended.
+    at = page("train", LONGER, timeout=120).run()
+    at.button(key="btn_step").click().run()
+    run = wait_until(at, paused)
+    assert any("trains on the server" in t for t in texts(at.caption))
+    place = status_place(at, run)
+    at.button(key="btn_stop").click().run()
+    wait_until(at, finished)
+    assert not any("trains on the server" in t for t in texts(at.caption))
+    assert status_place(at, run) == place
+
+
 def test_leaving_the_page_does_not_pause_the_run():
     at = app({**LONGER, "epochs": "20"}, timeout=120).run()
     at.switch_page("pages/train.py").run()

@@ -174,6 +174,17 @@ def assert_no_exception(page: Page) -> None:
     assert not texts, "the page shows exceptions:\n" + "\n---\n".join(texts)
 
 
+_PAGE_ERRORS: dict[int, list[str]] = {}
+
+
+def record_errors(page: Page) -> Page:
+    """Keep the page's uncaught JavaScript errors (a crashed frontend shows a white page and
+    says why only in the console), for `explained` to print."""
+    errors = _PAGE_ERRORS.setdefault(id(page), [])
+    page.on("pageerror", lambda error: errors.append(str(error)[:500]))
+    return page
+
+
 @contextmanager
 def explained(pages: list[Page], folder: Path) -> Iterator[None]:
     """On a failed wait inside, add what each page showed (its main text, a screenshot in
@@ -189,7 +200,11 @@ def explained(pages: list[Page], folder: Path) -> Iterator[None]:
                 text = page.get_by_test_id("stMain").inner_text(timeout=5_000)
             except PlaywrightTimeoutError as why:
                 text = f"(could not read it: {why})"
-            shown.append(f"--- page {number} ({page.url}, {shot}):\n{text[:1500]}")
+            errors = "\n".join(_PAGE_ERRORS.get(id(page), [])) or "none"
+            shown.append(
+                f"--- page {number} ({page.url}, {shot}):\n{text[:1500]}\n"
+                f"JavaScript errors: {errors}"
+            )
         raise AssertionError(f"{err}\nwhat the pages showed:\n" + "\n".join(shown)) from err
 
 

@@ -20,6 +20,7 @@ from browser_helpers import (
     explained,
     go_to,
     open_app,
+    record_errors,
     steps,
     wait_progress_full,
 )
@@ -39,7 +40,7 @@ def test_three_sessions_train_at_once_without_cross_talk(
     browser: Browser, server, tmp_path: Path
 ) -> None:
     contexts = [browser.new_context(viewport=VIEWPORT, accept_downloads=True) for _ in CONFIGS]
-    pages = [context.new_page() for context in contexts]
+    pages = [record_errors(context.new_page()) for context in contexts]
     try:
         for page, query in zip(pages, CONFIGS.values(), strict=True):
             open_app(page, f"{server.url}/train?{query}", "Train")
