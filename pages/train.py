@@ -207,11 +207,16 @@ def live_view(run, view: dict) -> None:
     every = None if run.finished else LIVE_EVERY_S if run.live else PAUSED_EVERY_S
     live.show_status(run)  # changes with the state only, which reruns the page
 
+    # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
+    # there would cut the page off before the insight fragment, and that fragment's next
+    # redraw would land where it no longer is (a white page: "Bad delta path index 4").
+    page_run = {"now": True}
+
     @st.fragment(run_every=every)
     def redraw() -> None:
         current = state.service().get(run.id) or run
         live.draw_run(current, view)
-        if (current.status, current.finished) != seen:
+        if (current.status, current.finished) != seen and not page_run["now"]:
             st.rerun(scope="app")
 
     @st.fragment(run_every=None if run.finished else INSIGHT_EVERY_S)
@@ -220,6 +225,7 @@ def live_view(run, view: dict) -> None:
 
     redraw()
     redraw_insight()
+    page_run["now"] = False
 
 
 def present(run, view: dict) -> None:
