@@ -209,6 +209,10 @@ def _make_engine(url: str) -> sa.Engine:
     parsed = sa.engine.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database or ""
+        # A SQLite URI ("file:...?uri=true") names its file after "file:"; making the folder of
+        # the raw name would leave a stray "file:" folder in the working directory.
+        if parsed.query.get("uri") == "true" and database.startswith("file:"):
+            database = database.removeprefix("file:")
         if database and database != ":memory:":
             folder = Path(database).expanduser().parent
             try:

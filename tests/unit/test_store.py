@@ -381,8 +381,11 @@ def test_a_bad_url_is_named_with_the_reason(url, words):
     assert time.monotonic() - started < 15  # an unreachable server does not hang the start
 
 
-def test_a_read_only_store_is_named_and_training_goes_on(tmp_path):
+def test_a_read_only_store_is_named_and_training_goes_on(tmp_path, monkeypatch):
     path = tmp_path / "runs.db"
+    working = tmp_path / "working"
+    working.mkdir()
+    monkeypatch.chdir(working)  # a SQLite URI must not leave a "file:" folder where we stand
     Store(f"sqlite:///{path}").close()
     read_only = f"sqlite:///file:{path}?mode=ro&uri=true"
     config, data = xor_run(epochs=1)
@@ -397,3 +400,4 @@ def test_a_read_only_store_is_named_and_training_goes_on(tmp_path):
     finally:
         service.close()
     assert Path(path).exists()
+    assert list(working.iterdir()) == []
