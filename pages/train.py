@@ -210,13 +210,13 @@ def live_view(run, view: dict) -> None:
     # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
     # there would cut the page off before the insight fragment, and that fragment's next
     # redraw would land where it no longer is (a white page: "Bad delta path index 4").
-    page_run = {"now": True}
+    in_page_run = True  # the fragment reads it when it runs: False in its own redraws
 
     @st.fragment(run_every=every)
     def redraw() -> None:
         current = state.service().get(run.id) or run
         live.draw_run(current, view)
-        if (current.status, current.finished) != seen and not page_run["now"]:
+        if (current.status, current.finished) != seen and not in_page_run:
             st.rerun(scope="app")
 
     @st.fragment(run_every=None if run.finished else INSIGHT_EVERY_S)
@@ -225,7 +225,7 @@ def live_view(run, view: dict) -> None:
 
     redraw()
     redraw_insight()
-    page_run["now"] = False
+    in_page_run = False
 
 
 def present(run, view: dict) -> None:
