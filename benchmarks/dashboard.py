@@ -25,7 +25,10 @@ store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (print
 3. Two runs at once: two browser contexts (two visitors) press Train together on the same,
    smaller config (xor, 100,000 points, 6 epochs); each one's click-to-finished vs the same
    run alone in that context, each press once the server is quiet. Ratio alone / together,
-   per context (bar >= 0.8 each).
+   per context (bar >= 0.8 each), and the cores each kind of process used meanwhile (the
+   training workers, the server, Chromium). Then the same two runs through a RunService in
+   this process with no browser (start() -> the run's end, alone and together): what the
+   server itself does, as the issue measured its "today" (two runs in one process).
 4. A fresh server: `streamlit run` started, 15 s after it answers /_stcore/health a visitor
    opens /train (the starter config) and presses Train: seconds from the click to the first
    step shown (the first loss on the chart; bar <= 2 s), split where the page shows the new
@@ -634,11 +637,12 @@ def report_against_script(measured: dict, query: str) -> None:
 
 # -- 3: two at once ------------------------------------------------------------------------------
 def measure_two_at_once(browser, server: Server, query: str, rounds: int, warm: bool) -> dict:
-    """Each context alone, then both pressing Train together; `rounds` times."""
+    """Each context alone, then both pressing Train together; `rounds` times. While the two
+    train together, the CPU seconds of each kind of process: where the cores went."""
     pages = [new_page(browser), new_page(browser)]
     alone: list[list[float]] = [[], []]
     together: list[list[float]] = [[], []]
-    skews = []
+    skews, shares = [], []
     try:
         if not warm:
             browser_run(pages[0], server, query)
@@ -648,8 +652,12 @@ def measure_two_at_once(browser, server: Server, query: str, rounds: int, warm: 
             for page in pages:
                 open_train(page, server.url, query)
             wait_quiet(server.process.pid)
+            before, started = cpu_by_kind(server), time.perf_counter()
             press_train_together(pages)
             watches = [wait_stamp(page, "finished") for page in pages]
+            spent = time.perf_counter() - started
+            after = cpu_by_kind(server)
+            shares.append({kind: (after[kind] - before.get(kind, 0.0)) / spent for kind in after})
             for i, watch in enumerate(watches):
                 finish_figures(watch)
                 together[i].append(watch.finished_s)
@@ -662,21 +670,105 @@ def measure_two_at_once(browser, server: Server, query: str, rounds: int, warm: 
     finally:
         for page in pages:
             page.context.close()
-    return {"alone": alone, "together": together, "skews": skews}
+    return {"alone": alone, "together": together, "skews": skews, "shares": shares}
 
 
-def report_two_at_once(measured: dict, query: str) -> None:
+def cpu_by_kind(server: Server) -> dict[str, float]:
+    """CPU seconds so far of the server's training workers, the server process (with its task
+    worker) and this benchmark's Chromium (renderers and the rest)."""
+    tree = process_tree(server.process.pid)
+    workers = [pid for pid in tree if is_trainer(pid)]
+    chromium = [pid for pid in process_tree(os.getpid()) if b"chromium" in cmdline(pid)]
+    return {
+        "training workers": cpu_s(workers),
+        "server and task worker": cpu_s([pid for pid in tree if pid not in workers]),
+        "Chromium": cpu_s(chromium),
+    }
+
+
+def is_trainer(pid: int) -> bool:
+    """A worker process that trains (not the task worker, which evaluates for pages)."""
+    if b"service.worker" not in cmdline(pid):
+        return False
+    try:
+        return b"TAPEBOARD_WORKER_ROLE=train" in Path(f"/proc/{pid}/environ").read_bytes()
+    except OSError:
+        return False
+
+
+def measure_service_pair(query: str, rounds: int, log: Path) -> dict:
+    """The same two runs through a RunService in this process, no browser: each alone, then
+    both started together; seconds from start() to the run's end (what the server does, with
+    nothing drawing: the figure the issue's 'today' was measured as)."""
+    from service.service import RunService
+    from service.settings import Settings
+    from trainer.data import split_validation
+    from trainer.datasets import dataset_for
+
+    config = script_config(query)
+    data = split_validation(dataset_for(config), config.validation_split, config.seed)
+    service = RunService(Settings(max_concurrent=2), store_url=f"sqlite:///{log}")
+    alone: list[list[float]] = [[], []]
+    together: list[list[float]] = [[], []]
+
+    def train(count: int) -> list[float]:
+        started = time.perf_counter()
+        runs = [service.start(config, data, owner="bench") for _ in range(count)]
+        walls = [0.0] * count
+        while not all(walls):
+            for i, run in enumerate(runs):
+                if run.finished and not walls[i]:
+                    walls[i] = time.perf_counter() - started
+                    assert run.end.reason == "completed", run.end.message
+            time.sleep(0.005)
+        return walls
+
+    try:
+        assert service.wait_until_ready(180), "a worker did not warm up"
+        train(2)  # each worker's first run traces its step
+        for _ in range(rounds):
+            for i in range(2):
+                wait_quiet(os.getpid())
+                alone[i].append(train(1)[0])
+            wait_quiet(os.getpid())
+            for i, wall in enumerate(train(2)):
+                together[i].append(wall)
+            print(
+                f"  service: alone {alone[0][-1]:.2f} / {alone[1][-1]:.2f} s, together "
+                f"{together[0][-1]:.2f} / {together[1][-1]:.2f} s",
+                flush=True,
+            )
+    finally:
+        service.close()
+    return {"alone": alone, "together": together}
+
+
+def report_two_at_once(measured: dict, query: str, service: dict | None) -> None:
     print(f"\n3. Two runs at once ({query}): each visitor's click->finished alone / together")
-    median = statistics.median
     for i, name in enumerate("AB"):
-        alone, together = measured["alone"][i], measured["together"][i]
-        ratios = [a / t for a, t in zip(alone, together, strict=True)]
-        print(
-            f"   visitor {name}: alone {median(alone):.2f} s, together {median(together):.2f} s;"
-            f" alone / together {describe_ratios(ratios)}; bar >= 0.80: "
-            f"{verdict(median(ratios) >= 0.8)}"
-        )
+        print(f"   visitor {name}: " + pair_figures(measured["alone"][i], measured["together"][i]))
     print(f"   the two clicks were {max(measured['skews']):.0f} ms apart at most")
+    shares = measured["shares"]
+    print(
+        "   cores used while the two trained together (medians): "
+        + ", ".join(
+            f"{kind} {statistics.median(s[kind] for s in shares):.2f}" for kind in shares[0]
+        )
+        + f" of {os.cpu_count()}"
+    )
+    if service is not None:
+        print("   the run service alone, no browser (start() -> the run's end):")
+        for i, name in enumerate("AB"):
+            print(f"   run {name}: " + pair_figures(service["alone"][i], service["together"][i]))
+
+
+def pair_figures(alone: list[float], together: list[float]) -> str:
+    ratios = [a / t for a, t in zip(alone, together, strict=True)]
+    median = statistics.median
+    return (
+        f"alone {median(alone):.2f} s, together {median(together):.2f} s; alone / together "
+        f"{describe_ratios(ratios)}; bar >= 0.80: {verdict(median(ratios) >= 0.8)}"
+    )
 
 
 # -- 6: spectators -------------------------------------------------------------------------------
@@ -936,7 +1028,8 @@ def main() -> None:
                         together = measure_two_at_once(
                             browser, server, pair, args.pair_rounds, warm=bool(parts & {1, 2})
                         )
-                        report_two_at_once(together, pair)
+                        service = measure_service_pair(pair, args.pair_rounds, workdir / "pair.db")
+                        report_two_at_once(together, pair, service)
                     if 6 in parts:
                         watched = query_for(args.dataset, args.samples, args.epochs)
                         print(f"part 6: {watched}, {args.spectator_rounds} rounds", flush=True)
