@@ -1,7 +1,9 @@
 """Evaluate page: what the trained model does, where it fails, try it, and take its code home.
 
 Works on any run of this browser (or opened by link) that has a model: finished, stopped, or
-paused mid-training (the model as of its pause; the worker sends it then). All computing is in
+paused mid-training (the model as of its pause; the worker sends it then). The URL carries the
+chosen run (`run=<id>`), so the address bar is a link to this evaluation: anyone who opens it,
+in a fresh browser or after a restart, sees the same run evaluated. All computing is in
 `trainer.evaluate`; this page only picks, draws and offers downloads.
 """
 
@@ -11,7 +13,8 @@ import numpy as np
 import streamlit as st
 
 from service import Run
-from ui import common, insight_charts, page_data, state
+from ui import common, insight_charts, page_data, share, state
+from ui.copy_link import share_link_box
 from ui.images import read_image
 from ui.text import plain
 
@@ -20,19 +23,56 @@ BOUNDARY_GRID = 60  # cells per side of the decision boundary
 MAX_TYPED_FEATURES = 16  # above this, typing values in is no way to try a model
 
 
-def pick_run() -> Run | None:
-    runs = [r for r in state.runs() if r.model_bytes is not None and r.dataset is not None]
-    if not runs:
+RUN_KEY = "tb_evaluate_run"  # the chosen run's id (the selectbox's state)
+
+
+def evaluable_runs() -> list[Run]:
+    """This session's runs that have a model to evaluate, oldest first."""
+    return [r for r in state.runs() if r.model_bytes is not None and r.dataset is not None]
+
+
+def choose(runs: list[Run], linked: Run | None) -> str | None:
+    """The run to show: the one a new link names, else the one chosen before, else the
+    newest. Set before the selectbox is drawn, so the URL can carry it from the page's top."""
+    ids = [r.id for r in runs]
+    if linked is not None and linked.id in ids:
+        st.session_state[RUN_KEY] = linked.id
+    elif st.session_state.get(RUN_KEY) not in ids:
+        st.session_state[RUN_KEY] = ids[-1] if ids else None
+    chosen = st.session_state[RUN_KEY]
+    if chosen is not None:
+        state.linked_runs().add(chosen)  # in the URL by this page: no news on the next run
+    return chosen
+
+
+def pick_run(runs: list[Run], linked: Run | None) -> Run | None:
+    if linked is not None and linked.id not in {r.id for r in runs}:
         st.info(
-            "No trained model yet: press **Train** on the Train page, then come back (a run "
-            "that is training shows here once it pauses or ends)."
+            f"{linked.name} is still training: its evaluation shows here once it pauses or ends."
         )
+    if not runs:
+        if linked is None:
+            st.info(
+                "No trained model yet: press **Train** on the Train page, then come back (a "
+                "run that is training shows here once it pauses or ends)."
+            )
         return None
-    names = [f"{state.run_label(r)} ({r.state_label().replace('_', ' ')})" for r in runs]
-    index = st.selectbox(
-        "Run", range(len(runs)), index=len(runs) - 1, format_func=names.__getitem__
-    )
-    return runs[index]
+    by_id = {r.id: r for r in runs}
+    # Labels made now, in this page run: the widget may format its value later, elsewhere.
+    titles = {r.id: title(r) for r in runs}
+    chosen = st.selectbox("Run", list(by_id), key=RUN_KEY, format_func=titles.__getitem__)
+    return by_id[chosen]
+
+
+def title(run: Run) -> str:
+    return f"{state.run_label(run)} ({run.state_label().replace('_', ' ')})"
+
+
+def share_box(run: Run) -> None:
+    with st.sidebar:
+        st.caption("Share this evaluation (anyone with the link sees it, read-only)")
+        base = st.context.url or ""
+        share_link_box(f"{base}?{share.run_query(run.id)}", key="tb_share_evaluation")
 
 
 @st.cache_data(max_entries=32, show_spinner="Evaluating the model...")
@@ -219,10 +259,15 @@ def export_code(run: Run) -> None:
 
 def main() -> None:
     st.title("Evaluate")
-    common.page_setup()
-    run = pick_run()
+    wanted, linked = state.run_from_link()  # read before page_setup rewrites the URL
+    runs = evaluable_runs()
+    common.page_setup(run_id=choose(runs, linked))
+    if wanted is not None and linked is None:
+        st.warning(state.MISSING_RUN)
+    run = pick_run(runs, linked)
     if run is None:
         return
+    share_box(run)
     # The model as of the run's last pause or its end: a copy, so training goes on meanwhile.
     try:
         if run.dataset.task == "classification":

@@ -23,7 +23,6 @@ from ui.text import plain
 LIVE_EVERY_S = 0.25  # redraws a second while a run trains: 4 (the bar is 2)
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
 INSIGHT_EVERY_S = 1.0  # the epoch metric and the decision boundary: they change slower
-LINKED = "tb_linked_runs"  # session_state: run ids this session has put in the URL or opened
 
 
 # -- commands (button callbacks: they run before the page script) ------------------------------
@@ -168,27 +167,10 @@ def view_controls() -> dict:
 # -- the run in the link -------------------------------------------------------------------------
 def attach_linked_run() -> None:
     """Open the run named by the URL's `run=` (a shared link, or this tab reloaded)."""
-    wanted = st.query_params.get("run")
-    # An id this session has put in the URL (or attached before) is no news: after a click
-    # (Train, Reset) a rerun can still bring the previous URL until the browser has the new one.
-    if not wanted or wanted in linked_runs():
-        return
-    linked_runs().add(wanted)
-    first_visit = state.DRAFT not in st.session_state
-    run = state.open_run(wanted)
-    if run is None:
-        state.notify(
-            "warning",
-            "The run in this link is not on this server any more (the server may have "
-            "restarted). Press Train to start one.",
-        )
+    wanted, run = state.run_from_link()
+    if wanted is not None and run is None:
+        state.notify("warning", f"{state.MISSING_RUN} Press Train to start one.")
         del st.query_params["run"]
-    elif first_visit:
-        state.use_config(run.config)  # "Train" on a shared run trains its config again
-
-
-def linked_runs() -> set[str]:
-    return st.session_state.setdefault(LINKED, set())
 
 
 def share_box(run) -> None:
@@ -269,7 +251,7 @@ def header() -> tuple:
     attach_linked_run()
     run = state.current_run()
     if run is not None:
-        linked_runs().add(run.id)
+        state.linked_runs().add(run.id)
     config, error = common.page_setup(run_id=run.id if run else None)
     if config is None:
         st.error(f"{plain(error)} Fix the config on the Model page.")

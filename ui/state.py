@@ -27,6 +27,7 @@ from trainer.config import RunConfig
 DRAFT = "tb_draft"  # dict: RunConfig field -> value (hidden_units as the text typed)
 CURRENT = "tb_current"  # id of the run the Train page shows, or None
 OPENED = "tb_opened"  # ids of the runs this session opened by link
+LINKED = "tb_linked_runs"  # run ids this session has put in the URL or opened from it
 CSV = "tb_csv"  # CsvUpload or None
 VIEW = "tb_view"  # dict of Train/Runs page view options (x axis, smoothing, ...)
 NOTICES = "tb_notices"  # messages for the next page run (e.g. a failed start), shown once
@@ -226,6 +227,30 @@ def open_run(run_id: str):
             opened.append(run_id)
         set_current(run_id)
     return run
+
+
+MISSING_RUN = "The run in this link is not on this server any more (the server may have restarted)."
+
+
+def linked_runs() -> set[str]:
+    return st.session_state.setdefault(LINKED, set())
+
+
+def run_from_link() -> tuple[str | None, Any]:
+    """The run the URL's `run=` names, if it is news to this session (a shared link, or this
+    tab reloaded): (its id, the run, now attached to this session, or None if the server has
+    no such run). (None, None) if the URL names no run or one this session put there itself:
+    after a click (Train, Reset) a rerun can still bring the previous URL. A link that opens a
+    session also sets its config: "Train" trains the shared run's config again."""
+    wanted = st.query_params.get("run")
+    if not wanted or wanted in linked_runs():
+        return None, None
+    linked_runs().add(wanted)
+    first_visit = DRAFT not in st.session_state
+    run = open_run(wanted)
+    if run is not None and first_visit:
+        use_config(run.config)
+    return wanted, run
 
 
 def runs() -> list:

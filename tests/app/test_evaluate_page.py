@@ -4,7 +4,17 @@ from __future__ import annotations
 
 import ast
 
-from apptest_helpers import TINY, app, chart_spec, charts, current, page, texts, train_to_end
+from apptest_helpers import (
+    TINY,
+    app,
+    chart_spec,
+    charts,
+    current,
+    page,
+    shared_links,
+    texts,
+    train_to_end,
+)
 
 
 def trained(params: dict[str, str]):
@@ -33,6 +43,36 @@ def test_no_model_yet():
     at = page("evaluate").run()
     assert not at.exception
     assert any("No trained model yet" in t for t in texts(at.info))
+
+
+def test_an_evaluation_link_shows_that_run_to_another_browser():
+    owner = trained({**TINY, "epochs": "2"})
+    theirs = current(owner)
+    assert owner.query_params["run"] == theirs.id  # the address bar links this evaluation
+    assert shared_links(owner)[-1].endswith(f"?run={theirs.id}")  # "Share this evaluation"
+    viewer = trained(TINY)  # another browser, with a run of its own (its newest)
+    mine = current(viewer)
+    assert viewer.selectbox(key="tb_evaluate_run").value == mine.id
+    viewer.query_params["run"] = theirs.id  # ...opens the owner's link
+    viewer.run()
+    assert not viewer.exception
+    assert viewer.selectbox(key="tb_evaluate_run").value == theirs.id
+    assert viewer.query_params["run"] == theirs.id
+    metrics = {m.label: m.value for m in owner.metric}
+    assert {m.label: m.value for m in viewer.metric} == metrics
+    assert viewer.session_state["tb_draft"]["epochs"] == 1  # a session of its own: its config
+    fresh = page("evaluate", {"run": theirs.id}).run()  # a fresh browser: the run's config,
+    assert fresh.session_state["tb_draft"]["epochs"] == 2  # so Train trains it again
+    assert {m.label: m.value for m in fresh.metric} == metrics
+    viewer.selectbox(key="tb_evaluate_run").set_value(mine.id).run()  # and can go back
+    assert viewer.query_params["run"] == mine.id
+
+
+def test_an_evaluation_link_to_a_run_the_server_lacks_says_so():
+    at = page("evaluate", {"run": "no-such-run"}).run()
+    assert not at.exception
+    assert any("not on this server" in t for t in texts(at.warning))
+    assert "run" not in at.query_params
 
 
 def test_classification_on_2d_data_shows_scores_confusion_and_boundary():

@@ -39,9 +39,9 @@ def run_link(page: Page) -> str:
     return link
 
 
-def moved_to(link: str, url: str) -> str:
+def moved_to(link: str, url: str, page: str = "train") -> str:
     """The same link on a server that came back on another port."""
-    return url + "/train?" + link.split("?", 1)[1]
+    return f"{url}/{page}?" + link.split("?", 1)[1]
 
 
 def model_file(page: Page) -> bytes:
@@ -93,6 +93,10 @@ def test_a_runs_link_shows_the_same_run_after_a_restart(browser: Browser, tmp_pa
         start_run_and_finish(page)
         before, link = figures(page), run_link(page)
         accuracy = evaluated_accuracy(page)
+        evaluation = shared_links(page)[-1]  # "Share this evaluation"
+        assert evaluation.startswith(f"{server.url}/evaluate?run=") and page.url.endswith(
+            link.split("?", 1)[1]
+        ), (evaluation, page.url)  # the address bar links this evaluation too
         model = model_file(page)
     context.close()
 
@@ -108,6 +112,17 @@ def test_a_runs_link_shows_the_same_run_after_a_restart(browser: Browser, tmp_pa
         assert predictions(model_file(viewer), tmp_path) == predictions(model, tmp_path)
         assert_no_exception(viewer)
         viewer.context.close()
+        # The evaluation's link, straight to the Evaluate page, in another fresh browser:
+        reader = browser.new_context(viewport=VIEWPORT).new_page()
+        open_app(reader, moved_to(evaluation, again.url, "evaluate"), "Evaluate")
+        metric = reader.get_by_test_id("stMetric").filter(has_text="Accuracy (validation)")
+        expect(metric).to_be_visible(timeout=TF_FIRST_IMPORT_MS)
+        assert metric_value(reader, "Accuracy (validation)") == accuracy
+        shot = tmp_path / "evaluation-by-link.png"
+        reader.screenshot(path=shot, full_page=True)
+        print(f"\nthe evaluation opened by its link: {shot}")
+        assert_no_exception(reader)
+        reader.context.close()
 
 
 def test_a_killed_server_leaves_its_run_interrupted_and_its_owner_resumes_it(
