@@ -83,7 +83,7 @@ def describe_exit(code: int | None) -> str:
             name = signal.Signals(-code).name
         except ValueError:
             name = "unknown signal"
-        hint = " (the machine may have run out of memory)" if -code == signal.SIGKILL else ""
+        hint = "; the machine may have run out of memory" if -code == signal.SIGKILL else ""
         return f"killed by signal {-code} ({name}){hint}"
     return f"exit code {code}"
 

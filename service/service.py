@@ -354,7 +354,7 @@ class RunService:
             self._end(
                 run,
                 FAILED,
-                f"The worker process training this run stopped ({reason}). What it recorded "
+                f"The worker process training this run stopped: {reason}. What it recorded "
                 "is kept; the server and other runs carry on. Press Train to try again.",
             )
         self._dispatch()

@@ -368,7 +368,9 @@ def test_a_killed_worker_fails_its_run_and_is_replaced(service):
     os.kill(worker.pid, signal.SIGKILL)
     wait_finished(run, timeout=30)
     assert run.end.reason == FAILED
-    assert "signal 9" in run.end.message
+    assert "stopped: killed by signal 9 (SIGKILL); the machine may have run out of memory. " in (
+        run.end.message
+    )
     assert len(run.history) >= recorded  # what it recorded is kept
     assert_contiguous(run)
     assert run.end.step == len(run.history) - 1
