@@ -131,10 +131,11 @@ def controls(run, config_ok: bool) -> None:
         ("Reset", "btn_reset", "restart_alt", on_reset, run is not None,
          "Put this run aside (it stays on the Runs page) for a fresh start."),
     ]  # fmt: skip
-    for column, (label, key, icon, callback, enabled, tip) in zip(
-        st.columns(len(buttons)), buttons, strict=True
-    ):
-        column.button(
+    # One row that wraps (three and three on a phone), not columns, which a narrow screen
+    # stacks into six full-width buttons above the chart a shared link was opened for.
+    row = st.container(horizontal=True, gap="small", key="tb_controls")
+    for label, key, icon, callback, enabled, tip in buttons:
+        row.button(
             label,
             key=key,
             type="primary" if key == "btn_train" else "secondary",

@@ -345,3 +345,21 @@ def test_compared_runs_download_as_tensorboard_files(
     assert any(n.startswith("tapeboard-runs/run-1/train/events.out.tfevents") for n in names)
     assert any(n.startswith("tapeboard-runs/run-1/validation/events") for n in names)
     assert_no_exception(page)
+
+
+def test_a_phone_gets_the_buttons_in_two_rows(browser: Browser, server: Server, tmp_path) -> None:
+    # Someone opens a link on a phone: the six buttons wrap three and three, not six rows of
+    # full-width buttons (Streamlit stacks columns on narrow screens) above the chart.
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True)
+    phone = context.new_page()
+    open_app(phone, f"{server.url}/train", "Train")
+    keys = ("btn_train", "btn_pause", "btn_resume", "btn_stop", "btn_step", "btn_reset")
+    boxes = [button(phone, key).bounding_box() for key in keys]
+    rows = sorted({round(box["y"]) for box in boxes})
+    shot = tmp_path / "phone-train.png"
+    phone.screenshot(path=shot)
+    print(f"\nthe Train page on a phone: {shot}")
+    assert len(rows) == 2, f"the buttons' rows on a 390 px wide screen: {rows}"
+    assert all(box["x"] + box["width"] <= 390 for box in boxes)  # none off the screen
+    assert_no_exception(phone)
+    context.close()
