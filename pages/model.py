@@ -38,9 +38,10 @@ def architecture() -> None:
         "(a linear model).",
         **state.bound("hidden_units"),
     )
-    add, remove = st.columns(2)
-    add.button("Add layer", on_click=_add_layer, icon=":material/add:", width="stretch")
-    remove.button("Remove layer", on_click=_remove_layer, icon=":material/remove:", width="stretch")
+    # Sized to their labels (two half-width columns cut "Remove layer" short on a laptop).
+    row = st.container(horizontal=True, gap="small")
+    row.button("Add layer", on_click=_add_layer, icon=":material/add:")
+    row.button("Remove layer", on_click=_remove_layer, icon=":material/remove:")
     st.selectbox("Activation", ACTIVATIONS, **state.bound("activation", ACTIVATIONS))
     st.number_input("L2 penalty", step=1e-4, format="%g", **state.bound("l2"))
     st.number_input("Dropout", step=0.05, format="%g", **state.bound("dropout"))
@@ -88,7 +89,9 @@ def training() -> None:
     left.number_input(
         "Seed", step=1, help="Seeds data generation, split and weights.", **state.bound("seed")
     )
-    right.checkbox("Shuffle each epoch", **state.bound("shuffle"))
+    right.checkbox(
+        "Shuffle", help="Shuffle the training data before each epoch.", **state.bound("shuffle")
+    )
     strategies = ["default", "mirrored"]
     left.selectbox(
         "Distribution strategy",
