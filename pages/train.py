@@ -14,7 +14,7 @@ import functools
 
 import streamlit as st
 
-from service.runs import INTERRUPTED
+from service.runs import resumable
 from ui import charts, common, downloads, live, page_data, share, state
 from ui.browser import browser_key
 from ui.copy_link import share_link_box
@@ -87,7 +87,8 @@ def on_step() -> None:
 
 
 def on_resume() -> None:
-    """Resume a paused run, or train an interrupted one on from its last checkpoint."""
+    """Resume a paused run, or train an interrupted one (its server stopped, its worker died)
+    on from its last checkpoint."""
     run = state.current_run()
     if run is None or not state.owns(run):
         return
@@ -101,7 +102,7 @@ def on_resume() -> None:
 
 
 def is_interrupted(run) -> bool:
-    return run.end is not None and run.end.reason == INTERRUPTED
+    return resumable(run.end)
 
 
 def on_reset() -> None:

@@ -25,6 +25,21 @@ from trainer.history import History
 STATES = ("queued", "running", "stepping", "paused", "finished")
 FAILED = "failed"  # an end reason beside trainer's: the run could not train, or its worker died
 INTERRUPTED = "interrupted"  # ...and another: its server stopped (or crashed) while it trained
+# How a failed run's message starts when its worker process died (killed, out of memory): the
+# process failed, not the run, so like an interrupted run it may train on from its checkpoint.
+WORKER_STOPPED = "The worker process training this run stopped"
+
+
+def resumable(end: TrainingEnd | None) -> bool:
+    """Whether a run that ended so can train on from its last checkpoint: its server stopped
+    or its worker process died, not its own error (that would only fail again)."""
+    if end is None:
+        return False
+    return end.reason == INTERRUPTED or (
+        end.reason == FAILED and end.message.startswith(WORKER_STOPPED)
+    )
+
+
 # The metric runs are ranked by, per task, and whether bigger is better.
 RANKING = {"classification": ("val_accuracy", True), "regression": ("val_loss", False)}
 

@@ -19,7 +19,7 @@ from service import records
 from service.calls import TaskCalls
 from service.keeper import Keeper
 from service.pool import Worker, WorkerPool
-from service.runs import FAILED, INTERRUPTED, Run, apply_report
+from service.runs import FAILED, INTERRUPTED, WORKER_STOPPED, Run, apply_report, resumable
 from service.settings import Settings, check_model_size, check_run_size
 from trainer.budget import estimate_size, steps_per_epoch
 from trainer.config import RunConfig
@@ -120,15 +120,16 @@ class RunService:
             raise ValueError(problem)
 
     def resume_interrupted(self, run_id: str, owner: str) -> Run:
-        """Train an interrupted run on from its last checkpoint (from the start if it had
-        none), under the same id: its link keeps working, its curve goes on. Only its owner
-        may; what it recorded after the checkpoint is dropped, as it is trained again."""
+        """Train an interrupted run (or one whose worker process died) on from its last
+        checkpoint (from the start if it had none), under the same id: its link keeps working,
+        its curve goes on. Only its owner may; what it recorded after the checkpoint is
+        dropped, as it is trained again."""
         run = self.get(run_id)
         if run is None:
             raise ValueError(f"No run {run_id!r} on this server.")
         if run.owner != owner:
             raise PermissionError(f"Only the browser that started {run.name} can resume it.")
-        if run.end is None or run.end.reason != INTERRUPTED:
+        if not resumable(run.end):
             raise ValueError(f"{run.name} was not interrupted: press Train to start a new run.")
         if run.config.dataset == "csv" and run.dataset is None:
             raise ValueError(f"{run.name}'s data is not in the store: upload it and press Train.")
@@ -354,8 +355,8 @@ class RunService:
             self._end(
                 run,
                 FAILED,
-                f"The worker process training this run stopped: {reason}. What it recorded "
-                "is kept; the server and other runs carry on. Press Train to try again.",
+                f"{WORKER_STOPPED}: {reason}. What it recorded is kept; the server and other "
+                "runs carry on. Resume goes on from its last checkpoint.",
             )
         self._dispatch()
 

@@ -141,6 +141,11 @@ def test_a_killed_worker_fails_its_run_and_the_server_carries_on(
     ).to_be_visible(timeout=RUN_MS)
     expect(page.get_by_text("signal 9")).to_be_visible()
     assert server.process.poll() is None  # the server lives
+    # The process died, not the run: its owner resumes it, on a fresh worker.
+    button(page, "btn_resume").click()
+    expect(page.get_by_text("run 1: Running")).to_be_visible(timeout=RUN_MS)
+    button(page, "btn_stop").click()
+    expect(page.get_by_text("run 1 stopped")).to_be_visible(timeout=RUN_MS)
     page.goto(f"{server.url}/train?epochs=3")  # and the next run trains on a fresh worker
     expect(page.get_by_role("heading", name="Train")).to_be_visible()
     start_run_and_finish(page, "run 2")

@@ -390,6 +390,31 @@ def test_a_killed_worker_fails_its_run_and_is_replaced(service):
     assert pids(service) == now
 
 
+def test_a_run_whose_worker_died_resumes_and_learns_what_it_would_have(service):
+    # The process died, not the run: Resume trains it on (from its last checkpoint; this one
+    # died before its first, so from the start) under the same id, to the same losses.
+    config, raw, data = xor(num_samples=2000, epochs=20, batch_size=8)  # 4,000 steps
+    run = service.start(config, data, owner="heidi")
+    wait_for(lambda: len(run.history) >= 100, "the run to train 100 steps")
+    os.kill(worker_of(service, run).pid, signal.SIGKILL)
+    wait_finished(run, timeout=30)
+    assert run.end.reason == FAILED and "Resume goes on from its last checkpoint" in run.end.message
+    with pytest.raises(PermissionError):
+        service.resume_interrupted(run.id, "mallory")
+
+    resumed = service.resume_interrupted(run.id, "heidi")
+    assert resumed is run and not run.finished
+    reference, _ = local_losses(config, raw)
+    wait_finished(run)
+    assert run.end.reason == "completed", run.end.message
+    assert_contiguous(run)
+    assert len(run.history) == len(reference) == 4000
+    assert np.max(np.abs(losses_of(run) - reference)) < 1e-5
+    with pytest.raises(ValueError, match="was not interrupted"):  # a finished run does not
+        service.resume_interrupted(run.id, "heidi")
+    assert service.wait_until_ready(READY_S), "the replacement did not warm up"
+
+
 # -- one worker: the queue, and a worker replaced after worker_max_runs ---------------------------
 def test_a_second_run_waits_in_line_until_the_first_ends(small):
     config, data = long_xor()
