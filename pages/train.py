@@ -22,7 +22,6 @@ from ui.text import plain
 
 LIVE_EVERY_S = 0.25  # redraws a second while a run trains: 4 (the bar is 2)
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
-INSIGHT_EVERY_S = 1.0  # the epoch metric and the decision boundary: they change slower
 
 
 # -- commands (button callbacks: they run before the page script) ------------------------------
@@ -184,31 +183,30 @@ def share_box(run) -> None:
 
 # -- drawing -------------------------------------------------------------------------------------
 def live_view(run, view: dict) -> None:
-    """Draw the run; while it is open, redraw on timers: the loss chart, progress and figures
-    often, the epoch metric and boundary less. When the run's state changes (paused,
-    finished), rerun the whole page so the buttons follow."""
+    """Draw the run; while it is open, redraw it on a timer: the loss chart, progress and
+    figures, the epoch metric and boundary. When the run's state changes (paused, finished),
+    rerun the whole page so the buttons follow."""
     seen = (run.status, run.finished)
     every = None if run.finished else LIVE_EVERY_S if run.live else PAUSED_EVERY_S
     live.show_status(run)  # changes with the state only, which reruns the page
-
     # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
-    # there would cut the page off before the insight fragment, and that fragment's next
-    # redraw would land where it no longer is (a white page: "Bad delta path index 4").
+    # there would cut the page off below it.
     in_page_run = True  # the fragment reads it when it runs: False in its own redraws
 
+    # One fragment, after everything else the page draws. Two (a fast one, and a slower one
+    # for the epoch metric and boundary) crashed Streamlit's frontend to a white page now and
+    # then when a run ended: the second's redraw reached a page already cleared below the
+    # first ("Bad delta path index 4 (should be between [0, 3])", 4 of 15 pages with the CPU
+    # busy). A redraw at the first place after stable content lands even on such a page.
     @st.fragment(run_every=every)
     def redraw() -> None:
         current = state.service().get(run.id) or run
         live.draw_run(current, view)
+        live.draw_insight(current)
         if (current.status, current.finished) != seen and not in_page_run:
             st.rerun(scope="app")
 
-    @st.fragment(run_every=None if run.finished else INSIGHT_EVERY_S)
-    def redraw_insight() -> None:
-        live.draw_insight(state.service().get(run.id) or run)
-
     redraw()
-    redraw_insight()
     in_page_run = False
 
 

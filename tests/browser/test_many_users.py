@@ -8,6 +8,8 @@ for a slot and is told so, then trains.
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -41,9 +43,15 @@ def test_three_sessions_train_at_once_without_cross_talk(
 ) -> None:
     contexts = [browser.new_context(viewport=VIEWPORT, accept_downloads=True) for _ in CONFIGS]
     pages = [record_errors(context.new_page()) for context in contexts]
+    hogs: list[subprocess.Popen] = []
     try:
         for page, query in zip(pages, CONFIGS.values(), strict=True):
             open_app(page, f"{server.url}/train?{query}", "Train")
+        # Two processes spinning while they train, as on a busy box: the page runs slowly, so
+        # its redraws and its reruns at a run's end interleave in the browser, which is when
+        # Streamlit's frontend once crashed to a white page (4 of 15 pages this way).
+        spin = "import time\nend = time.time() + 40\nwhile time.time() < end: pass"
+        hogs.extend(subprocess.Popen([sys.executable, "-c", spin]) for _ in range(2))
         started = time.perf_counter()
         for page in pages:  # each click returns at once: the runs train side by side
             button(page, "btn_train").click()
@@ -62,6 +70,7 @@ def test_three_sessions_train_at_once_without_cross_talk(
                 )
                 wait_progress_full(page)
         all_done_s = time.perf_counter() - started
+        stop(hogs)
         print(
             f"\n3 sessions x 90 steps: all finished in {all_done_s:.1f} s; a 4th visitor's "
             f"page painted in {first_paint_s:.1f} s while they trained"
@@ -80,5 +89,12 @@ def test_three_sessions_train_at_once_without_cross_talk(
             assert_no_exception(page)
         assert len({tuple(h) for h in histories}) == 3  # three different runs, not one shared
     finally:
+        stop(hogs)
         for context in contexts:
             context.close()
+
+
+def stop(processes: list[subprocess.Popen]) -> None:
+    for process in processes:
+        process.kill()
+        process.wait()
