@@ -91,17 +91,13 @@ def on_resume() -> None:
     run = state.current_run()
     if run is None or not state.owns(run):
         return
-    if not is_interrupted(run):
+    if not resumable(run.end):
         send("resume")
         return
     try:
         state.service().resume_interrupted(run.id, browser_key())
     except (ValueError, PermissionError) as err:
         state.notify("error", f"Cannot resume: {err}")
-
-
-def is_interrupted(run) -> bool:
-    return resumable(run.end)
 
 
 def on_reset() -> None:
@@ -116,7 +112,7 @@ def controls(run, config_ok: bool) -> None:
     idle = run is None or run.finished or not mine
     running = mine and run.live
     paused = mine and not run.finished and run.status == "paused"
-    interrupted = mine and is_interrupted(run)
+    interrupted = mine and resumable(run.end)  # its server stopped or its worker died
     # (label, key, icon, callback, enabled, help): always all six, disabled when not available.
     buttons = [
         ("Train", "btn_train", "play_arrow", on_train, idle and config_ok,
@@ -236,7 +232,7 @@ def present(run, view: dict) -> None:
 def main() -> None:
     st.title("Train")
     # What varies with the run's state (notices, buttons, captions) sits in one container, so
-    # the live view's fragments below keep their place in the page whatever is shown above
+    # the live view's fragment below keeps its place in the page whatever is shown above
     # them: a fragment's redraw is addressed by its place, and one that landed after a rerun
     # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
     with st.container():
