@@ -233,7 +233,7 @@ def main() -> None:
     st.title("Train")
     # What varies with the run's state (notices, buttons, captions) sits in one container, so
     # the live view's fragment below keeps its place in the page whatever is shown above
-    # them: a fragment's redraw is addressed by its place, and one that landed after a rerun
+    # it: a fragment's redraw is addressed by its place, and one that landed after a rerun
     # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
     with st.container():
         run, view = header()

@@ -43,7 +43,7 @@ def enabled(at) -> list[str]:
 
 
 def loss_chart(at):
-    (chart,) = [c for c in charts(at) if "train loss" in json.dumps(chart_spec(c))]
+    (chart,) = [c for c in charts(at) if "loss_batches" in json.dumps(chart_spec(c))]
     return chart
 
 
@@ -316,7 +316,7 @@ def test_chart_files_are_real_png_and_svg():
     png = chart_file(run, view, "png")
     svg = chart_file(run, view, "svg")
     assert png.startswith(b"\x89PNG") and len(png) > 10_000
-    assert svg.lstrip().startswith(b"<svg") and b"train loss" in svg
+    assert svg.lstrip().startswith(b"<svg") and b"train (smoothed)" in svg
 
 
 def test_a_runs_link_shows_it_to_anyone_read_only():
