@@ -108,6 +108,11 @@ def labels_of(summaries: list) -> dict[str, str]:
     return {s.id: state.run_label(s) for s in summaries}
 
 
+def tensorboard_label(count: int) -> str:
+    runs = "the compared run" if count == 1 else f"the {count} compared runs"
+    return f"Download {runs} for TensorBoard (.zip)"
+
+
 def download_section(summaries: list, chosen: list) -> None:
     st.subheader("Downloads")
     left, right = st.columns(2)
@@ -120,7 +125,7 @@ def download_section(summaries: list, chosen: list) -> None:
         icon=":material/download:",
     )
     right.download_button(
-        f"Download the {len(chosen)} compared runs for TensorBoard (.zip)",
+        tensorboard_label(len(chosen)),
         functools.partial(tensorboard_files, labels_of(chosen)),
         file_name="tapeboard-tensorboard.zip",
         mime="application/zip",

@@ -49,6 +49,10 @@ def test_every_run_is_a_row_with_its_curve_and_downloads():
         "Download config JSON",
         "Download model (.keras)",
     ]
+    at.multiselect[0].set_value(["run 1"]).run()
+    assert "Download the compared run for TensorBoard (.zip)" in [
+        b.label for b in at.get("download_button")
+    ]
 
 
 def test_export_files_round_trip():
