@@ -178,12 +178,12 @@ def share_box(run) -> None:
 
 
 # -- drawing -------------------------------------------------------------------------------------
-def live_view(run, view: dict) -> None:
+def live_view(run, view: dict, seen: tuple) -> None:
     """Draw the run; while it is open, redraw it on a timer: the loss chart, progress and
-    figures, the epoch metric and boundary. When the run's state changes (paused, finished),
-    rerun the whole page so the buttons follow."""
-    seen = (run.status, run.finished)
-    every = None if run.finished else LIVE_EVERY_S if run.live else PAUSED_EVERY_S
+    figures, the epoch metric and boundary. When the run's state moves on from `seen` (what
+    the buttons were drawn for: paused, finished), rerun the whole page so they follow."""
+    status, finished = seen
+    every = None if finished else PAUSED_EVERY_S if status == "paused" else LIVE_EVERY_S
     live.show_status(run)  # changes with the state only, which reruns the page
     # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
     # there would cut the page off below it.
@@ -236,8 +236,8 @@ def main() -> None:
     # it: a fragment's redraw is addressed by its place, and one that landed after a rerun
     # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
     with st.container():
-        run, view = header()
-    live_view(run, view)
+        run, view, drawn = header()
+    live_view(run, view, drawn)
     if state.view()["present"]:
         present(run, view)
 
@@ -246,6 +246,7 @@ def header() -> tuple:
     """The page above the live view: setup, buttons and view controls, what the run is."""
     attach_linked_run()
     run = state.current_run()
+    drawn = drawn_state(run)  # before the buttons: see drawn_state
     if run is not None:
         state.linked_runs().add(run.id)
     config, error = common.page_setup(run_id=run.id if run else None)
@@ -272,7 +273,15 @@ def header() -> tuple:
         )
     if config is not None and config != run.config and run.finished and state.owns(run):
         st.caption("The config changed since this run: press Train to start one with it.")
-    return run, view
+    return run, view, drawn
+
+
+def drawn_state(run) -> tuple:
+    """The run's state as this page run draws it, read once before its buttons. The live view
+    redraws (and reruns the page when the state has moved on) unless the run had finished by
+    then: read after the buttons, a run that stopped in between left the page saying
+    "stopped" with Train still disabled and nothing left to redraw it (a CI failure)."""
+    return (run.status, run.finished) if run is not None else (None, True)
 
 
 main()

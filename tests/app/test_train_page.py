@@ -155,6 +155,47 @@ def test_the_live_view_keeps_its_place_whatever_the_run_shows_above_it():
     assert status_place(at, run) == place
 
 
+def test_a_run_that_ends_while_the_page_draws_gets_the_page_redrawn(monkeypatch):
+    # The run ends after the buttons are drawn (Train disabled) and before the live view:
+    # the live view must keep its timer, so its next redraw sees the end and reruns the page.
+    # Deciding the timer from a second reading of the run left "stopped" on the page with
+    # Train disabled and nothing to redraw it (a CI failure of the browser test of Stop).
+    import streamlit as st
+
+    import ui.copy_link
+
+    at = page("train", LONGER, timeout=120).run()
+    at.button(key="btn_step").click().run()
+    run = wait_until(at, paused)
+    share = ui.copy_link.share_link_box
+
+    def stop_then_share(*args, **kwargs):  # drawn after the buttons, before the live view
+        get_service().command(run.id, "stop", run.owner)
+        deadline = time.monotonic() + 60
+        while not run.finished:
+            assert time.monotonic() < deadline, "the run did not stop"
+            time.sleep(0.02)
+        return share(*args, **kwargs)
+
+    timers = []
+    fragment = st.fragment
+
+    def recording_fragment(func=None, *, run_every=None, **kwargs):
+        timers.append(run_every)
+        return fragment(func, run_every=run_every, **kwargs)
+
+    monkeypatch.setattr(ui.copy_link, "share_link_box", stop_then_share)
+    monkeypatch.setattr(st, "fragment", recording_fragment)
+    at.run()
+    assert not at.exception
+    assert "Train" not in enabled(at)  # the buttons of the paused run...
+    assert any("stopped" in t for t in texts(at.warning))  # ...above a stopped run
+    assert timers and timers[-1] is not None, "no redraw will bring the buttons up to date"
+    monkeypatch.undo()
+    at.run()
+    assert "Train" in enabled(at)
+
+
 def test_leaving_the_page_does_not_pause_the_run():
     at = app({**LONGER, "epochs": "20"}, timeout=120).run()
     at.switch_page("pages/train.py").run()
