@@ -37,7 +37,12 @@ def _free_port() -> int:
 
 def _as_postgres(command: list[str]) -> list[str]:
     """PostgreSQL refuses to run as root: run it as the package's `postgres` user then."""
-    return ["runuser", "-u", "postgres", "--", *command] if os.geteuid() == 0 else command
+    if os.geteuid() != 0:
+        return command
+    # /usr/sbin is not on every root's PATH (Debian's `su` without `-` leaves it off).
+    runuser = shutil.which("runuser") or shutil.which("runuser", path="/usr/sbin:/sbin")
+    assert runuser, "runuser (util-linux) is missing: it starts PostgreSQL as `postgres`"
+    return [runuser, "-u", "postgres", "--", *command]
 
 
 @pytest.fixture(scope="session")
