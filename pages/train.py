@@ -178,11 +178,11 @@ def share_box(run) -> None:
 
 
 # -- drawing -------------------------------------------------------------------------------------
-def live_view(run, view: dict, seen: tuple) -> None:
+def live_view(run, view: dict, drawn: tuple) -> None:
     """Draw the run; while it is open, redraw it on a timer: the loss chart, progress and
-    figures, the epoch metric and boundary. When the run's state moves on from `seen` (what
+    figures, the epoch metric and boundary. When the run's state moves on from `drawn` (what
     the buttons were drawn for: paused, finished), rerun the whole page so they follow."""
-    status, finished = seen
+    status, finished = drawn
     every = None if finished else PAUSED_EVERY_S if status == "paused" else LIVE_EVERY_S
     live.show_status(run)  # changes with the state only, which reruns the page
     # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
@@ -199,7 +199,7 @@ def live_view(run, view: dict, seen: tuple) -> None:
         current = state.service().get(run.id) or run
         live.draw_run(current, view)
         live.draw_insight(current)
-        if (current.status, current.finished) != seen and not in_page_run:
+        if (current.status, current.finished) != drawn and not in_page_run:
             st.rerun(scope="app")
 
     redraw()
