@@ -237,6 +237,10 @@ def main() -> None:
     # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
     with st.container():
         run, view, drawn = header()
+    if run is None:  # in the places the run's status and chart will take
+        st.info("Press **Train** to start a run with the config from the Data and Model pages.")
+        live.draw_empty(view)
+        return
     live_view(run, view, drawn)
     if state.view()["present"]:
         present(run, view)
@@ -258,8 +262,7 @@ def header() -> tuple:
         controls(run, config is not None)
         view = view_controls()
     if run is None:
-        st.info("Press **Train** to start a run with the config from the Data and Model pages.")
-        st.stop()
+        return None, view, drawn
     share_box(run)
     if not state.owns(run):
         st.caption(

@@ -3,6 +3,7 @@ through `chart.to_dict()` without a server."""
 
 from __future__ import annotations
 
+import copy
 import functools
 from collections.abc import Sequence
 
@@ -130,6 +131,19 @@ def live_loss_spec(
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}. Received: x={x!r}")
     return _live_loss_json(x, log_scale, show_smoothed, height, hover).copy()
+
+
+def blank_spec(spec: dict) -> dict:
+    """A live chart's spec for a run yet to start: both scales fixed to [0, 1] with no tick
+    labels, so the chart shows its frame, grid, axis titles and legend without rows."""
+    spec = copy.deepcopy(spec)
+    for layer in spec.get("layer", [spec]):
+        for channel in ("x", "y"):
+            encoding = layer.get("encoding", {}).get(channel)
+            if encoding is not None:
+                encoding["scale"] = {"domain": [0, 1]}  # linear: a log scale cannot hold 0
+                encoding.setdefault("axis", {}).update(labels=False, ticks=False)
+    return spec
 
 
 @functools.cache

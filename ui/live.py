@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from html import escape
 
+import pandas as pd
 import streamlit as st
 
 from trainer.config import RunConfig
@@ -32,6 +33,17 @@ def draw_run(run, view: dict) -> None:
         draw_loss(batches, epochs, view, hover=not run.live)
     with side_col:
         st.html(panel_html(run))
+
+
+def draw_empty(view: dict) -> None:
+    """The loss chart before any run, empty: the place a run will draw in, and the browser
+    loads the chart's scripts with the page instead of after the click on Train (they took a
+    fresh tab 0.4-0.6 s between the click and the run's first drawing)."""
+    x = view["x"] if view["x"] in charts.X_AXES else "step"
+    spec = charts.live_loss_spec(x=x, show_smoothed=bool(view["smooth"]), hover=False)
+    chart_col, _ = st.columns([3, 1], gap="medium")
+    with chart_col:
+        draw_spec(charts.blank_spec(spec), charts.loss_frames(pd.DataFrame(), None, x=x))
 
 
 def draw_insight(run) -> None:

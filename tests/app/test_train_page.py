@@ -75,6 +75,10 @@ def test_default_render_offers_train_and_step_only():
     assert [b.label for b in at.button] == BUTTONS
     assert enabled(at) == ["Train", "Step"]
     assert any("Press **Train**" in t for t in texts(at.info))
+    # The empty loss chart a run will draw in: the browser loads the chart's scripts with
+    # the page, not after the click.
+    (chart,) = charts(at)
+    assert "loss_batches" in json.dumps(chart_spec(chart)) and chart_rows(chart) == [0, 0]
 
 
 def test_tiny_run_completes_and_its_history_is_drawn():

@@ -116,6 +116,18 @@ def test_live_spec_is_the_same_whatever_the_data_and_reads_named_datasets():
     assert charts.live_loss_spec(x="step") != charts.live_loss_spec(x="epoch")
 
 
+@pytest.mark.parametrize("log_scale", [False, True])
+def test_a_blank_live_chart_has_fixed_scales_without_tick_labels(log_scale):
+    spec = charts.live_loss_spec(log_scale=log_scale, hover=False)
+    blank = charts.blank_spec(spec)
+    for layer in blank["layer"]:
+        for channel in ("x", "y"):
+            encoding = layer["encoding"][channel]
+            assert encoding["scale"] == {"domain": [0, 1]}  # a log scale cannot show 0
+            assert encoding["axis"]["labels"] is False
+    assert charts.live_loss_spec(log_scale=log_scale, hover=False) == spec  # cached spec intact
+
+
 def test_loss_frames_match_the_inline_chart():
     h = history(300)
     batches, epochs = h.decimated(smoothing=0.6), h.epochs()
