@@ -29,10 +29,11 @@ PLOT_SIZE = alt.AutoSizeParams(type="pad")
 
 def confusion_heatmap(frame: pd.DataFrame, normalized: bool = False) -> alt.LayerChart:
     """Counts (or each true class's shares) as a heatmap with the numbers written in: square
-    cells, 50 px for a few classes, the plot never under 150 px nor over 400 px."""
+    cells, 50 px for a few classes, the plot never under 150 px nor over 300 px (with its
+    labels it then fits a phone's 390 px screen: 400 px cut off its last columns there)."""
     value = "share" if normalized else "count"
     order = list(dict.fromkeys(frame["true"]))
-    size = min(max(150, 50 * len(order)), 400)  # 40 px cells for 10 classes: fits its column
+    size = min(max(150, 50 * len(order)), 300)  # 30 px cells for 10 classes
     # Names across when they fit under their cell, slanted when not.
     fits = max((len(str(name)) for name in order), default=0) * 7 < size / max(len(order), 1)
     base = alt.Chart(frame).encode(
