@@ -182,9 +182,8 @@ def live_view(run, view: dict, drawn: tuple) -> None:
     """Draw the run; while it is open, redraw it on a timer: the loss chart, progress and
     figures, the epoch metric and boundary. When the run's state moves on from `drawn` (what
     the buttons were drawn for: paused, finished), rerun the whole page so they follow."""
-    status, finished = drawn
-    every = None if finished else PAUSED_EVERY_S if status == "paused" else LIVE_EVERY_S
-    live.show_status(run)  # changes with the state only, which reruns the page
+    paused, finished = drawn
+    every = None if finished else PAUSED_EVERY_S if paused else LIVE_EVERY_S
     # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
     # there would cut the page off below it.
     in_page_run = True  # the fragment reads it when it runs: False in its own redraws
@@ -197,9 +196,13 @@ def live_view(run, view: dict, drawn: tuple) -> None:
     @st.fragment(run_every=every)
     def redraw() -> None:
         current = state.service().get(run.id) or run
+        # The status is redrawn here, not by the page: a queued run that starts changes it
+        # and not the buttons, so it needs no page rerun (one such rerun, asked for by this
+        # fragment on a busy box, was lost: the page froze at "waiting for a free worker").
+        live.show_status(current)
         live.draw_run(current, view)
         live.draw_insight(current)
-        if (current.status, current.finished) != drawn and not in_page_run:
+        if drawn_state(current) != drawn and not in_page_run:
             st.rerun(scope="app")
 
     redraw()
@@ -279,12 +282,14 @@ def header() -> tuple:
     return run, view, drawn
 
 
-def drawn_state(run) -> tuple:
-    """The run's state as this page run draws it, read once before its buttons. The live view
-    redraws (and reruns the page when the state has moved on) unless the run had finished by
+def drawn_state(run) -> tuple[bool, bool]:
+    """(paused, finished): what the buttons follow, read once before they are drawn. The live
+    view redraws (and reruns the page when this has moved on) unless the run had finished by
     then: read after the buttons, a run that stopped in between left the page saying
     "stopped" with Train still disabled and nothing left to redraw it (a CI failure)."""
-    return (run.status, run.finished) if run is not None else (None, True)
+    if run is None:
+        return False, True
+    return run.status == "paused" and not run.finished, run.finished
 
 
 main()

@@ -40,6 +40,11 @@ def _walk(node, out):
     return out
 
 
+def descendants(node) -> list:
+    """Every element and block inside `node`, however deeply nested."""
+    return _walk(node, [])
+
+
 def elements(at: AppTest, kind: str) -> list:
     """Every element of type `kind` in the last run, however deeply nested."""
     return [e for e in _walk(at._tree, []) if getattr(e, "type", None) == kind]

@@ -21,6 +21,7 @@ from apptest_helpers import (
     chart_spec,
     charts,
     current,
+    descendants,
     elements,
     finished,
     page,
@@ -136,12 +137,16 @@ def test_stop_keeps_what_was_learned():
 
 
 def status_place(at, run) -> int:
-    """Where the run's status box sits among the page's top-level elements."""
+    """The place, among the page's top-level blocks, of the one that holds the run's status
+    box (the live view's fragment)."""
     for index, node in at.main.children.items():
-        kind = getattr(node, "type", None)
-        if kind in ("info", "success", "warning", "error") and node.value.startswith(run.name):
-            return index
-    raise AssertionError(f"no status box for {run.name} at the top level of the page")
+        for element in [node, *descendants(node)]:
+            kind = getattr(element, "type", None)
+            if kind in ("info", "success", "warning", "error") and str(element.value).startswith(
+                run.name
+            ):
+                return index
+    raise AssertionError(f"no status box for {run.name} in the page")
 
 
 def test_the_live_view_keeps_its_place_whatever_the_run_shows_above_it():
