@@ -179,9 +179,9 @@ def share_box(run) -> None:
 
 # -- drawing -------------------------------------------------------------------------------------
 def live_view(run, view: dict, drawn: tuple) -> None:
-    """Draw the run; while it is open, redraw it on a timer: the loss chart, progress and
-    figures, the epoch metric and boundary. When the run's state moves on from `drawn` (what
-    the buttons were drawn for: paused, finished), rerun the whole page so they follow."""
+    """Draw the run; while it is open, redraw it on a timer: its status, the loss chart,
+    progress and figures, the epoch metric and boundary. When what the buttons were drawn for
+    (`drawn`: paused, finished) moves on, rerun the whole page so they follow."""
     paused, finished = drawn
     every = None if finished else PAUSED_EVERY_S if paused else LIVE_EVERY_S
     # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
