@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Iterator, Mapping
+from collections.abc import Generator, Mapping
 from dataclasses import dataclass
 
 import keras
@@ -18,6 +18,7 @@ from trainer.datasets import dataset_for
 from trainer.distribute import make_strategy, spans_workers
 from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
 from trainer.model import build_model, make_loss, make_metrics, make_optimizer, target_scale
+from trainer.orders import epoch_orders
 from trainer.steps import Arrays, make_evaluate, make_train_chunk
 
 # Wall time one compiled chunk should take: long enough that Python's per-call overhead vanishes,
@@ -182,7 +183,7 @@ def _run(
         evaluate = make_evaluate(
             model, loss_fn, val_metrics, strategy, val_arrays, run_eagerly=config.run_eagerly
         )
-    orders = _epoch_orders(len(data.x_train), config)
+    orders = epoch_orders(len(data.x_train), config)
     saver.track(model, optimizer, strategy)
 
     batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
@@ -266,26 +267,6 @@ def _run(
 def _to_arrays(x: np.ndarray, y: np.ndarray, scale: float, regression: bool) -> Arrays:
     with tf.device("/cpu:0"):
         return Arrays(tf.constant(x), tf.constant(y), float(scale), regression)
-
-
-def _epoch_orders(n: int, config: RunConfig) -> Iterator[tf.Tensor]:
-    """Each epoch's row order, as the seed's `shuffle(buffer_size).batch(...)` would take rows:
-    tf.data shuffles the indices (same buffer semantics, reshuffled every epoch, seeded) and
-    hands over a whole epoch's order at once, computing the next one in the background while
-    this one trains (a buffer shuffle of a large epoch is not free). `shuffle=False` keeps
-    dataset order."""
-    if not config.shuffle:
-        order = tf.range(n, dtype=tf.int64)
-        while True:
-            yield order
-    indices = tf.data.Dataset.range(n).shuffle(
-        config.shuffle_buffer, seed=config.seed, reshuffle_each_iteration=True
-    )
-    # No autotuning: the pipeline is fixed (one epoch ahead), and the autotuner's background
-    # thread made deleting the iterator at the end of a run wait seconds for it to wake up.
-    options = tf.data.Options()
-    options.autotune.enabled = False
-    yield from indices.batch(n).repeat().prefetch(1).with_options(options)
 
 
 def _batch_sizes(n: int, batch_size: int) -> np.ndarray:
