@@ -110,11 +110,14 @@ def on_reset() -> None:
     del st.query_params["run"]
 
 
-def controls(run, config_ok: bool) -> None:
+def controls(run, config_ok: bool, drawn: tuple[bool, bool]) -> None:
+    """The six buttons, enabled by `drawn` (paused, finished): the reading the live view's
+    timer follows too, so the buttons are never newer or older than what reruns them."""
+    was_paused, finished = drawn
     mine = run is not None and state.owns(run)
-    idle = run is None or run.finished or not mine
-    running = mine and run.live
-    paused = mine and not run.finished and run.status == "paused"
+    idle = run is None or finished or not mine
+    running = mine and not finished and not was_paused
+    paused = mine and was_paused
     interrupted = mine and resumable(run.end)  # its server stopped or its worker died
     # (label, key, icon, callback, enabled, help): always all six, disabled when not available.
     buttons = [
@@ -123,7 +126,7 @@ def controls(run, config_ok: bool) -> None:
         ("Pause", "btn_pause", "pause", functools.partial(send, "pause"), running, None),
         ("Resume", "btn_resume", "resume", on_resume, paused or interrupted,
          "Go on from the last checkpoint." if interrupted else None),
-        ("Stop", "btn_stop", "stop", functools.partial(send, "stop"), mine and not run.finished,
+        ("Stop", "btn_stop", "stop", functools.partial(send, "stop"), mine and not finished,
          "End the run here; what it learned is kept."),
         ("Step", "btn_step", "skip_next", on_step, not running and (config_ok or not idle),
          "Train one logging interval, then pause."),
@@ -265,7 +268,7 @@ def header() -> tuple:
     if state.view()["present"]:
         view = dict(state.view())
     else:
-        controls(run, config is not None)
+        controls(run, config is not None, drawn)
         view = view_controls()
     if run is None:
         return None, view, drawn
@@ -275,12 +278,12 @@ def header() -> tuple:
             f"You are watching {run.name}, started in another browser: it updates live, and "
             "only that browser can pause, step or stop it. Train starts your own run."
         )
-    elif not run.finished:
+    elif not drawn[1]:
         st.caption(
             "The run trains on the server: closing this tab or leaving the page does not "
             "pause it, and a reload finds it again."
         )
-    if config is not None and config != run.config and run.finished and state.owns(run):
+    if config is not None and config != run.config and drawn[1] and state.owns(run):
         st.caption("The config changed since this run: press Train to start one with it.")
     return run, view, drawn
 
@@ -291,8 +294,9 @@ def drawn_state(run) -> tuple[bool, bool]:
     then: read after the buttons, a run that stopped in between left the page saying
     "stopped" with Train still disabled and nothing left to redraw it (a CI failure)."""
     if run is None:
-        return False, True
-    return run.status == "paused" and not run.finished, run.finished
+        return False, True  # nothing in flight: the buttons of an ended run
+    finished = run.finished
+    return not finished and run.status == "paused", finished
 
 
 main()
