@@ -272,18 +272,19 @@ def header() -> tuple:
         view = view_controls()
     if run is None:
         return None, view, drawn
+    _, finished = drawn
     share_box(run)
     if not state.owns(run):
         st.caption(
             f"You are watching {run.name}, started in another browser: it updates live, and "
             "only that browser can pause, step or stop it. Train starts your own run."
         )
-    elif not drawn[1]:
+    elif not finished:
         st.caption(
             "The run trains on the server: closing this tab or leaving the page does not "
             "pause it, and a reload finds it again."
         )
-    if config is not None and config != run.config and drawn[1] and state.owns(run):
+    if config is not None and config != run.config and finished and state.owns(run):
         st.caption("The config changed since this run: press Train to start one with it.")
     return run, view, drawn
 
