@@ -2,7 +2,8 @@
 
 The worker that trains a run owns the truth of its progress; this record is what the worker has
 reported so far, updated by the service's pump thread and read by page scripts. A lock guards
-it, and `version` moves on every change so a viewer can tell whether anything is new.
+it, and `version` moves on every change (with a notice to whoever waits on it) so a viewer can
+tell whether anything is new.
 """
 
 from __future__ import annotations
@@ -70,6 +71,10 @@ class Run:
     saved: bool = True  # False once the store failed to keep something of it
     version: int = 0
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False)
+    changed: threading.Condition = field(init=False, repr=False)  # notified on every touch()
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
 
     @property
     def name(self) -> str:
@@ -106,7 +111,14 @@ class Run:
         return last.elapsed_s if last else 0.0
 
     def touch(self) -> None:
-        self.version += 1
+        with self.lock:  # reentrant: reports are applied under it already
+            self.version += 1
+            self.changed.notify_all()
+
+    def wait_end(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until the run has ended; True if it has."""
+        with self.lock:
+            return self.changed.wait_for(lambda: self.end is not None, timeout)
 
     # -- what the pages show -------------------------------------------------------------------
     def curves(

@@ -21,6 +21,21 @@ MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run...
 LIVE_POINTS = 300  # ...fewer while it trains: the browser redraws them several times a second
 BOUNDARY_POINTS = 600  # data points drawn on the decision boundary
 BOUNDARY_SIDE = 300  # px: the live decision boundary is a square plot this size
+# How long past its estimated end a redraw waits for a run due to end before the next redraw:
+# its batches reach the server every 0.1 s, then come the last epoch's validation and the model.
+END_MARGIN_S = 0.25
+
+
+def wait_for_end(run, every_s: float) -> bool:
+    """Hold a redraw (of a view redrawn every `every_s`) whose run ends before the next one
+    until it has ended, at most `every_s`: "finished" then shows as the run ends instead of
+    up to a whole interval later (on average 0.2 s of a 2-second run at 2.5 redraws a second).
+    True if it waited."""
+    eta = run.eta_s() if run.status == "running" else None
+    if eta is None or eta >= every_s:
+        return False
+    run.wait_end(min(eta + END_MARGIN_S, every_s))
+    return True
 
 
 def draw_run(run, view: dict) -> None:

@@ -1,0 +1,91 @@
+"""The Train page's live view waits for a run about to end, so "finished" shows as it ends.
+
+The run here is the server's record of a run (`service.Run`) fed the reports a worker sends,
+from another thread as the service's pump thread does; no worker and no TensorFlow."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+
+from service import Run, protocol
+from service.runs import apply_report
+from trainer.config import RunConfig
+from trainer.history import BATCH_COLUMNS, History
+from ui.live import wait_for_end
+
+EVERY_S = 0.4  # the page's redraw interval
+
+
+def running_run(steps_done: int, total_steps: int, steps_per_s: float) -> Run:
+    """A run that has trained `steps_done` of `total_steps` batches at `steps_per_s`."""
+    config = RunConfig(dataset="xor", epochs=1, batch_size=8, num_samples=8 * total_steps)
+    run = Run(
+        id="r",
+        owner="me",
+        number=1,
+        config=config,
+        data_title="xor",
+        steps_per_epoch=total_steps,
+        num_train=8 * total_steps,
+        num_val=0,
+        history=History(capacity=total_steps, steps_per_epoch=total_steps),
+        status="running",
+    )
+    steps = np.arange(steps_done)
+    columns = {
+        "step": steps,
+        "epoch": np.zeros(steps_done, np.int64),
+        "batch": steps,
+        "loss": np.linspace(1.0, 0.5, steps_done),
+        "samples_seen": 8 * (steps + 1),
+        "elapsed_s": (steps + 1) / steps_per_s,
+    }
+    with run.lock:
+        apply_report(run, protocol.Batches("r", {name: columns[name] for name in BATCH_COLUMNS}))
+    return run
+
+
+def end_later(run: Run, after_s: float) -> threading.Thread:
+    """The worker's Ended, applied `after_s` from now by another thread (under the run's lock)."""
+
+    def report() -> None:
+        time.sleep(after_s)
+        with run.lock:
+            apply_report(run, protocol.Ended("r", "completed", run.steps_done - 1, 0, 1.0))
+
+    thread = threading.Thread(target=report)
+    thread.start()
+    return thread
+
+
+def test_a_redraw_before_the_end_waits_for_it_and_returns_as_it_comes():
+    run = running_run(steps_done=950, total_steps=1000, steps_per_s=1000.0)  # ETA 0.05 s
+    thread = end_later(run, 0.15)
+    started = time.perf_counter()
+    assert wait_for_end(run, EVERY_S)
+    waited = time.perf_counter() - started
+    thread.join()
+    assert run.finished
+    assert 0.1 <= waited < EVERY_S, waited  # it came back with the end, not at the time limit
+
+
+def test_a_redraw_waits_at_most_one_interval_for_an_end_that_does_not_come():
+    run = running_run(steps_done=990, total_steps=1000, steps_per_s=1000.0)  # ETA 0.01 s
+    started = time.perf_counter()
+    assert wait_for_end(run, EVERY_S)
+    waited = time.perf_counter() - started
+    assert not run.finished
+    assert 0.2 <= waited < EVERY_S + 0.1, waited  # the estimate plus its margin, then draw
+
+
+def test_a_run_far_from_its_end_or_not_running_is_drawn_at_once():
+    far = running_run(steps_done=100, total_steps=1000, steps_per_s=1000.0)  # ETA 0.9 s
+    assert not wait_for_end(far, EVERY_S)
+    paused = running_run(steps_done=999, total_steps=1000, steps_per_s=1000.0)
+    paused.status = "paused"  # a paused run's ETA is no end to wait for
+    started = time.perf_counter()
+    assert not wait_for_end(paused, EVERY_S)
+    assert time.perf_counter() - started < 0.05
