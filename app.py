@@ -73,4 +73,9 @@ def use_secrets() -> None:
 if __name__ == "__main__":
     route()
 else:
-    app = st.App(__file__, lifespan=serve)
+    from starlette.middleware import Middleware
+
+    from ui.preload import PreloadMiddleware
+
+    # The Train and Runs pages' chart and table scripts load with the page, not after it.
+    app = st.App(__file__, lifespan=serve, middleware=[Middleware(PreloadMiddleware)])

@@ -59,6 +59,30 @@ def test_first_paint_renders_the_data_page(page: Page, server: Server) -> None:
     assert_no_exception(page)
 
 
+def test_a_fresh_tab_asks_for_the_runs_tables_scripts_with_the_page(
+    browser: Browser, server: Server
+) -> None:
+    # Streamlit's frontend asks for an element's scripts when the element arrives over the
+    # websocket; the page's preload hints have the browser fetch the table's (and the charts')
+    # while the app starts: before it first asks the server for its health, let alone a session.
+    context = browser.new_context(viewport={"width": 1400, "height": 900})  # an empty cache
+    page = context.new_page()
+    try:
+        page.goto(f"{server.url}/runs")
+        expect(heading(page, "Runs")).to_be_visible()
+        started = {}  # the first request of each name: DataFrame.<hash>.js -> DataFrame
+        for name, at in page.evaluate(
+            "() => performance.getEntriesByType('resource').map((e) => [e.name, e.startTime])"
+        ):
+            key = name.split("?")[0].rstrip("/").split("/")[-1].split(".")[0]
+            started[key] = min(at, started.get(key, at))
+        assert started["DataFrame"] < started["health"], started
+        assert started["embed"] < started["health"], started  # Vega, for the overlay
+        assert_no_exception(page)
+    finally:
+        context.close()
+
+
 def test_first_visit_trains_digits_and_learns(page: Page, server: Server) -> None:
     open_app(page, server.url, "Data")
     expect(page.locator('input[aria-label="Dataset"]')).to_have_value("Digits (8x8)")
