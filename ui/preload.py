@@ -86,7 +86,7 @@ def hints_for(page: str, root: Path | None = None) -> bytes:
 
 class PreloadMiddleware:
     """ASGI middleware: adds `hints_for(page)` before `</head>` of the HTML page Streamlit
-    serves for a page's URL (a GET of /, /runs, ...); every other request passes untouched."""
+    serves for a page's URL (a GET of /train or /runs); every other request passes untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -117,11 +117,12 @@ class PreloadMiddleware:
 
 
 def page_of(scope: Scope) -> str | None:
-    """The page a GET asks for ("" for the root, "runs"), None for anything else."""
+    """The page a GET asks for ("runs"), None for any other request. The last part of the
+    path: behind server.baseUrlPath the Runs page is /<base>/runs."""
     if scope["type"] != "http" or scope.get("method") != "GET":
         return None
-    path = scope.get("path", "").strip("/")
-    return path if path in PAGE_MODULES else None
+    page = scope.get("path", "").rstrip("/").rsplit("/", 1)[-1]
+    return page if page in PAGE_MODULES else None
 
 
 async def send_edited(send, start: Message, body: bytes, hints: bytes) -> None:

@@ -83,14 +83,14 @@ def test_the_middleware_adds_the_hints_to_plain_and_gzipped_pages():
     assert body == PAGE.replace(b"</head>", hints + b"</head>")
     assert headers[b"content-length"] == str(len(body)).encode()
     zipped = [*html, (b"content-encoding", b"gzip")]
-    _, headers, body = serve("/train/", gzip.compress(PAGE), zipped)
+    _, headers, body = serve("/base/train/", gzip.compress(PAGE), zipped)  # server.baseUrlPath
     assert gzip.decompress(body) == PAGE.replace(b"</head>", hints_for("train") + b"</head>")
     assert headers[b"content-length"] == str(len(body)).encode()
 
 
 def test_the_middleware_leaves_other_requests_and_answers_alone():
     html = [(b"content-type", b"text/html")]
-    for path in ("/model", "/", "/static/js/index.js", "/runs/_stcore/health"):
+    for path in ("/model", "/", "/static/js/index.js", "/runs/_stcore/health", "/runs.js"):
         assert serve(path, PAGE, html)[2] == PAGE
     assert serve("/runs", b"", html, status=304)[2] == b""  # not modified: nothing to edit
     brotli = [*html, (b"content-encoding", b"br")]
