@@ -15,13 +15,13 @@ page over a store of 10,000 runs.
    (rows as the service writes them, 200 batches and 5 epochs each, a real model's bytes);
    then (a) the listing the page asks for (`RunService.summaries`, the newest LIST_LIMIT) on
    a fresh service, and (b) as a user lives it: `streamlit run app.py` on that store,
-   Chromium with the browser's cookie opens /runs: seconds from navigation to the table and
-   its caption shown; then the same tab opens it again (the app's scripts in its cache, as
-   for any browser that has used the app, which one with runs kept has). Bar < 2 s. Beside
-   it, in the same visits, a second browser whose 5 runs are in the same store opens the same
-   page: the difference is what 10,000 runs cost; the rest is what the page's elements cost
-   whatever the number of runs (each visit also prints when the title and when the table
-   first appeared in the page).
+   Chromium with the browser's cookie opens /runs: seconds from the navigation's start to the
+   first frame with the table, by the page's clock (checked every frame); then the same tab
+   opens it again (the app's scripts in its cache, as for any browser that has used the app,
+   which one with runs kept has). Bar < 2 s. Beside it, in the same visits, a second browser
+   whose 5 runs are in the same store opens the same page: the difference is what 10,000 runs
+   cost; the rest is what the page's elements cost whatever the number of runs (each visit
+   also prints when the title appeared, and the time as this script saw it).
 
     python benchmarks/store.py                 # everything
     python benchmarks/store.py --parts 1 --rounds 3
@@ -323,10 +323,9 @@ def visit_runs_page(
 ) -> list[tuple[float, dict]]:
     """A new browser tab (its own, empty cache) opens /runs, then opens it again (its cache
     warm, as for anybody who has used the app before: a browser with runs kept has). Per
-    visit: seconds from navigation to the table (and `caption`) shown, and when the title and
-    the table appeared (ms)."""
+    visit: seconds from navigation to the table (and `caption`) shown, as this script saw it,
+    and when the title and the table appeared in the page (ms from the navigation's start)."""
     from dashboard import VIEWPORT
-    from playwright.sync_api import expect
 
     context = browser.new_context(viewport=VIEWPORT, storage_state=state)
     context.add_init_script(APPEARED)
@@ -335,9 +334,15 @@ def visit_runs_page(
     for _ in ("first", "again"):
         started = time.perf_counter()
         page.goto(f"{url}/runs")
-        expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=120_000)
-        if caption:
-            expect(page.get_by_text(caption)).to_be_visible(timeout=120_000)
+        # Checked every frame in the page: Playwright's own waits poll at growing intervals
+        # (up to a second), which measured the poll, not the page.
+        page.wait_for_function(
+            """(caption) => window.__appeared.stDataFrame !== undefined
+                && (!caption || document.body.textContent.includes(caption))""",
+            arg=caption,
+            polling="raf",
+            timeout=120_000,
+        )
         visits.append((time.perf_counter() - started, page.evaluate("window.__appeared")))
     context.close()
     return visits
@@ -390,18 +395,19 @@ def report_runs_page(folder: Path, visits: int) -> None:
     )
     medians = {}
     for (count, kind), visited in times.items():
-        seconds = [t for t, _ in visited]
-        medians[(count, kind)] = statistics.median(seconds)
+        # The page's own clock, from the navigation's start to the first frame with the table.
+        shown = [a.get("stDataFrame", math.nan) / 1000 for _, a in visited]
+        medians[(count, kind)] = statistics.median(shown)
         title = statistics.median(a.get("stHeading", math.nan) for _, a in visited) / 1000
-        table = statistics.median(a.get("stDataFrame", math.nan) for _, a in visited) / 1000
+        seen = statistics.median(t for t, _ in visited)
         print(
             f"   in Chromium, {count:,} runs, {VISITS[kind]}: navigation -> table shown: "
             f"median {medians[(count, kind)]:.2f} s (visits "
-            f"{', '.join(f'{t:.2f}' for t in seconds)}); in the page, title at {title:.2f} s, "
-            f"table at {table:.2f} s"
+            f"{', '.join(f'{t:.2f}' for t in shown)}); title at {title:.2f} s; as this "
+            f"script saw it (goto -> table and caption found): {seen:.2f} s"
         )
     for kind, words in VISITS.items():
-        worst = max(t for t, _ in times[(MANY, kind)])
+        worst = max(a.get("stDataFrame", math.nan) / 1000 for _, a in times[(MANY, kind)])
         print(
             f"   {words}: {MANY:,} runs cost {medians[(MANY, kind)] - medians[(FEW, kind)]:+.2f} s "
             f"over {FEW}; the slowest {MANY:,}-run visit {worst:.2f} s -> "
