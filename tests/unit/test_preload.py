@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import re
+from concurrent.futures import ThreadPoolExecutor
 
 from ui.preload import PreloadMiddleware, hints_for, module_closure, static_dir
 
@@ -69,7 +70,9 @@ def serve(path: str, body: bytes, headers: list, status: int = 200, chunks: int 
         return {"type": "http.request"}
 
     scope = {"type": "http", "method": "GET", "path": path, "headers": []}
-    asyncio.run(PreloadMiddleware(handler)(scope, receive, send))
+    # A thread of its own: the browser tests' Playwright may hold this thread's event loop.
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, PreloadMiddleware(handler)(scope, receive, send)).result()
     start = sent[0]
     out = b"".join(m.get("body", b"") for m in sent[1:])
     return start["status"], dict(start["headers"]), out
