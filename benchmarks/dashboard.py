@@ -142,6 +142,20 @@ STOPWATCH_JS = r"""
                                                  characterData: true});
 })();
 """
+# Polled every frame in the page: when (performance.now(), ms from the navigation's start) the
+# first heading and the first table appeared. Playwright's own waits poll at growing intervals
+# (up to a second): timed by them, a page's figure measured the poll.
+APPEARED = """
+window.__appeared = {};
+(function poll() {
+  for (const id of ["stHeading", "stDataFrame"]) {
+    if (!(id in window.__appeared) && document.querySelector(`[data-testid="${id}"]`)) {
+      window.__appeared[id] = performance.now();
+    }
+  }
+  requestAnimationFrame(poll);
+})();
+"""
 FINISHED = re.compile(r"(run \d+) finished: Completed (\d+) epochs\. ([\d,]+) steps in ([\d.]+) s")
 
 
@@ -518,32 +532,19 @@ def browser_run(page, server: Server, query: str) -> Watch:
     return watch
 
 
-# Stamps (performance.now(): ms from the navigation's start) the first frame with the page's
-# title: Playwright's own waits poll at growing intervals, and would measure the poll.
-HEADING_JS = r"""
-window.__heading = null;
-(function poll() {
-  for (const h of document.querySelectorAll('h1')) {
-    if (window.__heading === null && h.textContent.trim() === window.__wantHeading) {
-      window.__heading = performance.now();
-    }
-  }
-  if (window.__heading === null) requestAnimationFrame(poll);
-})();
-"""
-
-
 def time_model_page(browser, url: str) -> float:
     """A new visitor opens /model: seconds from the navigation's start to the first frame
     with its heading, by the page's clock."""
     page = new_page(browser)
-    page.context.add_init_script("window.__wantHeading = 'Model';" + HEADING_JS)
+    page.context.add_init_script(APPEARED)
     try:
         page.goto(f"{url}/model", wait_until="commit")
         page.wait_for_function(
-            "() => window.__heading !== null", polling="raf", timeout=PAGE_TIMEOUT_MS
+            "() => window.__appeared.stHeading !== undefined",
+            polling="raf",
+            timeout=PAGE_TIMEOUT_MS,
         )
-        return page.evaluate("window.__heading") / 1000
+        return page.evaluate("window.__appeared.stHeading") / 1000
     finally:
         page.context.close()
 

@@ -60,18 +60,6 @@ VISITS = {
     "first": "first visit (empty cache)",
     "again": "visit again (the app's scripts cached)",
 }
-# Polled every frame in the page: when (ms after navigation) the title and the table appeared.
-APPEARED = """
-window.__appeared = {};
-(function poll() {
-  for (const id of ["stHeading", "stDataFrame"]) {
-    if (!(id in window.__appeared) && document.querySelector(`[data-testid="${id}"]`)) {
-      window.__appeared[id] = performance.now();
-    }
-  }
-  requestAnimationFrame(poll);
-})();
-"""
 
 
 def xor_config() -> RunConfig:
@@ -325,7 +313,7 @@ def visit_runs_page(
     warm, as for anybody who has used the app before: a browser with runs kept has). Per
     visit: seconds from navigation to the table (and `caption`) shown, as this script saw it,
     and when the title and the table appeared in the page (ms from the navigation's start)."""
-    from dashboard import VIEWPORT
+    from dashboard import APPEARED, VIEWPORT
 
     context = browser.new_context(viewport=VIEWPORT, storage_state=state)
     context.add_init_script(APPEARED)
