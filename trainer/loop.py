@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Generator, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass, field
 
 import keras
 import numpy as np
@@ -60,6 +60,16 @@ class Training:
     steps_per_epoch: int
     events: Generator[Event, object, None]
     pace: Pace
+    _setup: _Setup | None = field(default=None, repr=False)
+
+    def warm_up(self) -> None:
+        """Build the optimizer and metrics and trace the compiled train step and evaluation
+        now, before the first pull: the first batch then trains at once (a server can get a
+        run ready while its user is still looking at the page). What the run computes does not
+        change. Call it before pulling `events`; later it does nothing."""
+        if self._setup is None or self._setup.parts is not None:
+            return
+        _prime(self._setup.get(), len(self.dataset.x_train))
 
     @property
     def total_steps(self) -> int:
@@ -103,9 +113,10 @@ def prepare(
             model = build_model(config, data)
     pace = Pace()
     saver = _Checkpointer(checkpoint_dir, checkpoint_every_s)
-    events = _run(config, data, model, strategy, saver, pace)
+    setup = _Setup(lambda: _build(config, data, model, strategy, saver))
+    events = _run(config, setup, model, strategy, saver, pace)
     per_epoch = steps_per_epoch(len(data.x_train), config.batch_size)
-    return Training(config, data, model, strategy, per_epoch, events, pace)
+    return Training(config, data, model, strategy, per_epoch, events, pace, setup)
 
 
 def train(
@@ -144,27 +155,61 @@ class _Counters:
     limit: float = math.inf  # a loss above this is an explosion (set from the first loss)
 
 
-def _run(
+@dataclass
+class _Parts:
+    """What a run's loop needs before its first step: optimizer, metrics, the compiled chunk and
+    evaluation, the epoch orders. Built by `_build` at the first pull, or earlier by
+    `Training.warm_up`."""
+
+    optimizer: keras.optimizers.Optimizer
+    train_metrics: Mapping[str, keras.metrics.Metric]
+    val_metrics: Mapping[str, keras.metrics.Metric]
+    unit: float  # losses are shown times this: the target's variance for a regression
+    chunk: Callable
+    evaluate: Callable | None
+    orders: Iterator[tf.Tensor]
+    batch_sizes: np.ndarray
+
+
+class _Setup:
+    """Builds a run's `_Parts` once, when first asked: the loop asks at its first pull, a
+    caller that wants the first batch to train at once asks earlier (`Training.warm_up`)."""
+
+    def __init__(self, build: Callable[[], _Parts]) -> None:
+        self._build: Callable[[], _Parts] | None = build
+        self.parts: _Parts | None = None
+
+    def get(self) -> _Parts:
+        if self.parts is None:
+            if self._build is None:
+                raise RuntimeError("This run has ended: its compiled step is gone.")
+            self.parts = self._build()
+        return self.parts
+
+    def drop(self) -> None:
+        """Let the compiled functions (and the data tensors they hold) go."""
+        self.parts, self._build = None, None
+
+
+def _build(
     config: RunConfig,
     data: Dataset,
     model: keras.Model,
     strategy: tf.distribute.Strategy,
     saver: _Checkpointer,
-    pace: Pace,
-) -> Generator[Event, object, None]:
+) -> _Parts:
     # TF's global seed pairs with each op seed (the epoch shuffle's too): fixing it here makes the
     # batch order a function of config.seed alone, as in an exported script.
     keras.utils.set_random_seed(config.seed)
     _, target_std = target_scale(data)
     with strategy.scope():
         optimizer = make_optimizer(config)
+        # Its slots now, not inside the first compiled call: a tf.function that creates
+        # variables traces twice (once to create them, once without), this one once.
+        optimizer.build(model.trainable_variables)
         loss_fn = make_loss(data.task, target_std)
         train_metrics = make_metrics(data.task)
         val_metrics = make_metrics(data.task, prefix="val_")
-    # A regression trains on the standardized target's squared error (see `make_loss`); every
-    # loss shown is that times std^2: the mean squared error in the target's own units (an L2
-    # penalty, part of the loss, is scaled with it).
-    unit = target_std**2
     regression = data.task == "regression"
     train_arrays = _to_arrays(data.x_train, data.y_train, data.scale, regression)
     chunk = make_train_chunk(
@@ -183,10 +228,57 @@ def _run(
         evaluate = make_evaluate(
             model, loss_fn, val_metrics, strategy, val_arrays, run_eagerly=config.run_eagerly
         )
-    orders = epoch_orders(len(data.x_train), config)
     saver.track(model, optimizer, strategy)
+    return _Parts(
+        optimizer,
+        train_metrics,
+        val_metrics,
+        # A regression trains on the standardized target's squared error (see `make_loss`);
+        # every loss shown is that times std^2: the mean squared error in the target's own
+        # units (an L2 penalty, part of the loss, is scaled with it).
+        target_std**2,
+        chunk,
+        evaluate,
+        epoch_orders(len(data.x_train), config),
+        _batch_sizes(len(data.x_train), config.batch_size),
+    )
 
-    batch_sizes = _batch_sizes(len(data.x_train), config.batch_size)
+
+def _prime(parts: _Parts, n: int) -> None:
+    """Trace and run once the compiled chunk and evaluation with the argument types the loop
+    passes, so that its first calls find them ready: tracing is half the cost of a first call,
+    TensorFlow's first execution of the traced graph (optimizing and instantiating it) the
+    other half. The chunk runs zero steps; the evaluation's pass is reset. Nothing the run
+    computes changes."""
+    if not hasattr(parts.chunk, "get_concrete_function"):
+        return  # run_eagerly: nothing to trace
+    no_steps = parts.chunk(
+        tf.zeros([n], tf.int64), tf.constant(0), tf.constant(0), tf.constant(0.0)
+    )
+    if no_steps.shape != (0,):
+        raise RuntimeError(f"A chunk of no steps trained {no_steps.shape[0]}.")
+    if parts.evaluate is not None:
+        parts.evaluate(tf.constant(EVAL_BATCH))
+        for metric in parts.val_metrics.values():
+            metric.reset_state()
+
+
+def _run(
+    config: RunConfig,
+    setup: _Setup,
+    model: keras.Model,
+    strategy: tf.distribute.Strategy,
+    saver: _Checkpointer,
+    pace: Pace,
+) -> Generator[Event, object, None]:
+    parts = setup.get()
+    unit, chunk, evaluate, orders = parts.unit, parts.chunk, parts.evaluate, parts.orders
+    train_metrics, val_metrics, batch_sizes = (
+        parts.train_metrics,
+        parts.val_metrics,
+        parts.batch_sizes,
+    )
+    del parts
     # Workers of a cluster must run the same steps per call: each step's all-reduce waits for
     # its twin on every worker, so chunk sizes chosen from each worker's own clock deadlock the
     # cluster as soon as one worker is slower (seen on a loaded 2-core box).
@@ -261,6 +353,7 @@ def _run(
     finally:
         # Drop the compiled functions (and the data tensors they hold) promptly, whether the
         # run ended, was stopped or was abandoned with close().
+        setup.drop()
         del chunk, evaluate, orders
 
 

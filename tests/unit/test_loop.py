@@ -273,3 +273,41 @@ def test_restore_best_weights_ends_with_the_best_epochs_model(patience):
     assert f"Restored the weights of epoch {best + 1}" in end.message
     assert end.metrics["val_loss"] == pytest.approx(losses[best], rel=1e-6)
     assert val_loss_of(end.model) == pytest.approx(losses[best], rel=1e-4)
+
+
+@pytest.mark.parametrize("task", ["classification", "regression"])
+def test_warm_up_changes_nothing_the_run_computes_and_leaves_nothing_to_trace(task):
+    cfg = config(epochs=3, dropout=0.2, task=task)
+    cold = list(trainer.train(cfg, tiny(task)))
+
+    training = trainer.prepare(cfg, tiny(task))
+    training.warm_up()
+    parts = training._setup.parts
+    traced = (parts.chunk.experimental_get_tracing_count(),)
+    traced += (parts.evaluate.experimental_get_tracing_count(),)
+    assert traced == (1, 1)  # the optimizer is built first: one trace, not two
+    warm = list(training.events)
+
+    # Neither function was traced again when the loop called them.
+    assert parts.chunk.experimental_get_tracing_count() == 1
+    assert parts.evaluate.experimental_get_tracing_count() == 1
+    assert [e.loss for e in batches(warm)] == [e.loss for e in batches(cold)]
+    epochs = [e.metrics for e in warm if isinstance(e, EpochEnd)]
+    assert epochs == [e.metrics for e in cold if isinstance(e, EpochEnd)]
+    assert warm[-1].metrics == cold[-1].metrics
+    # The compiled functions go with the run.
+    assert training._setup.parts is None
+
+
+def test_warm_up_after_the_first_pull_or_run_eagerly_does_nothing():
+    training = trainer.prepare(config(), tiny())
+    next(training.events)
+    chunk = training._setup.parts.chunk
+    training.warm_up()
+    assert chunk.experimental_get_tracing_count() == 1
+    training.events.close()
+
+    eager = trainer.prepare(config(run_eagerly=True), tiny())
+    eager.warm_up()
+    reference = [e.loss for e in batches(trainer.train(config(run_eagerly=True), tiny()))]
+    assert [e.loss for e in batches(eager.events)] == reference
