@@ -50,6 +50,21 @@ def start_run(mode: str) -> None:
     state.set_current(run.id)
 
 
+def get_ready(config) -> None:
+    """While Train can be pressed, have a worker get this config's run ready (data, model, the
+    traced step): pressed, it trains its first batch at once. Never for data that would have
+    to be downloaded first, nor for an upload (its data would travel to a worker for nothing)."""
+    from trainer.datasets import is_cached
+
+    if config.dataset == "csv" or not is_cached(config.dataset):
+        return
+    try:
+        dataset = page_data.with_validation(page_data.dataset_for(config), config)
+    except ValueError:
+        return
+    state.service().warm(config, dataset)
+
+
 def data_title(config) -> str:
     if config.dataset == "csv":
         upload = state.csv_upload()
@@ -271,6 +286,8 @@ def header() -> tuple:
     else:
         controls(run, config is not None, drawn)
         view = view_controls()
+    if config is not None and drawn[1]:  # Train is there to press
+        get_ready(config)
     if run is None:
         return None, view, drawn
     _, finished = drawn

@@ -52,6 +52,10 @@ class Worker:
     retiring: bool = False
     started_at: float = field(default_factory=time.monotonic)
     warm_s: float | None = None
+    # The config (RunConfig.to_dict()) it was last asked to get a run ready for (a `Warm`),
+    # and when; None once a job took it or dropped it.
+    ready_for: dict | None = None
+    ready_at: float = 0.0
     send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -190,9 +194,13 @@ class WorkerPool:
                 worker.process.wait()
         self._listener.close()
 
-    def idle_worker(self) -> Worker | None:
+    def idle_worker(self, config: dict | None = None) -> Worker | None:
+        """An idle training worker: the one got ready for `config` if there is one."""
         with self._lock:
-            return next((w for w in self.workers if w.idle), None)
+            idle = [w for w in self.workers if w.idle]
+        return next((w for w in idle if config is not None and w.ready_for == config), None) or (
+            idle[0] if idle else None
+        )
 
     def snapshot(self) -> list[Worker]:
         """The training workers."""

@@ -1,6 +1,7 @@
 """The messages between the run service and its worker processes (pickled over a socket).
 
-Server -> worker: `Job` (train this run), `Command` (pause, resume, step, stop it), `Shutdown`.
+Server -> worker: `Warm` (get ready for a run of this config), `Job` (train this run),
+`Command` (pause, resume, step, stop it), `Shutdown`.
 Worker -> server: `Ready` once warm, then per run `Started`, `Batches` (a chunk's batches as
 arrays, never one message per batch), `Epoch`, `Checkpoint`, `Boundary`, `Paused`, `Ended` or
 `Failed`, and `Idle` when the worker can take the next job. Plain frozen dataclasses of
@@ -29,6 +30,16 @@ class Job:
     boundary: int = 0  # grid cells per side of the live decision boundary (2-D data); 0: none
     checkpoint: bytes | None = None  # `service.checkpoints.pack` bytes to resume from
     checkpoint_s: float | None = None  # an epoch checkpoint at most this often (None: never)
+
+
+@dataclass(frozen=True)
+class Warm:
+    """Get ready to train `config` on its registry data (data made, model built, step traced
+    and run once), so that a `Job` of the same config and checkpoint period starts training at
+    once. Replaces what the worker got ready before; a `Job` of anything else drops it."""
+
+    config: Mapping[str, Any]  # RunConfig.to_dict()
+    checkpoint_s: float | None = None
 
 
 @dataclass(frozen=True)
@@ -67,6 +78,7 @@ class Started:
     num_val: int
     replicas: int
     first_epoch: int = 0
+    ready_ahead: bool = False  # the worker had it ready (a Warm): no tracing after the click
 
 
 @dataclass(frozen=True)

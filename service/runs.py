@@ -60,6 +60,7 @@ class Run:
     status: str = "queued"
     queued_mode: str = "running"  # how it starts once a worker takes it: running|stepping|paused
     replicas: int = 1
+    ready_ahead: bool = False  # its worker had got it ready before it was started (a Warm)
     end: TrainingEnd | None = None
     model_bytes: bytes | None = None  # the model as a .keras file: at a pause and at the end
     model_step: int = -1  # the last step the model bytes include
@@ -171,6 +172,7 @@ def _started(run: Run, m: protocol.Started) -> None:
     run.steps_per_epoch, run.num_train, run.num_val = m.steps_per_epoch, m.num_train, m.num_val
     run.history.steps_per_epoch = m.steps_per_epoch
     run.replicas = m.replicas
+    run.ready_ahead = m.ready_ahead
 
 
 def _batches(run: Run, m: protocol.Batches) -> None:

@@ -104,6 +104,32 @@ class RunService:
         self._dispatch()
         return run
 
+    def warm(self, config: RunConfig, dataset: Any) -> bool:
+        """Get an idle worker ready to train `config` (its data made, model built, train step
+        traced and run once) while the page that would start it is open: a Train pressed
+        then trains its first batch at once. `dataset`: the data as trained on, for the size
+        checks. Only for registry data on one machine, within this server's limits, and only
+        when a worker is idle and no run waits. True if a worker is (being) got ready."""
+        if config.dataset == "csv" or config.strategy == "multi_worker":
+            return False
+        try:
+            self._check_budget(config, dataset)
+        except ValueError:
+            return False
+        wanted = config.to_dict()
+        with self._lock:
+            if self._closed or self._queue:
+                return False
+            idle = [w for w in self.pool.snapshot() if w.idle]
+            if any(w.ready_for == wanted for w in idle):
+                return True
+            if not idle:
+                return False
+            # A worker got ready for nothing yet, else the one got ready longest ago.
+            worker = min(idle, key=lambda w: (w.ready_for is not None, w.ready_at))
+            worker.ready_for, worker.ready_at = wanted, time.monotonic()
+        return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
+
     def _check_budget(self, config: RunConfig, dataset: Any) -> None:
         """ValueError, naming the numbers, if the run is too big for this server."""
         problem = check_run_size(config.epochs, dataset.num_train, self.settings)
@@ -294,11 +320,13 @@ class RunService:
             with self._lock:
                 if not self._queue or self._closed:
                     return
-                worker = self.pool.idle_worker()
+                run = self._runs[self._queue[0]]
+                worker = self.pool.idle_worker(run.config.to_dict())
                 if worker is None:
                     return
-                run = self._runs[self._queue.popleft()]
+                self._queue.popleft()
                 worker.run_id = run.id
+                worker.ready_for = None  # the worker trains what it got ready, or drops it
                 self._workers[run.id] = worker
                 mode = run.queued_mode
                 checkpoint = self._resume_from.pop(run.id, None)

@@ -44,6 +44,7 @@ from service.protocol import (
     Started,
     Task,
     TaskResult,
+    Warm,
 )
 
 FLUSH_S = 0.1  # batches reach the server at least this often while training
@@ -75,6 +76,7 @@ def main() -> int:
     conn.send(Ready(os.getpid(), time.perf_counter() - started))
     tasks_only = os.environ.get("TAPEBOARD_WORKER_ROLE") == "tasks"
     runs = 0
+    ready: Prepared | None = None  # the run a Warm got ready, until a Job takes or drops it
     try:
         while True:
             # The task worker goes away when nobody has needed it for a while (its memory is
@@ -82,8 +84,16 @@ def main() -> int:
             if tasks_only and not conn.poll(TASK_IDLE_S):
                 _leave()
             message = _receive(conn)
-            if isinstance(message, Job):
-                RunJob(conn, message).run()
+            if isinstance(message, Warm):
+                if ready is not None:
+                    ready.discard()
+                ready = Prepared.make(message)
+            elif isinstance(message, Job):
+                prepared = ready if ready is not None and ready.fits(message) else None
+                if ready is not None and prepared is None:
+                    ready.discard()
+                ready = None
+                RunJob(conn, message, prepared).run()
                 runs += 1
                 conn.send(Idle(runs))
             elif isinstance(message, Task):
@@ -150,6 +160,73 @@ def model_bytes(model: Any) -> bytes:
         return path.read_bytes()
 
 
+def prepare_training(
+    config: Any, dataset: Any, checkpoint_s: float | None, checkpoint: bytes | None = None
+) -> tuple[Any, str | None]:
+    """`trainer.prepare` for a run of the service: its Training, and the folder its epoch
+    checkpoints go to (None when it keeps none), unpacked from `checkpoint` to resume."""
+    import trainer
+
+    config = trainer.RunConfig.from_dict(config)
+    folder = None
+    if checkpoint_s is not None or checkpoint is not None:
+        folder = tempfile.mkdtemp(prefix="tapeboard-checkpoint-")
+        if checkpoint is not None:
+            checkpoints.unpack(checkpoint, folder)
+    try:
+        training = trainer.prepare(
+            config,
+            dataset,
+            checkpoint_dir=folder,
+            # Without a period only the resumed-from checkpoint is read; none is written.
+            checkpoint_every_s=float("inf") if checkpoint_s is None else checkpoint_s,
+        )
+    except BaseException:
+        if folder is not None:
+            shutil.rmtree(folder, ignore_errors=True)
+        raise
+    return training, folder
+
+
+class Prepared:
+    """A run made ready before anyone pressed Train (a `Warm`): data made, model built, the
+    train step traced and run once. A `Job` of the same config takes it and trains its first
+    batch at once instead of 0.1-0.3 s later (0.5 s and more for a bigger model)."""
+
+    def __init__(self, warm: Warm, training: Any, checkpoint_dir: str | None) -> None:
+        self.warm, self.training, self.checkpoint_dir = warm, training, checkpoint_dir
+
+    @classmethod
+    def make(cls, warm: Warm) -> Prepared | None:
+        """None if the config cannot be got ready: its Job then prepares it and says why."""
+        folder = None
+        try:
+            training, folder = prepare_training(warm.config, None, warm.checkpoint_s)
+            training.warm_up()
+        except Exception as err:  # only a head start: the Job prepares again and reports it
+            if not isinstance(err, ValueError):
+                traceback.print_exc()
+            if folder is not None:
+                shutil.rmtree(folder, ignore_errors=True)
+            return None
+        return cls(warm, training, folder)
+
+    def fits(self, job: Job) -> bool:
+        """Whether `job` trains exactly this: same config and checkpoint period, the registry's
+        data, from the start."""
+        return (
+            job.dataset is None
+            and job.checkpoint is None
+            and job.checkpoint_s == self.warm.checkpoint_s
+            and dict(job.config) == dict(self.warm.config)
+        )
+
+    def discard(self) -> None:
+        self.training.events.close()
+        if self.checkpoint_dir is not None:
+            shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
+
+
 class BatchBuffer:
     """BatchEnd fields gathered between two sends, sent as one array per column."""
 
@@ -181,9 +258,10 @@ class BatchBuffer:
 class RunJob:
     """One run in this worker: pull the engine's events, obey commands, report as it goes."""
 
-    def __init__(self, conn: Connection, job: Job) -> None:
+    def __init__(self, conn: Connection, job: Job, prepared: Prepared | None = None) -> None:
         self.conn = conn
         self.job = job
+        self.prepared = prepared  # the run got ready ahead (a Warm of this job's config)
         self.run_id = job.run_id
         self.mode = job.mode  # running | stepping | paused
         self.steps_left = 0  # batches still to take while stepping
@@ -218,7 +296,12 @@ class RunJob:
         t = self.training
         self.send(
             Started(
-                self.run_id, t.steps_per_epoch, t.dataset.num_train, t.dataset.num_val, t.replicas
+                self.run_id,
+                t.steps_per_epoch,
+                t.dataset.num_train,
+                t.dataset.num_val,
+                t.replicas,
+                ready_ahead=self.prepared is not None,
             )
         )
         if self.mode == "stepping":
@@ -237,23 +320,15 @@ class RunJob:
                 shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 
     def prepare(self) -> Any:
-        import trainer
-
-        config = trainer.RunConfig.from_dict(self.job.config)
-        if self.job.checkpoint_s is not None or self.job.checkpoint is not None:
-            self.checkpoint_dir = tempfile.mkdtemp(prefix="tapeboard-checkpoint-")
-            if self.job.checkpoint is not None:
-                checkpoints.unpack(self.job.checkpoint, self.checkpoint_dir)
+        job = self.job
+        if self.prepared is not None:
+            training, self.checkpoint_dir = self.prepared.training, self.prepared.checkpoint_dir
+        else:
+            training, self.checkpoint_dir = prepare_training(
+                job.config, job.dataset, job.checkpoint_s, job.checkpoint
+            )
+            if job.checkpoint is not None:
                 self.checkpoint_sent = checkpoints.latest_name(self.checkpoint_dir)
-        training = trainer.prepare(
-            config,
-            self.job.dataset,
-            checkpoint_dir=self.checkpoint_dir,
-            # Without a period only the resumed-from checkpoint is read; none is written.
-            checkpoint_every_s=(
-                float("inf") if self.job.checkpoint_s is None else self.job.checkpoint_s
-            ),
-        )
         if self.job.boundary and training.dataset.is_2d:
             from trainer.evaluate import grid_axes
 

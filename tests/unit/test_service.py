@@ -161,6 +161,41 @@ def test_a_worker_trains_exactly_what_trainer_train_computes(service, tmp_path):
     np.testing.assert_allclose(outputs, local_model.predict(grid, verbose=0), atol=1e-5)
 
 
+def test_a_worker_got_ready_ahead_trains_the_same_run(service):
+    config, raw, data = xor(num_samples=2000, epochs=3, dropout=0.1)
+    assert service.warm(config, data)
+    readied = next(w for w in service.pool.snapshot() if w.ready_for == config.to_dict())
+    assert service.warm(config, data)  # already under way: no second worker gets it ready
+    assert sum(w.ready_for is not None for w in service.pool.snapshot()) == 1
+
+    run = service.start(config, data, owner="alice")
+    wait_finished(run)
+    assert run.end.reason == "completed", run.end.message
+    assert run.ready_ahead and worker_of(service, run) in (None, readied)
+    reference, _ = local_losses(config, raw)
+    np.testing.assert_allclose(losses_of(run), reference, atol=1e-6)
+    assert_contiguous(run)
+
+    # Got ready for one config, asked for another: the worker drops what it had and trains it.
+    wait_idle(service)
+    other, raw_other, data_other = xor(num_samples=1000, epochs=2)
+    assert service.warm(config, data) and service.warm(config.replace(seed=1), data)
+    assert all(w.ready_for is not None for w in service.pool.snapshot())
+    run = service.start(other, data_other, owner="alice")
+    wait_finished(run)
+    assert run.end.reason == "completed" and not run.ready_ahead
+    np.testing.assert_allclose(losses_of(run), local_losses(other, raw_other)[0], atol=1e-6)
+
+
+def test_only_what_a_worker_may_train_is_got_ready(service):
+    before = [(w.pid, w.ready_for) for w in service.pool.snapshot()]
+    config, _, data = xor(hidden_units=(4096,) * 16)  # over the parameter budget
+    assert not service.warm(config, data)
+    config, _, data = xor(dataset="csv")
+    assert not service.warm(config, data)
+    assert [(w.pid, w.ready_for) for w in service.pool.snapshot()] == before
+
+
 def test_stepping_trains_one_interval_at_a_time_then_resumes(service):
     # 320 training points / 32 = 10 steps an epoch, 20 in all; 7 does not divide them.
     config, raw, data = xor(log_every=7)
