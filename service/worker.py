@@ -222,7 +222,7 @@ class Prepared:
         )
 
     def discard(self) -> None:
-        self.training.events.close()
+        self.training.close()
         if self.checkpoint_dir is not None:
             shutil.rmtree(self.checkpoint_dir, ignore_errors=True)
 

@@ -71,6 +71,13 @@ class Training:
             return
         _prime(self._setup.get(), len(self.dataset.x_train))
 
+    def close(self) -> None:
+        """End the run where it is, as `events.close()` does, and let its compiled functions
+        and data tensors go, also when it was warmed up and never pulled."""
+        self.events.close()
+        if self._setup is not None:
+            self._setup.drop()
+
     @property
     def total_steps(self) -> int:
         return self.steps_per_epoch * self.config.epochs

@@ -307,6 +307,15 @@ def test_warm_up_after_the_first_pull_or_run_eagerly_does_nothing():
     assert chunk.experimental_get_tracing_count() == 1
     training.events.close()
 
+    # A warmed run that is never pulled lets its compiled functions go when closed.
+    unused = trainer.prepare(config(), tiny())
+    unused.warm_up()
+    assert unused._setup.parts is not None
+    unused.close()
+    assert unused._setup.parts is None
+    with pytest.raises(StopIteration):
+        next(unused.events)
+
     eager = trainer.prepare(config(run_eagerly=True), tiny())
     eager.warm_up()
     reference = [e.loss for e in batches(trainer.train(config(run_eagerly=True), tiny()))]
