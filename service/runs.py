@@ -116,6 +116,14 @@ class Run:
             self.version += 1
             self.changed.notify_all()
 
+    def wait_first_batch(self, timeout: float) -> bool:
+        """Block up to `timeout` seconds until the run has recorded a batch or ended; True if
+        it has."""
+        with self.lock:
+            return self.changed.wait_for(
+                lambda: len(self.history) > 0 or self.end is not None, timeout
+            )
+
     def wait_end(self, timeout: float) -> bool:
         """Block up to `timeout` seconds until the run has ended; True if it has."""
         with self.lock:

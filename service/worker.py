@@ -340,7 +340,9 @@ class RunJob:
 
         events = self.training.events
         now = time.perf_counter()
-        next_flush, next_poll, next_boundary = now + FLUSH_S, now, now + BOUNDARY_S
+        # The first chunk's batches go at once: the page that just started the run is waiting
+        # for its first losses.
+        next_flush, next_poll, next_boundary = now, now, now + BOUNDARY_S
         while True:
             now = time.perf_counter()
             if now >= next_poll:

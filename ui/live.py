@@ -24,6 +24,19 @@ BOUNDARY_SIDE = 300  # px: the live decision boundary is a square plot this size
 # How long past its estimated end a redraw waits for a run due to end before the next redraw:
 # its batches reach the server every 0.1 s, then come the last epoch's validation and the model.
 END_MARGIN_S = 0.25
+FIRST_WAIT = 0.75  # of a redraw interval: the longest a redraw waits for a run's first batch
+
+
+def wait_for_first_batch(run, every_s: float) -> bool:
+    """Hold the redraw of a run a worker has started but that has recorded no batch yet until
+    its first batches arrive, at most FIRST_WAIT of `every_s`: the page run that follows a
+    click on Train then draws the first losses (a worker that had the run ready trains them
+    within a few hundredths of a second) instead of "Step 0" for a whole interval. True if
+    it waited."""
+    if run.status not in ("running", "stepping") or run.steps_done:
+        return False
+    run.wait_first_batch(FIRST_WAIT * every_s)
+    return True
 
 
 def wait_for_end(run, every_s: float) -> bool:

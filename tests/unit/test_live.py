@@ -1,4 +1,5 @@
-"""The Train page's live view waits for a run about to end, so "finished" shows as it ends.
+"""The Train page's live view waits for a run about to end, so "finished" shows as it ends, and
+for a run just started, so its first losses show with the click's page run.
 
 The run here is the server's record of a run (`service.Run`) fed the reports a worker sends,
 from another thread as the service's pump thread does; no worker and no TensorFlow."""
@@ -14,7 +15,7 @@ from service import Run, protocol
 from service.runs import apply_report
 from trainer.config import RunConfig
 from trainer.history import BATCH_COLUMNS, History
-from ui.live import wait_for_end
+from ui.live import FIRST_WAIT, wait_for_end, wait_for_first_batch
 
 EVERY_S = 0.4  # the page's redraw interval
 
@@ -89,4 +90,46 @@ def test_a_run_far_from_its_end_or_not_running_is_drawn_at_once():
     paused.status = "paused"  # a paused run's ETA is no end to wait for
     started = time.perf_counter()
     assert not wait_for_end(paused, EVERY_S)
+    assert time.perf_counter() - started < 0.05
+
+
+def batches_later(run: Run, after_s: float) -> threading.Thread:
+    """The worker's first Batches (one batch), applied `after_s` from now by another thread."""
+
+    def report() -> None:
+        time.sleep(after_s)
+        one = {"step": [0], "epoch": [0], "batch": [0], "loss": [0.7], "samples_seen": [8]}
+        columns = {name: np.asarray(one.get(name, [0.01])) for name in BATCH_COLUMNS}
+        with run.lock:
+            apply_report(run, protocol.Batches("r", columns))
+
+    thread = threading.Thread(target=report)
+    thread.start()
+    return thread
+
+
+def test_a_run_just_started_is_drawn_with_its_first_batches_as_they_come():
+    run = running_run(steps_done=0, total_steps=1000, steps_per_s=1000.0)
+    thread = batches_later(run, 0.1)
+    started = time.perf_counter()
+    assert wait_for_first_batch(run, EVERY_S)
+    waited = time.perf_counter() - started
+    thread.join()
+    assert run.steps_done == 1
+    assert 0.1 <= waited < 0.25, waited  # back with the batches, not at the time limit
+
+
+def test_a_first_batch_is_waited_for_at_most_part_of_an_interval_and_only_once_started():
+    run = running_run(steps_done=0, total_steps=1000, steps_per_s=1000.0)
+    started = time.perf_counter()
+    assert wait_for_first_batch(run, EVERY_S)
+    waited = time.perf_counter() - started
+    assert FIRST_WAIT * EVERY_S - 0.01 <= waited < EVERY_S, waited
+
+    queued = running_run(steps_done=0, total_steps=1000, steps_per_s=1000.0)
+    queued.status = "queued"  # no worker has it: nothing will come soon
+    training = running_run(steps_done=5, total_steps=1000, steps_per_s=1000.0)
+    started = time.perf_counter()
+    assert not wait_for_first_batch(queued, EVERY_S)
+    assert not wait_for_first_batch(training, EVERY_S)
     assert time.perf_counter() - started < 0.05
