@@ -29,7 +29,10 @@ from playwright.sync_api import Browser, Page, expect
 pytestmark = pytest.mark.browser
 
 VIEWPORT = {"width": 1400, "height": 900}
-LONG = "epochs=300&batch_size=8"  # 54,000 steps: a minute or more of training
+# 360,000 steps (2,000 epochs of digits, within the server's default budget): half a minute
+# or more of training at the 10,000 steps/s a quiet box manages. 300 epochs (54,000 steps)
+# ended in 5.3 s, before a test had reopened the run's link and pressed Stop.
+LONG = "epochs=2000&batch_size=8"
 
 
 def start_long_run(page: Page, server: Server) -> int:
