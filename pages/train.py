@@ -217,7 +217,9 @@ def live_view(run, view: dict, drawn: tuple) -> None:
     @st.fragment(run_every=every)
     def redraw() -> None:
         current = state.service().get(run.id) or run
-        live.wait_for_first_batch(current, LIVE_EVERY_S) or live.wait_for_end(current, LIVE_EVERY_S)
+        # Statements, not an expression: Streamlit's magic would draw an expression's value.
+        if not live.wait_for_first_batch(current, LIVE_EVERY_S):
+            live.wait_for_end(current, LIVE_EVERY_S)
         # The status is redrawn here, not by the page: a queued run that starts changes it
         # and not the buttons, so it needs no page rerun (one such rerun, asked for by this
         # fragment on a busy box, was lost: the page froze at "waiting for a free worker").

@@ -43,3 +43,32 @@ def test_every_page_runs_without_importing_tensorflow():
     )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert "TensorFlow modules: []" in done.stdout
+
+
+def bare_expressions(path: Path) -> list[str]:
+    """`file:line` of every expression statement in a page script that is not a docstring, a
+    call, an await or a yield: what Streamlit's magic would draw as a value if it were on."""
+    import ast
+
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found = []
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if not isinstance(body, list):
+            continue
+        for i, statement in enumerate(body):
+            if not isinstance(statement, ast.Expr):
+                continue
+            value = statement.value
+            docstring = i == 0 and isinstance(value, ast.Constant) and isinstance(value.value, str)
+            if not docstring and not isinstance(value, (ast.Call, ast.Await, ast.Yield)):
+                found.append(f"{path.relative_to(ROOT)}:{statement.lineno}")
+    return found
+
+
+def test_page_scripts_have_no_bare_expressions_and_magic_is_off():
+    # `a() or b()` as a statement drew "False" above the Train page's chart on every redraw.
+    scripts = [ROOT / "app.py", *sorted((ROOT / "pages").glob("*.py"))]
+    assert [hit for script in scripts for hit in bare_expressions(script)] == []
+    config = (ROOT / ".streamlit" / "config.toml").read_text()
+    assert "magicEnabled = false" in config
