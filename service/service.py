@@ -109,7 +109,9 @@ class RunService:
         traced and run once) while the page that would start it is open: a Train pressed
         then trains its first batch at once. `dataset`: the data as trained on, for the size
         checks. Only for registry data on one machine, within this server's limits, and only
-        when a worker is idle and no run waits. True if a worker is (being) got ready."""
+        when a worker is idle and no run waits. Each idle worker is ready for one config: a
+        config asked for again also readies a worker ready for nothing, and a new one replaces
+        the config got ready longest ago. True if a worker is (being) got ready."""
         if config.dataset == "csv" or config.strategy == "multi_worker":
             return False
         try:
@@ -121,12 +123,17 @@ class RunService:
             if self._closed or self._queue:
                 return False
             idle = [w for w in self.pool.snapshot() if w.idle]
+            spare = [w for w in idle if w.ready_for is None]
             if any(w.ready_for == wanted for w in idle):
-                return True
-            if not idle:
+                # Ready already; a worker ready for nothing gets it ready too: several people
+                # sent the same link press Train together (a demo), and each trains at once.
+                if not spare:
+                    return True
+                worker = spare[0]
+            elif not idle:
                 return False
-            # A worker got ready for nothing yet, else the one got ready longest ago.
-            worker = min(idle, key=lambda w: (w.ready_for is not None, w.ready_at))
+            else:  # a worker ready for nothing, else the one got ready longest ago
+                worker = min(idle, key=lambda w: (w.ready_for is not None, w.ready_at))
             worker.ready_for, worker.ready_at = wanted, time.monotonic()
         return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
 
