@@ -53,10 +53,10 @@ def start_run(mode: str) -> None:
 def get_ready(config) -> None:
     """While Train can be pressed, have a worker get this config's run ready (data, model, the
     traced step): pressed, it trains its first batch at once. Never for data that would have
-    to be downloaded first, nor for an upload (its data would travel to a worker for nothing)."""
+    to be downloaded first (the service itself declines uploads and oversized runs)."""
     from trainer.datasets import is_cached
 
-    if config.dataset == "csv" or not is_cached(config.dataset):
+    if not is_cached(config.dataset):
         return
     try:
         dataset = page_data.with_validation(page_data.dataset_for(config), config)
@@ -217,9 +217,7 @@ def live_view(run, view: dict, drawn: tuple) -> None:
     @st.fragment(run_every=every)
     def redraw() -> None:
         current = state.service().get(run.id) or run
-        # Statements, not an expression: Streamlit's magic would draw an expression's value.
-        if not live.wait_for_first_batch(current, LIVE_EVERY_S):
-            live.wait_for_end(current, LIVE_EVERY_S)
+        live.hold_redraw(current, LIVE_EVERY_S)
         # The status is redrawn here, not by the page: a queued run that starts changes it
         # and not the buttons, so it needs no page rerun (one such rerun, asked for by this
         # fragment on a busy box, was lost: the page froze at "waiting for a free worker").

@@ -89,10 +89,7 @@ def main() -> int:
                     ready.discard()
                 ready = Prepared.make(message)
             elif isinstance(message, Job):
-                prepared = ready if ready is not None and ready.fits(message) else None
-                if ready is not None and prepared is None:
-                    ready.discard()
-                ready = None
+                prepared, ready = Prepared.take(ready, message), None
                 RunJob(conn, message, prepared).run()
                 runs += 1
                 conn.send(Idle(runs))
@@ -210,6 +207,14 @@ class Prepared:
                 shutil.rmtree(folder, ignore_errors=True)
             return None
         return cls(warm, training, folder)
+
+    @staticmethod
+    def take(ready: Prepared | None, job: Job) -> Prepared | None:
+        """What was got ready, if `job` trains exactly that; otherwise it is dropped."""
+        if ready is not None and not ready.fits(job):
+            ready.discard()
+            return None
+        return ready
 
     def fits(self, job: Job) -> bool:
         """Whether `job` trains exactly this: same config and checkpoint period, the registry's

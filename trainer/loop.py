@@ -164,11 +164,10 @@ class _Counters:
 
 @dataclass
 class _Parts:
-    """What a run's loop needs before its first step: optimizer, metrics, the compiled chunk and
+    """What a run's loop needs before its first step: metrics, the compiled chunk and
     evaluation, the epoch orders. Built by `_build` at the first pull, or earlier by
     `Training.warm_up`."""
 
-    optimizer: keras.optimizers.Optimizer
     train_metrics: Mapping[str, keras.metrics.Metric]
     val_metrics: Mapping[str, keras.metrics.Metric]
     unit: float  # losses are shown times this: the target's variance for a regression
@@ -237,7 +236,6 @@ def _build(
         )
     saver.track(model, optimizer, strategy)
     return _Parts(
-        optimizer,
         train_metrics,
         val_metrics,
         # A regression trains on the standardized target's squared error (see `make_loss`);

@@ -27,6 +27,13 @@ END_MARGIN_S = 0.25
 FIRST_WAIT = 0.75  # of a redraw interval: the longest a redraw waits for a run's first batch
 
 
+def hold_redraw(run, every_s: float) -> None:
+    """Before a redraw: wait for a just-started run's first batches, or for the end of a run
+    that ends before the next redraw (see the two below)."""
+    if not wait_for_first_batch(run, every_s):
+        wait_for_end(run, every_s)
+
+
 def wait_for_first_batch(run, every_s: float) -> bool:
     """Hold the redraw of a run a worker has started but that has recorded no batch yet until
     its first batches arrive, at most FIRST_WAIT of `every_s`: the page run that follows a
