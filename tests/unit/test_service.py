@@ -256,7 +256,8 @@ def test_the_model_saved_at_a_pause_is_the_model_at_its_step(service, tmp_path):
 
 
 def test_a_pause_mid_chunk_keeps_history_and_model_together(service, tmp_path):
-    config, raw, data = xor(num_samples=2000, epochs=5)
+    # 200 epochs, stopped below: 5 (250 steps) could end before the pause arrived (a CI failure).
+    config, raw, data = xor(num_samples=2000, epochs=200)
     run = service.start(config, data, owner="alice")
     wait_for(lambda: len(run.history) >= 40, "40 steps")
     service.command(run.id, "pause", "alice")
