@@ -50,12 +50,16 @@ async def serve(_app):
         print(f"tapeboard: {err}", flush=True)
     # The default dataset, read once before the first visitor: its scikit-learn import takes
     # seconds of the GIL that the first Train (or the first page) would otherwise wait for.
-    # Likewise the pages' preload hints (0.4 s of reading the frontend's modules).
+    # Likewise the pages' preload hints (0.4 s of reading the frontend's modules), and the
+    # live charts' specs (the first run's redraws took 70 ms more of this process than later
+    # runs', as other visitors' pages loaded).
     import trainer
+    from ui import live
     from ui.preload import prepare_hints
 
     trainer.load_dataset("digits")
     prepare_hints()
+    live.prepare()
     yield
     close_service()
 

@@ -133,3 +133,30 @@ def test_a_first_batch_is_waited_for_at_most_part_of_an_interval_and_only_once_s
     assert not wait_for_first_batch(queued, EVERY_S)
     assert not wait_for_first_batch(training, EVERY_S)
     assert time.perf_counter() - started < 0.05
+
+
+def test_prepare_builds_what_a_first_run_draws_before_anyone_asks():
+    """The server calls `prepare` as it starts: a first run's redraws on the default view
+    (the loss chart without and then with its hover layers, the epoch metric, a Playground
+    set's boundary) then find their specs built, instead of building them while other
+    visitors' pages wait on the server."""
+    import trainer
+    from ui import charts, insight_charts, live, page_data
+
+    cached = (charts._live_loss_json, charts._live_metric_json, insight_charts._live_boundary_json)
+    for function in cached:
+        function.cache_clear()
+    live.prepare()
+    built = [function.cache_info().misses for function in cached]
+    assert all(built)
+    xor = trainer.load_dataset("xor")
+    for hover in (False, True):
+        charts.live_loss_spec(hover=hover)
+    charts.live_metric_spec("accuracy")
+    insight_charts.live_boundary_spec(
+        xor.task,
+        xor.class_names,
+        height=live.BOUNDARY_SIDE,
+        target_domain=page_data.target_domain(xor),
+    )
+    assert [function.cache_info().misses for function in cached] == built
