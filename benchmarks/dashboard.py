@@ -35,7 +35,11 @@ store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (print
    run ("Step 0 of M": the server has it; then a worker builds and traces it). Meanwhile a
    second context opens /model: seconds to its heading, vs the same on an idle server of the
    same age (another fresh server, 15 s old, a visitor on /train who does not press Train)
-   and on the settled idle server after the run (bar: about as quick as idle).
+   and on the settled idle server after the run (bar: about as quick as idle). Each visit
+   is split by its websocket frames into the browser's part (loading Streamlit's frontend)
+   and the server's (the page's request -> its script finished). At the same moments a
+   visitor who has the app open already goes from Data to Model: seconds from the click on
+   the sidebar's link to the Model heading (the issue's "other visitors' page changes").
 5. Memory: on a fresh server, Train pressed N times in a row (digits, the starter config with
    `?epochs=2`), each waiting for "finished"; after each, once the server's processes are
    quiet, the sum of VmRSS over the server and all its descendants (workers included).
@@ -532,19 +536,54 @@ def browser_run(page, server: Server, query: str) -> Watch:
     return watch
 
 
-def time_model_page(browser, url: str) -> float:
-    """A new visitor opens /model: seconds from the navigation's start to the first frame
-    with its heading, by the page's clock."""
+@dataclass
+class Visit:
+    """A new visitor's /model, split where the server's work begins and ends (the websocket's
+    frames, by this process's clock): the browser loads and starts Streamlit's frontend
+    (`boot_s`: navigation -> its first request on the websocket), the server runs the page
+    (`server_s`: that request -> the script-finished message), and the heading shows
+    (`heading_s`: navigation -> the first frame with it, by the page's clock)."""
+
+    heading_s: float
+    boot_s: float
+    server_s: float
+
+
+def time_model_page(browser, url: str) -> Visit:
+    """A new visitor opens /model: seconds to the first frame with its heading, and where they
+    went (`Visit`)."""
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
     page = new_page(browser)
     page.context.add_init_script(APPEARED)
+    marks: dict[str, float] = {}
+
+    def mark(name: str) -> None:
+        marks.setdefault(name, time.perf_counter() - started)
+
+    def on_frame(payload) -> None:
+        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).HasField(
+            "script_finished"
+        ):
+            mark("finished")
+
+    def on_websocket(ws) -> None:
+        ws.on("framesent", lambda _: mark("request"))
+        ws.on("framereceived", on_frame)
+
+    page.on("websocket", on_websocket)
     try:
+        started = time.perf_counter()
         page.goto(f"{url}/model", wait_until="commit")
         page.wait_for_function(
             "() => window.__appeared.stHeading !== undefined",
             polling="raf",
             timeout=PAGE_TIMEOUT_MS,
         )
-        return page.evaluate("window.__appeared.stHeading") / 1000
+        heading = page.evaluate("window.__appeared.stHeading") / 1000
+        page.wait_for_timeout(50)  # the script-finished frame follows the heading's
+        request = marks.get("request", float("nan"))
+        return Visit(heading, request, marks.get("finished", float("nan")) - request)
     finally:
         page.context.close()
 
@@ -864,29 +903,79 @@ def open_busy(page, server: Server, query: str) -> tuple[float, float, float]:
 
 def measure_fresh_server(browser, env, workdir: Path, wait_s: float, query: str) -> dict:
     """A fresh server with nobody pressing Train (the reference), then one where a visitor
-    presses Train; both `wait_s` after they first answered."""
+    presses Train; both `wait_s` after they first answered. On each, a visitor who has the
+    app open already goes from Data to Model (`start_page_change`) as a new visitor opens
+    /model: at the click on Train, and with nobody training."""
     result: dict = {}
     with running_server(workdir / "fresh-idle.log", env) as server:
         time.sleep(max(0.0, server.healthy_at + wait_s - time.monotonic()))
-        page = new_page(browser)
+        page, other = new_page(browser), open_data_page(browser, server.url)
         result["idle_paint"] = open_busy(page, server, query)
+        start_page_change(other, "Model")
         result["model_fresh_idle_s"] = time_model_page(browser, server.url)
+        result["change_fresh_idle_s"] = page_change_s(other)
         page.context.close()
     with running_server(workdir / "fresh-train.log", env) as server:
         time.sleep(max(0.0, server.healthy_at + wait_s - time.monotonic()))
-        page = new_page(browser)
+        page, other = new_page(browser), open_data_page(browser, server.url)
         result["paint"] = open_busy(page, server, query)
         press_train(page)
+        start_page_change(other, "Model")
         result["model_busy_s"] = time_model_page(browser, server.url)
+        result["change_busy_s"] = page_change_s(other)
         watch = wait_stamp(page, "firstStep")
         result["watch"] = watch
         watch = wait_stamp(page, "finished")
         finish_figures(watch)
         result["finished_s"] = watch.finished_s
         result["quiet_wait_s"] = wait_quiet(server.process.pid)
-        result["model_idle_s"] = [time_model_page(browser, server.url) for _ in range(3)]
+        result["model_idle_s"], result["change_idle_s"] = [], []
+        for _ in range(3):
+            start_page_change(other, "Data")
+            page_change_s(other)
+            wait_quiet(server.process.pid)
+            start_page_change(other, "Model")
+            result["model_idle_s"].append(time_model_page(browser, server.url))
+            result["change_idle_s"].append(page_change_s(other))
         page.context.close()
     return result
+
+
+def open_data_page(browser, url: str):
+    """A visitor with the app open on its Data page."""
+    page = new_page(browser)
+    page.goto(f"{url}/data")
+    page.get_by_test_id("stHeading").filter(has_text="Data").wait_for(timeout=PAGE_TIMEOUT_MS)
+    return page
+
+
+# A click on the sidebar's link to page `name`; `window.__change` becomes the seconds from the
+# click to the first frame with that page's heading (by the page's clock). It returns at once,
+# so the page changes while this process goes on (`page_change_s` waits for the figure).
+START_PAGE_CHANGE = """(name) => {
+  window.__change = null;
+  const started = performance.now();
+  const link = [...document.querySelectorAll('[data-testid="stSidebarNavLink"]')]
+    .find((a) => a.textContent.trim().endsWith(name));  // after its icon's name
+  link.click();
+  (function poll() {
+    const heading = document.querySelector('[data-testid="stHeading"]');
+    if (heading && heading.textContent.trim().startsWith(name)) {
+      window.__change = (performance.now() - started) / 1000;
+    } else {
+      requestAnimationFrame(poll);
+    }
+  })();
+}"""
+
+
+def start_page_change(page, name: str) -> None:
+    page.evaluate(START_PAGE_CHANGE, name)
+
+
+def page_change_s(page) -> float:
+    page.wait_for_function("() => window.__change !== null", timeout=PAGE_TIMEOUT_MS)
+    return page.evaluate("window.__change")
 
 
 def report_fresh_server(r: dict, wait_s: float) -> None:
@@ -906,16 +995,39 @@ def report_fresh_server(r: dict, wait_s: float) -> None:
         f"     of which click -> the page first shows the new run: {watch.shown_s:.2f} s (at "
         f"step {watch.shown_step}), then -> first step: {first - watch.shown_s:.2f} s"
     )
-    idle = statistics.median(r["model_idle_s"])
-    busy = r["model_busy_s"]
-    print(f"   another visitor opens /model while that run starts: {busy:.2f} s to its heading")
+    idles = r["model_idle_s"]
+    idle = statistics.median(v.heading_s for v in idles)
+    busy, fresh = r["model_busy_s"], r["model_fresh_idle_s"]
+    print(
+        "   another visitor opens /model while that run starts: "
+        f"{busy.heading_s:.2f} s to its heading"
+    )
     print(
         f"   ... the same on a fresh server of the same age, nobody training: "
-        f"{r['model_fresh_idle_s']:.2f} s ({busy / r['model_fresh_idle_s']:.2f}x)"
+        f"{fresh.heading_s:.2f} s ({busy.heading_s / fresh.heading_s:.2f}x)"
     )
     print(
         f"   ... the same on the settled idle server (median of 3, after the run): {idle:.2f} s"
-        f" ({busy / idle:.2f}x; bar: about as quick as idle)"
+        f" ({busy.heading_s / idle:.2f}x; bar: about as quick as idle)"
+    )
+    change, change_idle = r["change_busy_s"], statistics.median(r["change_idle_s"])
+    print(
+        f"   a visitor already in the app goes from Data to Model meanwhile: {change:.2f} s; "
+        f"fresh idle {r['change_fresh_idle_s']:.2f} s, settled idle {change_idle:.2f} s "
+        f"({change / change_idle:.2f}x)"
+    )
+    # The browser and the server share this machine; on a public server the browser is the
+    # visitor's own. The websocket's frames say which of the two took the time.
+    idle_server = statistics.median(v.server_s for v in idles)
+    idle_boot = statistics.median(v.boot_s for v in idles)
+    print(
+        f"     the server's part (the page's request -> its script finished): {busy.server_s:.3f} s"
+        f" while the run starts, {fresh.server_s:.3f} s fresh idle, {idle_server:.3f} s settled"
+    )
+    print(
+        f"     the browser's part before it (loading Streamlit's frontend, on this machine): "
+        f"{busy.boot_s:.2f} s while the run starts, {fresh.boot_s:.2f} s fresh idle, "
+        f"{idle_boot:.2f} s settled"
     )
 
 
