@@ -1031,6 +1031,34 @@ def report_fresh_server(r: dict, wait_s: float) -> None:
     )
 
 
+def report_fresh_rounds(rounds: list[dict]) -> None:
+    """Part 4's figures over its rounds (each a pair of fresh servers): medians."""
+    median = statistics.median
+    first = median(r["watch"].first_step_s for r in rounds)
+    print(f"\n4. Over {len(rounds)} rounds, medians (while the run starts / fresh idle / settled):")
+    print(f"   click Train -> first step shown: {first:.2f} s; bar <= 2 s: {verdict(first <= 2)}")
+    for label, part in (
+        ("a new visitor's /model to its heading", "heading_s"),
+        ("  the browser's part (loading the frontend)", "boot_s"),
+        ("  the server's part (request -> script finished)", "server_s"),
+    ):
+        busy, fresh, calm = (
+            median(getattr(r["model_busy_s"], part) for r in rounds),
+            median(getattr(r["model_fresh_idle_s"], part) for r in rounds),
+            median(median(getattr(v, part) for v in r["model_idle_s"]) for r in rounds),
+        )
+        print(f"   {label}: {busy:.3f} / {fresh:.3f} / {calm:.3f} s ({busy / calm:.2f}x settled)")
+    busy, fresh, calm = (
+        median(r["change_busy_s"] for r in rounds),
+        median(r["change_fresh_idle_s"] for r in rounds),
+        median(median(r["change_idle_s"]) for r in rounds),
+    )
+    print(
+        f"   an open tab's page change, Data -> Model: {busy:.3f} / {fresh:.3f} / {calm:.3f} s "
+        f"({busy / calm:.2f}x settled; bar: about as quick as idle)"
+    )
+
+
 # -- 5: memory -----------------------------------------------------------------------------------
 def measure_memory(browser, env, workdir: Path, runs: int, query: str) -> dict:
     """Train pressed `runs` times on one page of one fresh server; the server's processes'
@@ -1113,6 +1141,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--pair-epochs", type=int, default=6, help="part 3")
     parser.add_argument("--pair-rounds", type=int, default=3, help="part 3 rounds")
     parser.add_argument("--fresh-wait", type=float, default=15.0, help="part 4 server age, s")
+    parser.add_argument("--fresh-rounds", type=int, default=1, help="part 4 pairs of servers")
     parser.add_argument("--fresh-query", default="", help="part 4 link (default: the starter)")
     parser.add_argument("--memory-runs", type=int, default=80, help="part 5 runs")
     parser.add_argument("--memory-query", default="epochs=2", help="part 5 link")
@@ -1169,11 +1198,17 @@ def main() -> None:
                         )
                         report_spectators(figures, watched, args.spectators)
             if 4 in parts:
-                print("part 4: two fresh servers", flush=True)
-                fresh = measure_fresh_server(
-                    browser, env, workdir, args.fresh_wait, args.fresh_query
-                )
-                report_fresh_server(fresh, args.fresh_wait)
+                rounds = []
+                for round_ in range(args.fresh_rounds):
+                    print(f"part 4: two fresh servers (round {round_ + 1})", flush=True)
+                    rounds.append(
+                        measure_fresh_server(
+                            browser, env, workdir, args.fresh_wait, args.fresh_query
+                        )
+                    )
+                    report_fresh_server(rounds[-1], args.fresh_wait)
+                if len(rounds) > 1:
+                    report_fresh_rounds(rounds)
             if 5 in parts:
                 print(f"part 5: {args.memory_runs} runs", flush=True)
                 memory = measure_memory(browser, env, workdir, args.memory_runs, args.memory_query)
