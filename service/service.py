@@ -124,16 +124,13 @@ class RunService:
                 return False
             idle = [w for w in self.pool.snapshot() if w.idle]
             spare = [w for w in idle if w.ready_for is None]
-            if any(w.ready_for == wanted for w in idle):
-                # Ready already; a worker ready for nothing gets it ready too: several people
-                # sent the same link press Train together (a demo), and each trains at once.
-                if not spare:
-                    return True
-                worker = spare[0]
-            elif not idle:
-                return False
-            else:  # a worker ready for nothing, else the one got ready longest ago
-                worker = min(idle, key=lambda w: (w.ready_for is not None, w.ready_at))
+            ready = any(w.ready_for == wanted for w in idle)
+            if not idle or (ready and not spare):
+                return ready
+            # A worker ready for nothing, even when another is ready for this config: several
+            # people sent the same link press Train together (a demo), and each trains at
+            # once. Else the worker got ready longest ago.
+            worker = spare[0] if spare else min(idle, key=lambda w: w.ready_at)
             worker.ready_for, worker.ready_at = wanted, time.monotonic()
         return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
 

@@ -25,22 +25,22 @@ BOUNDARY_SIDE = 300  # px: the live decision boundary is a square plot this size
 # How long past its estimated end a redraw waits for a run due to end before the next redraw:
 # its batches reach the server every 0.1 s, then come the last epoch's validation and the model.
 END_MARGIN_S = 0.25
-PLAYGROUND_CLASSES = ("-1", "+1")  # the 2-D classification sets' classes
 FIRST_WAIT = 0.75  # of a redraw interval: the longest a redraw waits for a run's first batch
 
 
 def prepare() -> None:
     """Build, as the server starts, what a server's first run would otherwise build in its
     first redraws while other visitors' pages wait on this process: the live charts' specs
-    (Altair checks each against the Vega-Lite schema, 7-30 ms apiece) for the default view,
-    and one decision-boundary image (the PNG encoder's first use). The specs are cached."""
+    for the default view (Altair checks each against the Vega-Lite schema, 7-30 ms apiece;
+    they are cached) and one decision-boundary image (the PNG encoder's first use)."""
+    from trainer.playground import CLASS_NAMES
+
     for hover in (False, True):
         charts.live_loss_spec(hover=hover)
-    for task in ("classification", "regression"):
-        charts.live_metric_spec("accuracy" if task == "classification" else "mae")
-        names = PLAYGROUND_CLASSES if task == "classification" else ()
-        insight_charts.live_boundary_spec(task, names, height=BOUNDARY_SIDE)
-        insight_charts.boundary_image(np.zeros((2, 2)), task, names)
+    for metric in ("accuracy", "mae"):
+        charts.live_metric_spec(metric)
+    insight_charts.live_boundary_spec("classification", CLASS_NAMES, height=BOUNDARY_SIDE)
+    insight_charts.boundary_image(np.zeros((2, 2)), "classification", CLASS_NAMES)
 
 
 def hold_redraw(run, every_s: float) -> None:

@@ -51,19 +51,17 @@ def bare_expressions(path: Path) -> list[str]:
     import ast
 
     tree = ast.parse(path.read_text(), filename=str(path))
-    found = []
-    for node in ast.walk(tree):
-        body = getattr(node, "body", None)
-        if not isinstance(body, list):
-            continue
-        for i, statement in enumerate(body):
-            if not isinstance(statement, ast.Expr):
-                continue
-            value = statement.value
-            docstring = i == 0 and isinstance(value, ast.Constant) and isinstance(value.value, str)
-            if not docstring and not isinstance(value, (ast.Call, ast.Await, ast.Yield)):
-                found.append(f"{path.relative_to(ROOT)}:{statement.lineno}")
-    return found
+    scopes = (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)
+    docstrings = {id(node.body[0]) for node in ast.walk(tree) if isinstance(node, scopes) and
+                  node.body and ast.get_docstring(node, clean=False) is not None}  # fmt: skip
+    drawn_by_calls = (ast.Call, ast.Await, ast.Yield, ast.YieldFrom)
+    return [
+        f"{path.relative_to(ROOT)}:{node.lineno}"
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Expr)
+        and id(node) not in docstrings
+        and not isinstance(node.value, drawn_by_calls)
+    ]
 
 
 def test_page_scripts_have_no_bare_expressions_and_magic_is_off():
