@@ -918,6 +918,7 @@ def measure_fresh_server(browser, env, workdir: Path, wait_s: float, query: str)
         result["model_fresh_idle_s"] = time_model_page(browser, server.url)
         result["change_fresh_idle_s"] = page_change_s(other)
         page.context.close()
+        other.context.close()
     with running_server(workdir / "fresh-train.log", env) as server:
         time.sleep(max(0.0, server.healthy_at + wait_s - time.monotonic()))
         page, other = new_page(browser), open_data_page(browser, server.url)
@@ -942,6 +943,7 @@ def measure_fresh_server(browser, env, workdir: Path, wait_s: float, query: str)
             result["model_idle_s"].append(time_model_page(browser, server.url))
             result["change_idle_s"].append(page_change_s(other))
         page.context.close()
+        other.context.close()
     return result
 
 
@@ -1000,68 +1002,50 @@ def report_fresh_server(r: dict, wait_s: float) -> None:
         f"     of which click -> the page first shows the new run: {watch.shown_s:.2f} s (at "
         f"step {watch.shown_step}), then -> first step: {first - watch.shown_s:.2f} s"
     )
-    idles = r["model_idle_s"]
-    idle = statistics.median(v.heading_s for v in idles)
-    busy, fresh = r["model_busy_s"], r["model_fresh_idle_s"]
-    print(
-        "   another visitor opens /model while that run starts: "
-        f"{busy.heading_s:.2f} s to its heading"
-    )
-    print(
-        f"   ... the same on a fresh server of the same age, nobody training: "
-        f"{fresh.heading_s:.2f} s ({busy.heading_s / fresh.heading_s:.2f}x)"
-    )
-    print(
-        f"   ... the same on the settled idle server (median of 3, after the run): {idle:.2f} s"
-        f" ({busy.heading_s / idle:.2f}x; bar: about as quick as idle)"
-    )
-    change, change_idle = r["change_busy_s"], statistics.median(r["change_idle_s"])
-    print(
-        f"   a visitor already in the app goes from Data to Model meanwhile: {change:.2f} s; "
-        f"fresh idle {r['change_fresh_idle_s']:.2f} s, settled idle {change_idle:.2f} s "
-        f"({change / change_idle:.2f}x)"
-    )
-    # The browser and the server share this machine; on a public server the browser is the
-    # visitor's own. The websocket's frames say which of the two took the time.
-    idle_server = statistics.median(v.server_s for v in idles)
-    idle_boot = statistics.median(v.boot_s for v in idles)
-    print(
-        f"     the server's part (the page's request -> its script finished): {busy.server_s:.3f} s"
-        f" while the run starts, {fresh.server_s:.3f} s fresh idle, {idle_server:.3f} s settled"
-    )
-    print(
-        f"     the browser's part before it (loading Streamlit's frontend, on this machine): "
-        f"{busy.boot_s:.2f} s while the run starts, {fresh.boot_s:.2f} s fresh idle, "
-        f"{idle_boot:.2f} s settled"
-    )
+    print("   other visitors while that run starts / on a fresh idle server / settled idle:")
+    print_visitors([r])
 
 
 def report_fresh_rounds(rounds: list[dict]) -> None:
     """Part 4's figures over its rounds (each a pair of fresh servers): medians."""
-    median = statistics.median
-    first = median(r["watch"].first_step_s for r in rounds)
+    first = statistics.median(r["watch"].first_step_s for r in rounds)
     print(f"\n4. Over {len(rounds)} rounds, medians (while the run starts / fresh idle / settled):")
     print(f"   click Train -> first step shown: {first:.2f} s; bar <= 2 s: {verdict(first <= 2)}")
-    for label, part in (
-        ("a new visitor's /model to its heading", "heading_s"),
-        ("  the browser's part (loading the frontend)", "boot_s"),
-        ("  the server's part (request -> script finished)", "server_s"),
+    print_visitors(rounds)
+
+
+def print_visitors(rounds: list[dict]) -> None:
+    """Other visitors' times, medians over `rounds` (the settled ones per round first): while
+    the run starts / on the fresh idle server / on the settled idle server. A new visitor's
+    /model split by its websocket frames: the browser and the server share this machine, and
+    on a public server the browser is the visitor's own."""
+    median = statistics.median
+    for label, figures in (
+        ("a new visitor's /model to its heading", visit_figures("heading_s")),
+        ("  the browser's part (loading the frontend)", visit_figures("boot_s")),
+        ("  the server's part (request -> script finished)", visit_figures("server_s")),
+        ("an open tab's page change, Data -> Model", page_change_figures),
     ):
-        busy, fresh, calm = (
-            median(getattr(r["model_busy_s"], part) for r in rounds),
-            median(getattr(r["model_fresh_idle_s"], part) for r in rounds),
-            median(median(getattr(v, part) for v in r["model_idle_s"]) for r in rounds),
+        busy, fresh, settled = zip(*map(figures, rounds))
+        busy, fresh, calm = median(busy), median(fresh), median(map(median, settled))
+        print(
+            f"   {label}: {busy:.3f} / {fresh:.3f} / {calm:.3f} s "
+            f"({busy / calm:.2f}x settled; bar: about as quick as idle)"
         )
-        print(f"   {label}: {busy:.3f} / {fresh:.3f} / {calm:.3f} s ({busy / calm:.2f}x settled)")
-    busy, fresh, calm = (
-        median(r["change_busy_s"] for r in rounds),
-        median(r["change_fresh_idle_s"] for r in rounds),
-        median(median(r["change_idle_s"]) for r in rounds),
-    )
-    print(
-        f"   an open tab's page change, Data -> Model: {busy:.3f} / {fresh:.3f} / {calm:.3f} s "
-        f"({busy / calm:.2f}x settled; bar: about as quick as idle)"
-    )
+
+
+def visit_figures(part: str) -> Callable[[dict], tuple]:
+    """A round's new visitors: (while the run starts, fresh idle, [settled]) of `Visit.part`."""
+
+    def figures(r: dict) -> tuple:
+        visits = (r["model_busy_s"], r["model_fresh_idle_s"])
+        return (*(getattr(v, part) for v in visits), [getattr(v, part) for v in r["model_idle_s"]])
+
+    return figures
+
+
+def page_change_figures(r: dict) -> tuple:
+    return r["change_busy_s"], r["change_fresh_idle_s"], r["change_idle_s"]
 
 
 # -- 5: memory -----------------------------------------------------------------------------------
