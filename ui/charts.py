@@ -166,7 +166,14 @@ def live_spec(chart: alt.TopLevelMixin) -> dict:
     Vega redraws hundreds of rows faster on a canvas than as SVG: browser time that a browser
     on the training machine takes from training."""
     spec = chart.to_dict()
-    spec.pop("config", None)  # Altair's default theme sizes; Streamlit's theme styles it
+    # Not Altair's default theme sizes (Streamlit's theme styles the chart), and no ARIA: on a
+    # canvas nothing reads the per-row description that Vega-Lite otherwise builds, an
+    # interpreted string of formatted numbers for every row on every redraw.
+    spec["config"] = {"aria": False}
+    for layer in spec.get("layer", [spec]):
+        if "name" in layer.get("data", {}):
+            # The rows come typed (Arrow); no per-row parse of the x field for the line's sort
+            layer["data"]["format"] = {"parse": None}
     spec["usermeta"] = {"embedOptions": {"renderer": "canvas"}}
     return spec
 

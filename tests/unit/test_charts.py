@@ -108,12 +108,64 @@ def test_small_charts_build():
 def test_live_spec_is_the_same_whatever_the_data_and_reads_named_datasets():
     spec = charts.live_loss_spec(x="epoch", log_scale=True)
     assert spec == charts.live_loss_spec(x="epoch", log_scale=True)
-    assert "datasets" not in spec and "config" not in spec
+    assert "datasets" not in spec
     names = {layer["data"]["name"] for layer in spec["layer"]}
     assert names == {charts.BATCH_DATA, charts.VAL_DATA}
     spec["datasets"] = {"mine": []}  # a caller adding its data does not touch the cached spec
     assert "datasets" not in charts.live_loss_spec(x="epoch", log_scale=True)
     assert charts.live_loss_spec(x="step") != charts.live_loss_spec(x="epoch")
+
+
+def compiled_marks(spec: dict) -> list[dict]:
+    """The Vega marks a Vega-Lite spec compiles to (as the browser's Vega-Lite does), nested
+    marks (a faceted line's) included."""
+    import vl_convert
+
+    def walk(marks: list[dict]) -> list[dict]:
+        return [m for mark in marks for m in (mark, *walk(mark.get("marks", [])))]
+
+    return walk(vl_convert.vegalite_to_vega(spec)["marks"])
+
+
+def parsed_fields(spec: dict) -> list[str]:
+    """The per-row type conversions (`toNumber(datum[...])`) a spec's Vega data flow makes."""
+    import vl_convert
+
+    return [
+        step["expr"]
+        for data in vl_convert.vegalite_to_vega(spec)["data"]
+        for step in data.get("transform", [])
+        if step["type"] == "formula" and "toNumber" in step["expr"]
+    ]
+
+
+def live_specs() -> dict[str, dict]:
+    from trainer.playground import CLASS_NAMES
+    from ui import insight_charts
+
+    return {
+        "loss": charts.live_loss_spec(),
+        "loss while training": charts.live_loss_spec(hover=False, x="epoch", log_scale=True),
+        "metric": charts.live_metric_spec("accuracy"),
+        "boundary": insight_charts.live_boundary_spec("classification", CLASS_NAMES),
+    }
+
+
+@pytest.mark.parametrize("name", ["loss", "loss while training", "metric", "boundary"])
+def test_live_charts_compute_nothing_per_row_that_a_canvas_does_not_show(name):
+    # Vega-Lite's ARIA default gives every mark item a description string, formatted by an
+    # interpreted expression on each redraw of every row; on a canvas nothing reads it. Its
+    # implicit parse re-types the x field of every row, which already comes typed.
+    spec = live_specs()[name]
+    marks = compiled_marks(spec)
+    assert marks and all("description" not in m.get("encode", {}).get("update", {}) for m in marks)
+    assert parsed_fields(spec) == []
+    # Without the settings the same spec compiles to per-row descriptions: the check can fail.
+    spec.pop("config")
+    assert any("description" in m.get("encode", {}).get("update", {}) for m in compiled_marks(spec))
+    for layer in spec.get("layer", [spec]):
+        layer.get("data", {}).pop("format", None)
+    assert name == "boundary" or parsed_fields(spec)  # the loss's and metric's x fields
 
 
 @pytest.mark.parametrize("log_scale", [False, True])
@@ -167,7 +219,7 @@ def test_live_metric_spec_reads_the_metric_frame():
     assert frame["split"].tolist() == ["train"] * 3 + ["validation"] * 3
     spec = charts.live_metric_spec("accuracy")
     assert spec == charts.live_metric_spec("accuracy") and "datasets" not in spec
-    assert spec["data"] == {"name": charts.METRIC_DATA}
+    assert spec["data"]["name"] == charts.METRIC_DATA
     assert spec["encoding"]["y"]["title"] == "accuracy"
 
 
