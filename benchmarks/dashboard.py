@@ -484,9 +484,10 @@ def press_train(page) -> None:
     train_button(page).click()
 
 
-def press_train_together(pages) -> None:
+def press_train_together(pages) -> float:
     """Press Train in every page at the same moment: each page clicks its button itself at one
-    wall-clock time (the pages share this machine's clock), not one after the other from here."""
+    wall-clock time (the pages share this machine's clock), not one after the other from here.
+    Returns that time (epoch seconds)."""
     for page in pages:
         train_button(page).wait_for()
     at_ms = page.evaluate("() => Date.now()") + 250 * len(pages)
@@ -500,6 +501,7 @@ def press_train_together(pages) -> None:
             }""",
             at_ms,
         )
+    return at_ms / 1000
 
 
 def wait_stamp(page, name: str, timeout_ms: float = RUN_TIMEOUT_MS) -> Watch:
@@ -712,8 +714,11 @@ def measure_two_at_once(browser, server: Server, query: str, rounds: int, warm: 
             for page in pages:
                 open_train(page, server.url, query)
             wait_quiet(server.process.pid)
+            # Where the cores went from the clicks on (not in the quarter-second per page
+            # before them, while the pages wait to click together).
+            click_at = press_train_together(pages)
+            time.sleep(max(0.0, click_at - time.time()))
             before, started = cpu_by_kind(server), time.perf_counter()
-            press_train_together(pages)
             watches = [wait_stamp(page, "finished") for page in pages]
             spent = time.perf_counter() - started
             after = cpu_by_kind(server)
