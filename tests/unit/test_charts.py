@@ -116,56 +116,65 @@ def test_live_spec_is_the_same_whatever_the_data_and_reads_named_datasets():
     assert charts.live_loss_spec(x="step") != charts.live_loss_spec(x="epoch")
 
 
-def compiled_marks(spec: dict) -> list[dict]:
-    """The Vega marks a Vega-Lite spec compiles to (as the browser's Vega-Lite does), nested
-    marks (a faceted line's) included."""
+def compiled(spec: dict) -> dict:
+    """The Vega spec a Vega-Lite spec compiles to (as the browser's Vega-Lite does)."""
     import vl_convert
+
+    return vl_convert.vegalite_to_vega(spec)
+
+
+def mark_descriptions(vega: dict) -> list[dict]:
+    """The per-item `description` encodings of a Vega spec's marks, nested marks (a faceted
+    line's) included."""
 
     def walk(marks: list[dict]) -> list[dict]:
         return [m for mark in marks for m in (mark, *walk(mark.get("marks", [])))]
 
-    return walk(vl_convert.vegalite_to_vega(spec)["marks"])
+    updates = [m.get("encode", {}).get("update", {}) for m in walk(vega["marks"])]
+    return [update["description"] for update in updates if "description" in update]
 
 
-def parsed_fields(spec: dict) -> list[str]:
-    """The per-row type conversions (`toNumber(datum[...])`) a spec's Vega data flow makes."""
-    import vl_convert
-
+def parsed_fields(vega: dict) -> list[str]:
+    """The per-row type conversions (`toNumber(datum[...])`) of a Vega spec's data flow."""
     return [
         step["expr"]
-        for data in vl_convert.vegalite_to_vega(spec)["data"]
+        for data in vega["data"]
         for step in data.get("transform", [])
         if step["type"] == "formula" and "toNumber" in step["expr"]
     ]
 
 
-def live_specs() -> dict[str, dict]:
+def boundary_spec() -> dict:
     from trainer.playground import CLASS_NAMES
     from ui import insight_charts
 
-    return {
-        "loss": charts.live_loss_spec(),
-        "loss while training": charts.live_loss_spec(hover=False, x="epoch", log_scale=True),
-        "metric": charts.live_metric_spec("accuracy"),
-        "boundary": insight_charts.live_boundary_spec("classification", CLASS_NAMES),
-    }
+    return insight_charts.live_boundary_spec("classification", CLASS_NAMES)
 
 
-@pytest.mark.parametrize("name", ["loss", "loss while training", "metric", "boundary"])
-def test_live_charts_compute_nothing_per_row_that_a_canvas_does_not_show(name):
+@pytest.mark.parametrize(
+    "make",
+    [
+        charts.live_loss_spec,
+        lambda: charts.live_loss_spec(hover=False, x="epoch", log_scale=True),
+        lambda: charts.live_metric_spec("accuracy"),
+        boundary_spec,
+    ],
+    ids=["loss", "loss while training", "metric", "boundary"],
+)
+def test_live_charts_compute_nothing_per_row_that_a_canvas_does_not_show(make):
     # Vega-Lite's ARIA default gives every mark item a description string, formatted by an
     # interpreted expression on each redraw of every row; on a canvas nothing reads it. Its
     # implicit parse re-types the x field of every row, which already comes typed.
-    spec = live_specs()[name]
-    marks = compiled_marks(spec)
-    assert marks and all("description" not in m.get("encode", {}).get("update", {}) for m in marks)
-    assert parsed_fields(spec) == []
-    # Without the settings the same spec compiles to per-row descriptions: the check can fail.
+    spec = make()
+    vega = compiled(spec)
+    assert vega["marks"] and mark_descriptions(vega) == [] and parsed_fields(vega) == []
+    # Without the settings the same spec compiles to both: the checks can fail.
     spec.pop("config")
-    assert any("description" in m.get("encode", {}).get("update", {}) for m in compiled_marks(spec))
     for layer in spec.get("layer", [spec]):
         layer.get("data", {}).pop("format", None)
-    assert name == "boundary" or parsed_fields(spec)  # the loss's and metric's x fields
+    vega = compiled(spec)
+    assert mark_descriptions(vega)
+    assert make is boundary_spec or parsed_fields(vega)  # the loss's and metric's x fields
 
 
 @pytest.mark.parametrize("log_scale", [False, True])
