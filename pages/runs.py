@@ -209,7 +209,11 @@ def main() -> None:
     ordered = [c for c in FIRST_COLUMNS if c in table] + [
         c for c in table if c not in FIRST_COLUMNS
     ]
-    st.dataframe(table[ordered], width="stretch", hide_index=True)
+    # Metrics in four significant digits: the default shows four decimals, and a small loss
+    # (1.795e-05) as 0.00002.
+    metrics = {name for s in summaries for name in s.metrics}
+    formats = {name: st.column_config.NumberColumn(format="%.4g") for name in metrics}
+    st.dataframe(table[ordered], width="stretch", hide_index=True, column_config=formats)
     if len(summaries) >= state.LIST_LIMIT:
         st.caption(
             f"Your newest {state.LIST_LIMIT:,} of {state.stored_runs():,} kept runs are listed; "

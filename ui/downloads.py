@@ -35,7 +35,8 @@ def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd
             "steps/s": round(run.steps / run.training_s) if run.training_s > 0 else None,
             "best": f"{metric} {run.best:.4g}" if run.best is not None else "",
             "_rank": run.best,
-            **{k: round(v, 4) for k, v in run.metrics.items()},
+            # Four significant digits, not four decimals: a loss of 1.8e-05 is not 0.
+            **{k: float(f"{v:.4g}") for k, v in run.metrics.items()},
         }
         config = run.config.to_dict()
         config["hidden_units"] = ",".join(map(str, run.config.hidden_units))

@@ -192,3 +192,28 @@ def test_the_model_download_takes_raw_inputs_and_names_its_classes(monkeypatch, 
     expected = softmax(keras.ops.convert_to_numpy(trained(points)))
     np.testing.assert_allclose(out["probabilities"], expected, atol=1e-6)
     assert model.get_layer("class_names").get_vocabulary() == ["-1", "+1"]
+
+
+def test_small_metrics_keep_their_digits_in_the_table():
+    """A converged run's loss (1.795e-05) was rounded to four decimals and shown as 0."""
+    from service import Run
+    from service.records import summarize
+    from trainer.events import EpochEnd
+    from trainer.history import History
+
+    history = History()
+    history.record(EpochEnd(0, {"loss": 1.795432e-05, "val_loss": 2.01e-9}, 0, 1.0))
+    run = Run(id="id1", owner="nobody", number=1, config=RunConfig(), data_title="xor",
+              num_train=10, num_val=2, steps_per_epoch=1, history=history)  # fmt: skip
+    table = downloads.runs_table([summarize(run)])
+    assert table[["loss", "val_loss"]].to_dict("records") == [
+        {"loss": 1.795e-05, "val_loss": 2.01e-9}
+    ]
+
+
+def test_the_table_shows_metrics_in_significant_digits():
+    at = two_runs()
+    columns = json.loads(at.dataframe[0].proto.columns)
+    assert {"loss", "val_loss", "val_accuracy"} <= set(columns)
+    assert {c["type_config"]["format"] for name, c in columns.items() if "loss" in name} == {"%.4g"}
+    assert "learning_rate" not in columns  # config fields as they were typed
