@@ -146,9 +146,13 @@ def main() -> None:
     if config is None:
         st.error(f"Invalid config: {plain(error)}")
         st.stop()
-    st.success(
-        "Config is valid: press **Train** on the Train page.", icon=":material/check_circle:"
-    )
+    too_big = page_data.size_problem(config)
+    if too_big:  # a valid config this server will not train: say so before Train is pressed
+        st.error(plain(too_big), icon=":material/block:")
+    else:
+        st.success(
+            "Config is valid: press **Train** on the Train page.", icon=":material/check_circle:"
+        )
     with cols[1]:
         schedule_preview(config)
     summary(config)

@@ -54,15 +54,9 @@ def get_ready(config) -> None:
     """While Train can be pressed, have a worker get this config's run ready (data, model, the
     traced step): pressed, it trains its first batch at once. Never for data that would have
     to be downloaded first (the service itself declines uploads and oversized runs)."""
-    from trainer.datasets import is_cached
-
-    if not is_cached(config.dataset):
-        return
-    try:
-        dataset = page_data.with_validation(page_data.dataset_for(config), config)
-    except ValueError:
-        return
-    state.service().warm(config, dataset)
+    dataset = page_data.data_at_hand(config)
+    if dataset is not None:
+        state.service().warm(config, dataset)
 
 
 def data_title(config) -> str:
@@ -130,6 +124,7 @@ def controls(run, config_ok: bool, drawn: tuple[bool, bool]) -> None:
     timer follows too, so the buttons are never newer or older than what reruns them."""
     was_paused, finished = drawn
     mine = run is not None and state.owns(run)
+    watching = run is not None and not mine  # a shared run: its buttons are its owner's
     idle = run is None or finished or not mine
     running = mine and not finished and not was_paused
     paused = mine and was_paused
@@ -143,7 +138,8 @@ def controls(run, config_ok: bool, drawn: tuple[bool, bool]) -> None:
          "Go on from the last checkpoint." if interrupted else None),
         ("Stop", "btn_stop", "stop", functools.partial(send, "stop"), mine and not finished,
          "End the run here; what it learned is kept."),
-        ("Step", "btn_step", "skip_next", on_step, not running and (config_ok or not idle),
+        ("Step", "btn_step", "skip_next", on_step,
+         not running and not watching and (config_ok or not idle),
          "Train one logging interval, then pause."),
         ("Reset", "btn_reset", "restart_alt", on_reset, run is not None,
          "Put this run aside (it stays on the Runs page) for a fresh start."),
@@ -281,12 +277,16 @@ def header() -> tuple:
     config, error = common.page_setup(run_id=run.id if run else None)
     if config is None:
         st.error(f"{plain(error)} Fix the config on the Model page.")
+    too_big = page_data.size_problem(config) if config is not None else None
+    if too_big:  # said before Train is pressed, and Train is off
+        st.error(plain(too_big), icon=":material/block:")
+    trainable = config is not None and too_big is None
     if state.view()["present"]:
         view = dict(state.view())
     else:
-        controls(run, config is not None, drawn)
+        controls(run, trainable, drawn)
         view = view_controls()
-    if config is not None and drawn[1]:  # Train is there to press
+    if trainable and drawn[1]:  # Train is there to press
         get_ready(config)
     if run is None:
         return None, view, drawn

@@ -134,8 +134,9 @@ class RunService:
             worker.ready_for, worker.ready_at = wanted, time.monotonic()
         return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
 
-    def _check_budget(self, config: RunConfig, dataset: Any) -> None:
-        """ValueError, naming the numbers, if the run is too big for this server."""
+    def size_problem(self, config: RunConfig, dataset: Any) -> str | None:
+        """Why this server would refuse to train `config` on `dataset` (too long, too big),
+        naming the numbers, or None: the pages say it before Train is pressed."""
         problem = check_run_size(config.epochs, dataset.num_train, self.settings)
         size = estimate_size(
             config,
@@ -145,7 +146,11 @@ class RunService:
             dataset.num_val,
             dataset.x_train.dtype.itemsize,
         )
-        problem = problem or check_model_size(size, self.settings)
+        return problem or check_model_size(size, self.settings)
+
+    def _check_budget(self, config: RunConfig, dataset: Any) -> None:
+        """ValueError, naming the numbers, if the run is too big for this server."""
+        problem = self.size_problem(config, dataset)
         if problem:
             raise ValueError(problem)
 

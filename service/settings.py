@@ -105,8 +105,8 @@ def check_run_size(epochs: int, num_train: int, settings: Settings) -> str | Non
     return (
         f"This run is too big for this server: {epochs} epochs x {num_train:,} training samples "
         f"= {size:,} sample-epochs, and the limit is {settings.max_sample_epochs:,}. Use at most "
-        f"{most_epochs} epochs on this data, or fewer samples (or run it headless with "
-        "`python -m trainer`, which has no limit)."
+        f"{most_epochs} epochs on this data, or fewer samples (or train it headless with "
+        "python -m trainer, which has no limit)."
     )
 
 

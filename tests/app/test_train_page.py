@@ -281,20 +281,39 @@ def server_settings():
 def test_a_run_over_the_servers_budget_is_refused_with_the_numbers(server_settings):
     server_settings(max_sample_epochs=100)
     at = page("train", TINY).run()
-    at.button(key="btn_train").click().run()
     assert not at.exception
+    # Said before Train is pressed (and Train is off), in plain words: no Markdown marks.
     (error,) = [t for t in texts(at.error) if "too big for this server" in t]
-    assert "160 training samples" in error and "limit is 100" in error
+    assert "160 training samples" in error and "limit is 100" in error and "`" not in error
+    assert at.button(key="btn_train").disabled and at.button(key="btn_step").disabled
     assert current(at) is None
+
+
+def test_a_press_on_a_train_drawn_before_the_budget_changed_is_refused(server_settings):
+    at = page("train", TINY).run()
+    server_settings(max_sample_epochs=100)
+    at.button(key="btn_train").click().run()
+    assert current(at) is None
+    assert any("Cannot train" in t and "limit is 100" in t for t in texts(at.error))
 
 
 def test_a_model_over_the_parameter_budget_is_refused_before_it_is_built(server_settings):
     server_settings(max_params=1_000)
     at = page("train", {**TINY, "hidden_units": "64,64"}).run()
-    at.button(key="btn_train").click().run()
     (error,) = [t for t in texts(at.error) if "too big for this server" in t]
     assert "4,482 parameters" in error and "1,000" in error
+    assert at.button(key="btn_train").disabled
     assert current(at) is None
+
+
+def test_the_model_page_says_a_run_is_too_big_before_train_is_pressed(server_settings):
+    at = page("model", TINY).run()
+    assert any("Config is valid" in t for t in texts(at.success))
+    server_settings(max_sample_epochs=100)
+    at = page("model", TINY).run()
+    assert not at.exception and not at.success
+    (error,) = [t for t in texts(at.error) if "too big for this server" in t]
+    assert "limit is 100" in error
 
 
 def test_a_full_server_makes_the_run_wait_then_it_trains():
@@ -377,7 +396,8 @@ def test_a_runs_link_shows_it_to_anyone_read_only():
     assert any(f"{run.name} finished" in t for t in texts(viewer.success))
     assert sorted(chart_rows(loss_chart(viewer))) == sorted(chart_rows(loss_chart(owner)))
     assert any("You are watching run 1" in t for t in texts(viewer.caption))
-    assert enabled(viewer) == ["Train", "Step", "Reset"]  # their own runs; never this one's
+    # Train (their own run) and Reset; Step, like Pause and Stop, is the owner's.
+    assert enabled(viewer) == ["Train", "Reset"]
     assert viewer.session_state["tb_draft"]["num_samples"] == 2000  # Train again: its config
     with pytest.raises(PermissionError):
         get_service().command(run.id, "stop", viewer.session_state["tb_browser"])

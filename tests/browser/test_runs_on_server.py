@@ -107,7 +107,7 @@ def test_a_spectator_watches_live_and_cannot_steer(browser: Browser, server: Ser
         open_app(viewer, run_link(owner), "Train")
         seen = wait_steps_above(viewer, 0)
         assert wait_steps_above(viewer, seen) > seen  # live: the count moves on its own
-        for key in ("btn_pause", "btn_resume", "btn_stop"):
+        for key in ("btn_pause", "btn_resume", "btn_stop", "btn_step"):
             expect(button(viewer, key)).to_be_disabled()
         expect(viewer.get_by_text("only that browser can pause, step or stop it")).to_be_visible()
         expect(viewer.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
