@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from service import Run
+from service.runs import resumable
 from ui import common, insight_charts, page_data, share, state
 from ui.copy_link import share_link_box
 from ui.images import read_image
@@ -47,9 +48,7 @@ def choose(runs: list[Run], linked: Run | None) -> str | None:
 
 def pick_run(runs: list[Run], linked: Run | None) -> Run | None:
     if linked is not None and linked.id not in {r.id for r in runs}:
-        st.info(
-            f"{linked.name} is still training: its evaluation shows here once it pauses or ends."
-        )
+        st.info(why_not_evaluable(linked))
     if not runs:
         if linked is None:
             st.info(
@@ -62,6 +61,20 @@ def pick_run(runs: list[Run], linked: Run | None) -> Run | None:
     titles = {r.id: title(r) for r in runs}
     chosen = st.selectbox("Run", list(by_id), key=RUN_KEY, format_func=titles.__getitem__)
     return by_id[chosen]
+
+
+def why_not_evaluable(run: Run) -> str:
+    """Why a run has no evaluation to show (no model, or its data not kept), for people."""
+    if run.end is None:
+        return f"{run.name} is still training: its evaluation shows here once it pauses or ends."
+    if resumable(run.end):  # its server stopped or its worker died before it kept a model
+        return (
+            f"{run.name} stopped training ({run.end.reason}) before it kept a model: press "
+            "Resume on the Train page, and its evaluation shows here once it pauses or ends."
+        )
+    if run.model_bytes is None:
+        return f"{run.name} {run.end.reason} without a model to evaluate."
+    return f"{run.name}'s data is not on this server any more: it cannot be evaluated here."
 
 
 def title(run: Run) -> str:

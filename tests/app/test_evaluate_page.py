@@ -10,10 +10,12 @@ from apptest_helpers import (
     chart_spec,
     charts,
     current,
+    finished,
     page,
     shared_links,
     texts,
     train_to_end,
+    wait_until,
 )
 
 
@@ -123,3 +125,22 @@ def test_regression_shows_predicted_vs_true_and_residuals():
     assert {"Predicted vs true", "Residuals", "Decision boundary"} <= {
         h.value for h in at.subheader
     }
+
+
+def test_a_run_whose_worker_died_before_it_kept_a_model_says_so_not_still_training():
+    import os
+    import signal
+
+    from service import get_service
+
+    at = page("train", {**TINY, "num_samples": "2000", "epochs": "500"}, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    run = wait_until(at, lambda r: r is not None and len(r.history) > 0)
+    (worker,) = [w for w in get_service().pool.snapshot() if w.run_id == run.id]
+    os.kill(worker.pid, signal.SIGKILL)
+    wait_until(at, finished)
+    assert run.end.reason == "failed" and run.model_bytes is None
+    viewer = page("evaluate", {"run": run.id}).run()
+    assert not viewer.exception
+    (info,) = texts(viewer.info)[:1]
+    assert "before it kept a model" in info and "Resume" in info and "still training" not in info
