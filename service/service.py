@@ -28,10 +28,20 @@ from trainer.history import History
 
 BOUNDARY_GRID = 32  # cells per side of the live decision boundary
 HEARTBEAT_S = 15.0  # a paused or waiting run's row is touched this often (alive, not stale)
-STOPPED_SERVER = (
-    "The server stopped while this run was training. What it recorded until then is kept; "
-    "Resume goes on from its last checkpoint."
-)
+
+
+def stopped_server(status: str) -> str:
+    """What a run that its server's stop interrupted says, by what it was doing then."""
+    if status == "queued":
+        return (
+            "The server stopped while this run waited for a worker, before it trained: "
+            "Resume starts it."
+        )
+    doing = "was paused" if status == "paused" else "was training"
+    return (
+        f"The server stopped while this run {doing}. What it recorded until then is kept; "
+        "Resume goes on from its last checkpoint."
+    )
 
 
 class RunService:
@@ -307,7 +317,7 @@ class RunService:
             open_runs = [r for r in self._runs.values() if not r.finished]
         self.pool.close()
         for run in open_runs:
-            self._end(run, INTERRUPTED, STOPPED_SERVER)
+            self._end(run, INTERRUPTED, stopped_server(run.status))
         self.keeper.close()
 
     # -- work that needs TensorFlow --------------------------------------------------------------
@@ -422,7 +432,7 @@ class RunService:
         if run.end is None:
             if not stale:
                 return run  # another server trains it: read again next time
-            self._end(run, INTERRUPTED, STOPPED_SERVER)
+            self._end(run, INTERRUPTED, stopped_server(run.status))
         with self._lock:
             run = self._runs.setdefault(run_id, run)
             self._forget_old_runs()

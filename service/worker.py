@@ -435,9 +435,9 @@ class RunJob:
         while self.mode == "paused" and not self.stop_message:
             left = deadline - time.monotonic()
             if left <= 0:
-                minutes = PAUSE_LIMIT_S / 60
                 self.stop_message = (
-                    f"Stopped after {minutes:g} minutes paused, to free its worker for others."
+                    f"Stopped after {spoken_seconds(PAUSE_LIMIT_S)} paused, to free its worker "
+                    "for others."
                 )
                 break
             self.read_commands(block=True, timeout=left)
@@ -499,3 +499,10 @@ class RunJob:
 
 if __name__ == "__main__":
     sys.exit(main())
+
+
+def spoken_seconds(seconds: float) -> str:
+    """20 -> "20 seconds", 600 -> "10 minutes" (not "0.333333 minutes")."""
+    if seconds < 120:
+        return f"{seconds:.0f} seconds"
+    return f"{seconds / 60:.0f} minutes"

@@ -35,6 +35,11 @@ def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
     return out.where(out > 0) if log_scale else out
 
 
+def x_axis(x: str) -> alt.Axis:
+    """Steps and samples are whole numbers: no ticks between them (a 10-step run had 0.5)."""
+    return alt.Axis() if x == "epoch" else alt.Axis(tickMinStep=1)
+
+
 BATCH_DATA = "loss_batches"  # dataset names of the live chart: stable, so the browser swaps
 VAL_DATA = "loss_val"  # the rows of a drawn chart instead of building it again
 
@@ -207,7 +212,7 @@ def _loss_layers(
         legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2.5, **_legend_symbols()),
     )
 
-    x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False))
+    x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False), axis=x_axis(x))
     base = alt.Chart(train).encode(x=x_enc)
     tooltip = [
         alt.Tooltip("step:Q", title="step"),
@@ -350,7 +355,7 @@ def runs_chart(
         alt.Chart(data)
         .mark_line(strokeWidth=2, clip=True)
         .encode(
-            x=alt.X("x:Q", title=title, scale=alt.Scale(zero=False)),
+            x=alt.X("x:Q", title=title, scale=alt.Scale(zero=False), axis=x_axis(x)),
             y=alt.Y("smoothed:Q", title="loss (smoothed)", scale=scale),
             color=alt.Color("run:N", title="run"),
             tooltip=[

@@ -142,8 +142,9 @@ def queued_text(run) -> str:
     runner = service()
     position = runner.queue_position(run.id) or 1
     limit = runner.settings.max_concurrent
+    busy = {1: "the only worker is", 2: "both workers are"}.get(limit, f"all {limit} workers are")
     return (
-        f"{run.name} is waiting for a free worker: all {limit} are training other runs "
+        f"{run.name} is waiting for a free worker: {busy} training other runs "
         f"(it is number {position} in line). It starts by itself as soon as one frees up."
     )
 
@@ -248,7 +249,7 @@ def stats_rows(run, metric: str) -> list[tuple[str, str]]:
         ("Seen so far", f"{last.samples_seen if last else 0:,} samples"),
         ("Steps/s", "-" if rate is None else f"{rate:,.0f}"),
         ("Training time", _format_duration(run.training_s)),
-        ("ETA", _format_seconds(run.eta_s()) if not run.finished else "done"),
+        ("ETA", eta_text(run)),
         ("Loss (last batch)", _fmt(last.loss if last else None)),
     ]
     val = "val_loss" if "val_loss" in row else "loss"
@@ -257,6 +258,14 @@ def stats_rows(run, metric: str) -> list[tuple[str, str]]:
         if name in row:
             rows.append((_metric_label(name), f"**{_fmt(row[name])}** (best {_fmt(bests[name])})"))
     return [(run.name, run.state_label().replace("_", " ")), *rows]
+
+
+def eta_text(run) -> str:
+    """Training time left; "done" only for a run that trained to its end (a stopped or
+    interrupted run has time left that nobody is spending)."""
+    if run.end is None:
+        return _format_seconds(run.eta_s())
+    return "done" if run.end.reason == "completed" else "-"
 
 
 def _metric_label(name: str) -> str:

@@ -229,7 +229,12 @@ def open_run(run_id: str):
     return run
 
 
-MISSING_RUN = "The run in this link is not on this server any more (the server may have restarted)."
+# Runs outlive restarts in the store; what is missing was deleted, mistyped, or in a store that
+# was reset (an app whose SQLite file was on a disk its host wiped).
+MISSING_RUN = (
+    "No run on this server has this link: it was deleted, the link is incomplete, or this "
+    "server's run store was reset."
+)
 
 
 def linked_runs() -> set[str]:

@@ -73,7 +73,9 @@ def test_an_evaluation_link_shows_that_run_to_another_browser():
 def test_an_evaluation_link_to_a_run_the_server_lacks_says_so():
     at = page("evaluate", {"run": "no-such-run"}).run()
     assert not at.exception
-    assert any("not on this server" in t for t in texts(at.warning))
+    assert any(
+        "No run on this server has this link: it was deleted" in t for t in texts(at.warning)
+    )
     assert "run" not in at.query_params
 
 

@@ -335,7 +335,7 @@ def test_a_full_server_makes_the_run_wait_then_it_trains():
         at = page("train", TINY, timeout=120).run()
         at.button(key="btn_train").click().run()
         assert current(at).status == "queued"
-        assert any("waiting for a free worker" in t for t in texts(at.warning))
+        assert any("waiting for a free worker: both workers are" in t for t in texts(at.warning))
     finally:
         for other in others:  # ...until they end
             runner.command(other.id, "stop", "somebody-else")
@@ -418,5 +418,7 @@ def test_the_owner_keeps_the_controls_in_a_new_session():
 def test_a_link_to_a_run_this_server_does_not_have_says_so():
     at = page("train", {"run": "no-such-run"}).run()
     assert not at.exception
-    assert any("not on this server" in t for t in texts(at.warning))
+    assert any(
+        "No run on this server has this link: it was deleted" in t for t in texts(at.warning)
+    )
     assert "run" not in at.query_params

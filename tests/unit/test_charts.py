@@ -414,3 +414,14 @@ def test_few_classes_get_plots_at_least_150_px_high_and_planes_are_square():
     boundary = insight_charts.boundary_chart(axes, np.zeros((3, 4)), points, "classification",
                                              names).to_dict()  # fmt: skip
     assert boundary["width"] == boundary["height"] and boundary["autosize"] == {"type": "pad"}
+
+
+def test_step_and_sample_axes_have_no_ticks_between_whole_numbers():
+    frame = pd.DataFrame(
+        {"step": range(10), "epoch_progress": np.linspace(0, 1, 10), "samples_seen": range(10),
+         "loss": np.linspace(1, 0, 10)}
+    )  # fmt: skip
+    for x, whole in (("step", True), ("samples seen", True), ("epoch", False)):
+        spec = charts.loss_chart(frame, x=x).to_dict()
+        axes = [layer["encoding"]["x"].get("axis", {}) for layer in spec["layer"]]
+        assert {a.get("tickMinStep") for a in axes} == ({1} if whole else {None}), x

@@ -64,8 +64,8 @@ def end_later(run: Run, after_s: float) -> threading.Thread:
 
 def test_a_redraw_before_the_end_waits_for_it_and_returns_as_it_comes():
     run = running_run(steps_done=800, total_steps=1000, steps_per_s=1000.0)  # ETA 0.2 s
+    started = time.perf_counter()  # before the thread: its 0.1 s may start before we wait
     thread = end_later(run, 0.1)
-    started = time.perf_counter()
     assert wait_for_end(run, EVERY_S)  # it may wait up to EVERY_S (0.2 s + the margin)
     waited = time.perf_counter() - started
     ended = run.finished
@@ -110,8 +110,8 @@ def batches_later(run: Run, after_s: float) -> threading.Thread:
 
 def test_a_run_just_started_is_drawn_with_its_first_batches_as_they_come():
     run = running_run(steps_done=0, total_steps=1000, steps_per_s=1000.0)
+    started = time.perf_counter()  # before the thread, as above
     thread = batches_later(run, 0.1)
-    started = time.perf_counter()
     assert wait_for_first_batch(run, EVERY_S)
     waited = time.perf_counter() - started
     thread.join()
@@ -160,3 +160,15 @@ def test_prepare_builds_what_a_first_run_draws_before_anyone_asks():
         target_domain=page_data.target_domain(xor),
     )
     assert [function.cache_info().misses for function in cached] == built
+
+
+def test_eta_says_done_only_for_a_run_that_trained_to_its_end():
+    from ui.live import eta_text
+
+    run = running_run(steps_done=500, total_steps=1000, steps_per_s=1000.0)
+    assert eta_text(run) == "0:01"  # 0.5 s left
+    for reason, shown in (("stopped", "-"), ("interrupted", "-"), ("completed", "done")):
+        ended = running_run(steps_done=500, total_steps=1000, steps_per_s=1000.0)
+        with ended.lock:
+            apply_report(ended, protocol.Ended("r", reason, 499, 0, 0.5))
+        assert eta_text(ended) == shown, reason

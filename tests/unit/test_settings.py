@@ -109,3 +109,11 @@ def test_the_layer_table_is_what_keras_builds():
             for layer in model.layers
         ]
         assert [(r["layer"], r["type"], r["output shape"], r["params"]) for r in rows] == built
+
+
+def test_the_pause_limit_is_said_in_seconds_or_whole_minutes():
+    from service.worker import spoken_seconds
+
+    assert spoken_seconds(20) == "20 seconds"  # not "0.333333 minutes"
+    assert spoken_seconds(60) == "60 seconds"  # not "1 minutes"
+    assert spoken_seconds(600) == "10 minutes"

@@ -241,8 +241,29 @@ def test_a_run_whose_server_stopped_is_interrupted_with_what_it_recorded(url):
     try:
         back = again.get(run.id)
         assert back.end.reason == INTERRUPTED and "server stopped" in back.end.message
+        assert "while this run was training" in back.end.message
         assert 100 <= len(back.history) <= len(run.history)
         assert back.history.column("step").tolist() == list(range(len(back.history)))
+    finally:
+        again.close()
+
+
+def test_an_interrupted_run_says_what_it_was_doing_when_its_server_stopped(url):
+    config, data = xor_run(epochs=400)
+    first = RunService(Settings(max_concurrent=1), store_url=url)
+    paused = first.start(config, data, owner="alice")
+    waiting = first.start(config, data, owner="alice")  # the one worker is busy: queued
+    wait_for(lambda: len(paused.history) > 0, "a first step")
+    first.command(paused.id, "pause", "alice")
+    wait_for(lambda: paused.status == "paused", "the pause")
+    assert waiting.status == "queued"
+    first.close()
+    again = RunService(Settings(max_concurrent=1), store_url=url)
+    try:
+        messages = {r.id: again.get(r.id).end.message for r in (paused, waiting)}
+        assert "while this run was paused" in messages[paused.id]
+        assert "waited for a worker, before it trained" in messages[waiting.id]
+        assert len(again.get(waiting.id).history) == 0
     finally:
         again.close()
 
