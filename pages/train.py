@@ -315,7 +315,9 @@ def drawn_state(run) -> tuple[bool, bool]:
     if run is None:
         return False, True  # nothing in flight: the buttons of an ended run
     finished = run.finished
-    return not finished and run.status == "paused", finished
+    # A run paused while it waited for a worker is paused too: it will start so.
+    paused = run.status == "paused" or (run.status == "queued" and run.queued_mode == "paused")
+    return not finished and paused, finished
 
 
 main()

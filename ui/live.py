@@ -146,6 +146,7 @@ def queued_text(run) -> str:
     return (
         f"{run.name} is waiting for a free worker: {busy} training other runs "
         f"(it is number {position} in line). It starts by itself as soon as one frees up."
+        + (" It will start paused: Resume has it train." if run.queued_mode == "paused" else "")
     )
 
 

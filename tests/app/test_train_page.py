@@ -336,6 +336,13 @@ def test_a_full_server_makes_the_run_wait_then_it_trains():
         at.button(key="btn_train").click().run()
         assert current(at).status == "queued"
         assert any("waiting for a free worker: both workers are" in t for t in texts(at.warning))
+        assert enabled(at) == ["Pause", "Stop", "Reset"]
+        at.button(key="btn_pause").click().run()  # paused in line: it says so, Resume is on
+        assert any("It will start paused" in t for t in texts(at.warning))
+        assert enabled(at) == ["Resume", "Stop", "Step", "Reset"]
+        at.button(key="btn_resume").click().run()
+        assert not any("start paused" in t for t in texts(at.warning))
+        assert enabled(at) == ["Pause", "Stop", "Reset"]
     finally:
         for other in others:  # ...until they end
             runner.command(other.id, "stop", "somebody-else")
