@@ -15,6 +15,8 @@ import secrets
 import streamlit as st
 
 COOKIE = "tapeboard_browser"
+OPENED_COOKIE = "tapeboard_opened"  # the runs this browser opened by link, "id.id.id"
+MAX_OPENED = 40  # the newest kept: 40 ids fit a cookie (4 KB) many times over
 KEY = "tb_browser"  # session_state: this browser's key
 MAX_AGE_S = 400 * 24 * 3600  # the longest lifetime browsers grant a cookie (about 400 days)
 _VALID = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
@@ -49,3 +51,22 @@ def remember_browser() -> None:
     if _sent_cookie() != key:
         with st.sidebar:  # an empty element: out of the page's own layout
             _set_cookie(data={"name": COOKIE, "value": key, "maxAge": MAX_AGE_S}, key="tb_cookie")
+
+
+def opened_by_link() -> list[str]:
+    """The runs this browser opened by someone's link, oldest first, as its cookie brought
+    them (a reload is a new session: without it they left the Runs page)."""
+    sent = st.context.cookies.get(OPENED_COOKIE)
+    ids = sent.split(".") if isinstance(sent, str) else []
+    return [i for i in ids if _VALID.match(i)][-MAX_OPENED:]
+
+
+def remember_opened(ids: list[str]) -> None:
+    """Put the runs opened by link in the browser's cookie, if it did not arrive with them."""
+    value = ".".join(ids[-MAX_OPENED:])
+    if value and opened_by_link() != ids[-MAX_OPENED:]:
+        with st.sidebar:
+            _set_cookie(
+                data={"name": OPENED_COOKIE, "value": value, "maxAge": MAX_AGE_S},
+                key="tb_cookie_opened",
+            )

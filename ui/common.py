@@ -6,7 +6,7 @@ import streamlit as st
 
 from trainer.config import RunConfig
 from ui import share, state
-from ui.browser import remember_browser
+from ui.browser import remember_browser, remember_opened
 from ui.copy_link import share_link_box
 from ui.text import plain
 
@@ -51,6 +51,7 @@ def page_setup(run_id: str | None = None) -> tuple[RunConfig | None, str | None]
     config, error = state.current_config()
     share.sync_query_params(config, run_id, present=presenting)
     remember_browser()
+    remember_opened(state.opened_ids())
     show_store_problem()
     if presenting:
         st.html(HIDE_SIDEBAR)

@@ -222,11 +222,21 @@ def open_run(run_id: str):
     run. It joins this session's Runs page."""
     run = service().get(run_id)
     if run is not None:
-        opened = st.session_state.setdefault(OPENED, [])
+        opened = opened_ids()
         if run_id not in opened:
             opened.append(run_id)
         set_current(run_id)
     return run
+
+
+def opened_ids() -> list[str]:
+    """The runs this browser opened by link, oldest first: this session's list, begun from
+    the browser's cookie (ui.browser), so they stay on the Runs page after a reload."""
+    from ui.browser import opened_by_link
+
+    if OPENED not in st.session_state:
+        st.session_state[OPENED] = opened_by_link()
+    return st.session_state[OPENED]
 
 
 # Runs outlive restarts in the store; what is missing was deleted, mistyped, or in a store that
@@ -260,13 +270,13 @@ def run_from_link() -> tuple[str | None, Any]:
 
 def runs() -> list:
     """The runs this browser started that the server holds in memory, then those opened by
-    link in this session: full runs (history, model), for Evaluate."""
+    link (this browser's cookie keeps them): full runs (history, model), for Evaluate."""
     from ui.browser import browser_key
 
     runner = service()
     own = runner.runs_of(browser_key())
     seen = {run.id for run in own}
-    opened = [runner.get(i) for i in st.session_state.get(OPENED, []) if i not in seen]
+    opened = [runner.get(i) for i in opened_ids() if i not in seen]
     return own + [run for run in opened if run is not None]
 
 
@@ -282,14 +292,14 @@ def stored_runs() -> int:
 
 def run_summaries() -> list:
     """Every run this browser started (kept in the store across reloads and restarts), then
-    those opened by link in this session: one light line each, oldest first."""
+    those opened by link (kept in a cookie): one light line each, oldest first."""
     from service.records import summarize
     from ui.browser import browser_key
 
     runner = service()
     own = runner.summaries(browser_key(), LIST_LIMIT)[::-1]
     seen = {summary.id for summary in own}
-    opened = [runner.get(i) for i in st.session_state.get(OPENED, []) if i not in seen]
+    opened = [runner.get(i) for i in opened_ids() if i not in seen]
     return own + [summarize(run) for run in opened if run is not None]
 
 

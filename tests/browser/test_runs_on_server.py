@@ -18,6 +18,8 @@ from browser_helpers import (
     Server,
     assert_no_exception,
     button,
+    go_to,
+    heading,
     open_app,
     shared_links,
     start_run_and_finish,
@@ -167,3 +169,27 @@ def test_a_killed_worker_fails_its_run_and_the_server_carries_on(
     start_run_and_finish(page, "run 2")
     assert not set(training_workers(server)) & set(workers)
     assert_no_exception(page)
+
+
+def test_a_run_opened_by_link_stays_on_the_runs_page_after_a_reload(
+    browser: Browser, server: Server
+) -> None:
+    owner = browser.new_context(viewport=VIEWPORT).new_page()
+    viewer = browser.new_context(viewport=VIEWPORT).new_page()
+    try:
+        open_app(owner, f"{server.url}/train?epochs=1", "Train")
+        start_run_and_finish(owner)
+        open_app(viewer, run_link(owner), "Train")
+        go_to(viewer, "Runs")
+        shared = viewer.get_by_text("run 1 (shared)").first
+        expect(shared).to_be_visible()
+        viewer.reload()  # a new session: the browser's cookie brings the opened runs back
+        expect(heading(viewer, "Runs")).to_be_visible()
+        expect(shared).to_be_visible()
+        open_app(viewer, f"{server.url}/evaluate", "Evaluate")  # and Evaluate offers it
+        picked = viewer.get_by_role("combobox", name="Run")
+        expect(picked).to_have_value("run 1 (shared) (completed)")
+        assert_no_exception(viewer)
+    finally:
+        owner.context.close()
+        viewer.context.close()
