@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, fields
 from typing import Any
@@ -189,7 +190,8 @@ def _to_bool(value: Any) -> bool:
 
 def _to_units(value: Any) -> tuple[int, ...]:
     if isinstance(value, str):
-        parts = [p for p in value.replace(" ", "").split(",") if p]
+        # Commas or spaces between widths: "16 16" is two layers (it was read as 1616).
+        parts = [p for p in re.split(r"[\s,]+", value) if p]
         return tuple(_to_int(p) for p in parts)
     return tuple(_to_int(v) for v in value)
 

@@ -56,6 +56,8 @@ def test_strings_are_coerced_to_field_types():
 
 def test_zero_hidden_layers_is_a_valid_linear_model():
     assert RunConfig(hidden_units="").hidden_units == ()
+    assert RunConfig(hidden_units="16 16").hidden_units == (16, 16)  # not one layer of 1616
+    assert RunConfig(hidden_units=" 8,  4 2 ").hidden_units == (8, 4, 2)
 
 
 def test_dict_json_and_query_round_trips():
