@@ -119,10 +119,16 @@ def check_model_size(size, settings: Settings) -> str | None:
         )
     if size.total_mb > settings.max_run_mb:
         return (
-            f"This run needs about {size.total_mb:,.0f} MB ({size.weight_bytes / 2**20:,.0f} MB "
-            f"of weights and optimizer state, {size.activation_bytes / 2**20:,.0f} MB of "
-            f"activations, {size.data_bytes / 2**20:,.0f} MB of data), and this server allows "
+            f"This run needs about {size.total_mb:,.0f} MB ({_mb(size.weight_bytes)} of weights "
+            f"and optimizer state, {_mb(size.activation_bytes)} of activations, "
+            f"{_mb(size.data_bytes)} of data), and this server allows "
             f"{settings.max_run_mb:,} MB a run. Lower the batch size or the layer widths, or "
             "use fewer samples."
         )
     return None
+
+
+def _mb(size: float) -> str:
+    """Bytes in MB for people: "281 MB", and "under 1 MB" rather than "0 MB"."""
+    mb = size / 2**20
+    return f"{mb:,.0f} MB" if mb >= 1 else "under 1 MB"

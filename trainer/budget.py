@@ -102,7 +102,10 @@ def estimate_size(
     slots = OPTIMIZER_SLOTS.get(config.optimizer, 2)
     weight_bytes = params * FLOAT_BYTES * (2 + slots)
     units = input_size + sum(config.hidden_units) + num_outputs
-    batch = max(config.batch_size, min(EVAL_BATCH, max(num_val, 1)))
+    # A batch holds at most the whole training set (65,536 on 1,438 digits is one batch of
+    # 1,438); evaluation goes in batches of EVAL_BATCH.
+    train_batch = min(config.batch_size, max(num_train, 1))
+    batch = max(train_batch, min(EVAL_BATCH, max(num_val, 1)))
     activation_bytes = batch * units * FLOAT_BYTES * ACTIVATION_COPIES
     rows = num_train + num_val
     # The arrays as tensors, their labels, and two epochs' orders (one training, one prefetched).

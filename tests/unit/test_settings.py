@@ -87,6 +87,20 @@ def test_a_run_over_the_memory_budget_is_refused_naming_what_to_lower():
     assert size.params < Limits().max_params
     message = check_model_size(size, Limits())
     assert "MB" in message and "Lower the batch size" in message
+    small = estimate_size(trainer.RunConfig(hidden_units=(2048,), batch_size=65_536), (2,), 2,
+                          100_000, 0)  # fmt: skip
+    message = check_model_size(small, Limits())
+    assert "under 1 MB of weights" in message and " 0 MB" not in message
+
+
+def test_a_batch_bigger_than_the_data_counts_as_the_data():
+    # 65,536 a batch on 1,438 digits trains in batches of 1,438: it fits.
+    config = trainer.RunConfig(hidden_units=(300,), batch_size=65_536)
+    size = estimate_size(config, (8, 8), 10, 1_438, 359, item_bytes=1)
+    whole = estimate_size(
+        trainer.RunConfig(hidden_units=(300,), batch_size=1_438), (8, 8), 10, 1_438, 359, 1
+    )
+    assert size == whole and check_model_size(size, Limits()) is None
 
 
 def test_the_starting_configs_fit_the_default_budget():
