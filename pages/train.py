@@ -257,9 +257,12 @@ def main() -> None:
     # it: a fragment's redraw is addressed by its place, and one that landed after a rerun
     # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
     with st.container():
-        run, view, drawn = header()
+        run, view, drawn, trainable = header()
     if run is None:  # in the places the run's status and chart will take
-        st.info("Press **Train** to start a run with the config from the Data and Model pages.")
+        if view["present"]:  # the buttons are hidden
+            st.info("No run to present yet: leave presentation mode and press **Train**.")
+        elif trainable:  # else the page says above what stops it
+            st.info("Press **Train** to start a run with the config from the Data and Model pages.")
         live.draw_empty(view)
         return
     live_view(run, view, drawn)
@@ -268,7 +271,8 @@ def main() -> None:
 
 
 def header() -> tuple:
-    """The page above the live view: setup, buttons and view controls, what the run is."""
+    """The page above the live view: setup, buttons and view controls, what the run is.
+    Returns (the run shown or None, the view, `drawn_state`, whether Train may start one)."""
     attach_linked_run()
     run = state.current_run()
     drawn = drawn_state(run)  # before the buttons: see drawn_state
@@ -289,7 +293,7 @@ def header() -> tuple:
     if trainable and drawn[1]:  # Train is there to press
         get_ready(config)
     if run is None:
-        return None, view, drawn
+        return None, view, drawn, trainable
     _, finished = drawn
     share_box(run)
     if not state.owns(run):
@@ -304,7 +308,7 @@ def header() -> tuple:
         )
     if config is not None and config != run.config and finished and state.owns(run):
         st.caption("The config changed since this run: press Train to start one with it.")
-    return run, view, drawn
+    return run, view, drawn, trainable
 
 
 def drawn_state(run) -> tuple[bool, bool]:

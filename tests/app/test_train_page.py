@@ -286,6 +286,7 @@ def test_a_run_over_the_servers_budget_is_refused_with_the_numbers(server_settin
     (error,) = [t for t in texts(at.error) if "too big for this server" in t]
     assert "160 training samples" in error and "limit is 100" in error and "`" not in error
     assert at.button(key="btn_train").disabled and at.button(key="btn_step").disabled
+    assert not any("Press **Train**" in t for t in texts(at.info))  # not while it cannot be
     assert current(at) is None
 
 
@@ -381,6 +382,13 @@ def test_presentation_mode_hides_controls_and_summarizes_the_run():
     assert "Trained 1 epoch" in summary and "completed every epoch" in summary
     labels = [b.label for b in at.get("download_button")]
     assert labels == ["Download chart (PNG)", "Download chart (SVG)"]
+
+
+def test_presentation_mode_before_any_run_does_not_ask_for_a_hidden_button():
+    at = page("train", {**TINY, "present": "1"}).run()
+    assert not at.exception and not [b for b in at.button if b.label in BUTTONS]
+    (info,) = texts(at.info)
+    assert "leave presentation mode and press **Train**" in info
 
 
 def test_chart_files_are_real_png_and_svg():
