@@ -73,6 +73,9 @@ def diff(summaries: list) -> None:
     cols = st.columns(2)
     a = cols[0].selectbox("First run", list(names), index=len(names) - 2, key="w_diff_a")
     b = cols[1].selectbox("Second run", list(names), index=len(names) - 1, key="w_diff_b")
+    if a == b:  # chosen so, or left so by a delete: "same config" would say nothing true
+        st.caption("Pick two different runs to see what differs between them.")
+        return
     table = downloads.config_diff(names[a], names[b], state.run_label)
     if table.empty:
         st.caption("Same config: any difference in their curves comes from the data order.")

@@ -108,6 +108,9 @@ def test_runs_are_ranked_by_best_validation_metric_and_configs_diffed():
 def test_two_runs_of_one_config_show_no_difference():
     at = two_runs()
     assert any("Same config" in t for t in texts(at.caption))
+    at.selectbox(key="w_diff_a").set_value("run 2").run()  # one run against itself
+    assert not any("Same config" in t for t in texts(at.caption))
+    assert any("Pick two different runs" in t for t in texts(at.caption))
 
 
 def test_overlay_smooths_by_moving_average_when_asked():
