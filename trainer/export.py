@@ -67,7 +67,8 @@ def export_arrays(dataset: Dataset) -> bytes:
 
 
 def _header(config: RunConfig) -> str:
-    summary = ", ".join(f"{k}={v!r}" for k, v in config.to_params().items()) or "the defaults"
+    # The settings as a link spells them (learning_rate=0.1), not as quoted strings.
+    summary = ", ".join(f"{k}={v}" for k, v in config.to_params().items()) or "the defaults"
     return f'''
         """Tapeboard run, exported as a standalone script: {config.dataset}, {summary}.
 

@@ -169,3 +169,10 @@ def test_a_new_optimizer_schedule_and_playground_set_are_one_entry_each(monkeypa
         [inverse_time(config, s) for s, _ in curve], rel=1e-5
     )
     losses_match_the_export(config, tmp_path)
+
+
+def test_the_scripts_docstring_spells_the_settings_as_a_link_does():
+    config = trainer.RunConfig(dataset="xor", learning_rate=0.1, epochs=10, hidden_units=(8, 4))
+    doc = ast.get_docstring(ast.parse(export_script(config)))
+    assert "learning_rate=0.1" in doc and "epochs=10" in doc and "hidden_units=8,4" in doc
+    assert "'" not in doc.splitlines()[0]
