@@ -218,9 +218,14 @@ def _one_of(options: Collection[str]) -> Callable[[str], str | None]:
 def _between(lo: float, hi: float, lo_open: bool = False) -> Callable[[float], str | None]:
     def check(v: float) -> str | None:
         ok = math.isfinite(v) and (lo < v if lo_open else lo <= v) and v <= hi
-        return None if ok else f"must be in {'(' if lo_open else '['}{lo:g}, {hi:g}]"
+        return None if ok else f"must be in {'(' if lo_open else '['}{_bound(lo)}, {_bound(hi)}]"
 
     return check
+
+
+def _bound(x: float) -> str:
+    """A range's end as typed: 2147483647, not 2.14748e+09; 0.999 as it is."""
+    return str(x) if isinstance(x, int) else f"{x:g}"
 
 
 def _check_units(units: tuple[int, ...]) -> str | None:

@@ -107,3 +107,8 @@ def test_links_can_be_written_relative_to_another_starting_point():
     assert RunConfig.from_query("?optimizer=adam", base=starter) == starter.replace(
         optimizer="adam"
     )
+
+
+def test_a_range_names_its_integer_ends_exactly():
+    with pytest.raises(ValueError, match=r"must be in \[0, 2147483647\]"):
+        RunConfig(seed=2**31)
