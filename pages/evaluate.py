@@ -281,6 +281,12 @@ def main() -> None:
     if run is None:
         return
     share_box(run)
+    if run.end is not None and run.end.reason == "diverged":
+        st.warning(
+            f"{run.name} diverged: the model evaluated here is what training left, and its "
+            f"scores say little. {plain(run.end.message)}",
+            icon=":material/warning:",
+        )
     # The model as of the run's last pause or its end: a copy, so training goes on meanwhile.
     try:
         if run.dataset.task == "classification":

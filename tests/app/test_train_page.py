@@ -263,6 +263,10 @@ def test_divergence_is_reported_as_an_error(lr):
     assert not at.exception
     assert run.end.reason == "diverged"
     assert any("diverged" in t for t in texts(at.error))
+    evaluate = page("evaluate", {"run": run.id}, timeout=120).run()  # its scores say little
+    assert not evaluate.exception
+    (warning,) = [t for t in texts(evaluate.warning) if "diverged" in t]
+    assert "scores say little" in warning and "lower learning rate" in warning
 
 
 @pytest.fixture
