@@ -35,9 +35,20 @@ def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
     return out.where(out > 0) if log_scale else out
 
 
+# Six significant digits at most (a precision of its own, else Vega takes one from the tick
+# step), trailing zeros dropped: a run's first point (a zero-height
+# domain) labelled "2.372450" and "0.000000", and a diverged run "9.9999999999999".
+Y_AXIS = alt.Axis(format=".6~g")
+
+
 def x_axis(x: str) -> alt.Axis:
-    """Steps and samples are whole numbers: no ticks between them (a 10-step run had 0.5)."""
-    return alt.Axis() if x == "epoch" else alt.Axis(tickMinStep=1)
+    """Steps and samples are whole numbers: no ticks between them (a 10-step run had 0.5).
+    Vega's tickMinStep alone still asks for span + 1 ticks, which d3 spaces by 0.5; asking
+    for at most `span` ticks makes every step a whole number."""
+    if x == "epoch":
+        return alt.Axis()
+    count = alt.ExprRef(expr="max(1, min(ceil(width / 40), span(domain('x'))))")
+    return alt.Axis(tickMinStep=1, tickCount=count)
 
 
 BATCH_DATA = "loss_batches"  # dataset names of the live chart: stable, so the browser swaps
@@ -220,7 +231,7 @@ def _loss_layers(
         alt.Tooltip("loss:Q", title="loss", format=".4~g"),
     ]
     raw = base.mark_line(strokeWidth=1, opacity=0.6 if show_smoothed else 1.0).encode(
-        y=alt.Y("loss:Q", title="loss", scale=scale),
+        y=alt.Y("loss:Q", title="loss", scale=scale, axis=Y_AXIS),
         color=color(SERIES[0]),
     )
     layers: list[alt.Chart] = [raw]
@@ -313,7 +324,7 @@ def _metric_layer(data: pd.DataFrame | alt.NamedData, metric: str, height: int) 
         .mark_line(point=alt.OverlayMarkDef(filled=True, size=alt.ExprRef("datum.size")))
         .encode(
             x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False)),
+            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False), axis=Y_AXIS),
             color=alt.Color(
                 "split:N",
                 scale=alt.Scale(domain=["train", "validation"], range=[TRAIN_COLOR, VAL_COLOR]),
