@@ -36,8 +36,8 @@ def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
 
 
 # Six significant digits at most (a precision of its own, else Vega takes one from the tick
-# step), trailing zeros dropped: a run's first point (a zero-height
-# domain) labelled "2.372450" and "0.000000", and a diverged run "9.9999999999999".
+# step), trailing zeros dropped: a run's first point (a zero-height domain) was labelled
+# "2.372450" and "0.000000", and a diverged run's axis "9.999999999991e+23".
 Y_AXIS = alt.Axis(format=".6~g")
 
 
