@@ -112,6 +112,12 @@ def _encode_target(values: pd.Series, column: str, task: str | None) -> _Labels:
     )
     if mapping_note:
         notes.append(mapping_note)
+    lone = int((np.bincount(y, minlength=len(names)) < 2).sum())
+    if lone:  # e.g. an id or free-text column picked as the target: it trains, to no purpose
+        notes.append(
+            f"{lone} of {len(names)} classes of target {column!r} have a single row: too few "
+            "to learn them or to check them on validation data (is it an id or text column?)"
+        )
     return _Labels(y, task, names, keep, tuple(notes))
 
 

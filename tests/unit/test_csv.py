@@ -135,6 +135,15 @@ def test_ragged_short_row_counts_its_missing_cells_as_empty():
     assert any("1 row(s) with a missing or non-finite target 'y' dropped" in n for n in ds.notes)
 
 
+def test_a_target_with_one_row_a_class_is_noted():
+    rows = "".join(f"{i},{i % 7},name{i}\n" for i in range(100))  # a name per row
+    ds = load("a,b,y\n" + rows, task="classification")
+    assert ds.num_classes == 100
+    assert "100 of 100 classes of target 'y' have a single row" in " ".join(ds.notes)
+    fine = load("a,y\n" + "".join(f"{i},{i % 2}\n" for i in range(20)))
+    assert not any("single row" in n for n in fine.notes)
+
+
 def test_unclosed_quote():
     with pytest.raises(ValueError, match="unclosed quote"):
         load('a,y\n1,0\n"2,1\n')
