@@ -56,6 +56,11 @@ def overlay(summaries: list) -> list:
         frame = pd.concat(curves, ignore_index=True)
         chart = charts.runs_chart(frame, x=x, log_scale=log_scale, ignore_outliers=ignore_outliers)
         st.altair_chart(chart, width="stretch")
+        if len({names[name].config.task for name in chosen}) > 1:
+            st.caption(
+                "These runs' losses are of two kinds (cross-entropy for classification, mean "
+                "squared error for regression): compare curves within one task."
+            )
         cut = charts.off_scale_runs(frame, log_scale) if ignore_outliers else []
         if cut:
             st.caption(

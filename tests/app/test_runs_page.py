@@ -220,3 +220,19 @@ def test_the_table_shows_metrics_in_significant_digits():
     assert {"loss", "val_loss", "val_accuracy"} <= set(columns)
     assert {c["type_config"]["format"] for name, c in columns.items() if "loss" in name} == {"%.4g"}
     assert "learning_rate" not in columns  # config fields as they were typed
+
+
+def test_runs_of_two_tasks_on_one_chart_say_their_losses_differ_in_kind():
+    first = app(TINY, timeout=120).run()
+    first.switch_page("pages/train.py").run()
+    train_to_end(first)  # classification (cross-entropy)...
+    at = app({**TINY, "dataset": "plane"}, timeout=120)  # ...then, in a new tab of the same
+    at.session_state["tb_browser"] = first.session_state["tb_browser"]  # browser, regression
+    at.run()
+    at.switch_page("pages/train.py").run()
+    train_to_end(at)
+    at.switch_page("pages/runs.py").run()
+    assert not at.exception
+    assert any("losses are of two kinds" in t for t in texts(at.caption))
+    at.multiselect[0].set_value(["run 2"]).run()
+    assert not any("two kinds" in t for t in texts(at.caption))
