@@ -195,6 +195,9 @@ def summarize_run(
         if k in last
     ]
     parts.append("Final: " + ", ".join(shown) + ".")
+    worse = _got_worse(epochs, watched, best)
+    if worse:
+        parts.append(worse)
     if "val_loss" in last:
         gap = last["val_loss"] - last["loss"]
         verdict = (
@@ -204,6 +207,26 @@ def summarize_run(
         )
         parts.append(f"Train/validation gap {gap:+.3g}: {verdict}.")
     return " ".join(parts)
+
+
+def _got_worse(epochs: list[Mapping[str, float]], watched: str, best: int) -> str | None:
+    """A run whose watched loss ended well above its best, said plainly with the likely
+    cause: the training loss rose too (steps too large), or only validation did (overfit)."""
+    low, last = epochs[best][watched], epochs[-1][watched]
+    if not (last > 1.5 * low and last - low > 0.05):
+        return None
+    losses = [e["loss"] for e in epochs if "loss" in e]
+    if watched == "loss" or (losses and losses[-1] > 1.5 * min(losses)):
+        cause = (
+            "the training loss rose too: the steps were likely too large (try a lower "
+            "learning rate)"
+        )
+    else:
+        cause = "while the training loss kept falling: the model overfits"
+    return (
+        f"It got worse after epoch {best + 1}: {watched.replace('_', ' ')} rose from "
+        f"{low:.4g} to {last:.4g}; {cause}."
+    )
 
 
 def _reason_text(reason: str) -> str:

@@ -109,3 +109,21 @@ def test_summary_names_best_epoch_reason_and_gap():
     assert "Best val loss 0.7 at epoch 2" in text
     assert "overfits" in text
     assert "before its first epoch" in summarize_run([], "stopped", "Stopped by request.")
+    assert "got worse" not in text  # 0.7 -> 0.9: not well above its best
+
+
+def test_summary_says_when_a_run_got_much_worse_and_why():
+    collapse = [  # a learning rate too high: both losses climb back to chance
+        {"loss": 0.6, "val_loss": 0.5, "val_accuracy": 0.8},
+        {"loss": 0.2, "val_loss": 0.22, "val_accuracy": 0.95},
+        {"loss": 2.3, "val_loss": 2.3, "val_accuracy": 0.1},
+    ]
+    text = summarize_run(collapse, "stopped", "")
+    assert "It got worse after epoch 2: val loss rose from 0.22 to 2.3" in text
+    assert "lower learning rate" in text
+    overfit = [
+        {"loss": 0.6, "val_loss": 0.5},
+        {"loss": 0.3, "val_loss": 0.3},
+        {"loss": 0.05, "val_loss": 0.9},
+    ]
+    assert "the model overfits" in summarize_run(overfit, "completed", "").split("got worse")[1]
