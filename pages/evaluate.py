@@ -78,7 +78,9 @@ def why_not_evaluable(run: Run) -> str:
 
 
 def title(run: Run) -> str:
-    return f"{state.run_label(run)} ({run.state_label().replace('_', ' ')})"
+    """ "run 3 (completed)"; "run 3 (shared, completed)" for someone else's run."""
+    status = run.state_label().replace("_", " ")
+    return f"{run.name} ({status})" if state.owns(run) else f"{run.name} (shared, {status})"
 
 
 def share_box(run: Run) -> None:

@@ -285,21 +285,26 @@ def header() -> tuple:
     if too_big:  # said before Train is pressed, and Train is off
         st.error(plain(too_big), icon=":material/block:")
     trainable = config is not None and too_big is None
+    watching = run is not None and not state.owns(run)
     if state.view()["present"]:
         view = dict(state.view())
     else:
         controls(run, trainable, drawn)
-        view = view_controls()
+        # Someone who came by a link came to watch: on a phone the options filled the first
+        # screen and pushed the chart below it.
+        with st.expander("Chart options") if watching else st.container():
+            view = view_controls()
     if trainable and drawn[1]:  # Train is there to press
         get_ready(config)
     if run is None:
         return None, view, drawn, trainable
     _, finished = drawn
     share_box(run)
-    if not state.owns(run):
+    if watching:
         st.caption(
             f"You are watching {run.name}, started in another browser: it updates live, and "
-            "only that browser can pause, step or stop it. Train starts your own run."
+            "only that browser can pause, step or stop it."
+            + ("" if state.view()["present"] else " Train starts your own run.")
         )
     elif not finished:
         st.caption(

@@ -417,6 +417,12 @@ def test_a_runs_link_shows_it_to_anyone_read_only():
     assert any("You are watching run 1" in t for t in texts(viewer.caption))
     # Train (their own run) and Reset; Step, like Pause and Stop, is the owner's.
     assert enabled(viewer) == ["Train", "Reset"]
+    # They came to watch: the chart options are folded away (the owner's are not).
+    assert "Chart options" in [e.label for e in viewer.expander]
+    assert "Chart options" not in [e.label for e in owner.expander]
+    presenting = page("train", {"run": run.id, "present": "1"}, timeout=120).run()
+    (caption,) = [t for t in texts(presenting.caption) if "You are watching" in t]
+    assert "Train starts" not in caption  # its button is hidden there
     assert viewer.session_state["tb_draft"]["num_samples"] == 2000  # Train again: its config
     with pytest.raises(PermissionError):
         get_service().command(run.id, "stop", viewer.session_state["tb_browser"])

@@ -188,7 +188,7 @@ def test_a_run_opened_by_link_stays_on_the_runs_page_after_a_reload(
         expect(shared).to_be_visible()
         open_app(viewer, f"{server.url}/evaluate", "Evaluate")  # and Evaluate offers it
         picked = viewer.get_by_role("combobox", name="Run")
-        expect(picked).to_have_value("run 1 (shared) (completed)")
+        expect(picked).to_have_value("run 1 (shared, completed)")
         assert_no_exception(viewer)
     finally:
         owner.context.close()
