@@ -121,11 +121,11 @@ def summary(config: RunConfig) -> None:
     st.dataframe(table, hide_index=True, width="stretch")
 
 
-def schedule_preview(config: RunConfig) -> None:
-    try:
-        dataset = page_data.with_validation(page_data.dataset_for(config), config)
+def schedule_preview(config: RunConfig, dataset) -> None:
+    """The learning rate over the run's steps (`dataset`: the data at hand, or None)."""
+    if dataset is not None:
         total = steps_per_epoch(dataset.num_train, config.batch_size) * config.epochs
-    except ValueError:
+    else:
         total = max(config.decay_steps * 2, 100)
     st.caption(f"Learning rate over {total:,} steps")
     curve = learning_rate_points(config, total)
@@ -146,7 +146,8 @@ def main() -> None:
     if config is None:
         st.error(f"Invalid config: {plain(error)}")
         st.stop()
-    too_big = page_data.size_problem(config)
+    dataset = page_data.data_at_hand(config)  # once: the size check and the schedule's steps
+    too_big = None if dataset is None else state.service().size_problem(config, dataset)
     if too_big:  # a valid config this server will not train: say so before Train is pressed
         st.error(plain(too_big), icon=":material/block:")
     else:
@@ -154,7 +155,7 @@ def main() -> None:
             "Config is valid: press **Train** on the Train page.", icon=":material/check_circle:"
         )
     with cols[1]:
-        schedule_preview(config)
+        schedule_preview(config, dataset)
     summary(config)
 
 

@@ -50,15 +50,6 @@ def start_run(mode: str) -> None:
     state.set_current(run.id)
 
 
-def get_ready(config) -> None:
-    """While Train can be pressed, have a worker get this config's run ready (data, model, the
-    traced step): pressed, it trains its first batch at once. Never for data that would have
-    to be downloaded first (the service itself declines uploads and oversized runs)."""
-    dataset = page_data.data_at_hand(config)
-    if dataset is not None:
-        state.service().warm(config, dataset)
-
-
 def data_title(config) -> str:
     if config.dataset == "csv":
         upload = state.csv_upload()
@@ -281,7 +272,10 @@ def header() -> tuple:
     config, error = common.page_setup(run_id=run.id if run else None)
     if config is None:
         st.error(f"{plain(error)} Fix the config on the Model page.")
-    too_big = page_data.size_problem(config) if config is not None else None
+    # The data as it would train, if at hand (never a download): read once for the size
+    # check and the worker that gets the run ready.
+    dataset = page_data.data_at_hand(config) if config is not None else None
+    too_big = None if dataset is None else state.service().size_problem(config, dataset)
     if too_big:  # said before Train is pressed, and Train is off
         st.error(plain(too_big), icon=":material/block:")
     trainable = config is not None and too_big is None
@@ -294,8 +288,10 @@ def header() -> tuple:
         # screen and pushed the chart below it.
         with st.expander("Chart options") if watching else st.container():
             view = view_controls()
-    if trainable and drawn[1]:  # Train is there to press
-        get_ready(config)
+    if trainable and drawn[1] and dataset is not None:
+        # Train is there to press: a worker gets this run ready (data, model, the traced
+        # step), so a press trains its first batch at once (the service declines uploads).
+        state.service().warm(config, dataset)
     if run is None:
         return None, view, drawn, trainable
     _, finished = drawn

@@ -59,21 +59,14 @@ def with_validation(dataset: Dataset, config: RunConfig) -> Dataset:
 
 def data_at_hand(config: RunConfig) -> Dataset | None:
     """The data as `config` trains on it, if loading it downloads nothing; else None (data to
-    download, an upload missing, a bad CSV: pressing Train says why)."""
+    download, an upload missing, a bad CSV: pressing Train says why). The pages check a run's
+    size against the server's limits on it before Train is pressed."""
     if not is_cached(config.dataset):
         return None
     try:
         return with_validation(dataset_for(config), config)
     except ValueError:
         return None
-
-
-def size_problem(config: RunConfig) -> str | None:
-    """Why this server would refuse to train `config` (the run too long, the model too big),
-    naming the numbers, or None: the Model and Train pages say it before Train is pressed.
-    None too while the data is not at hand: pressing Train checks again once it is."""
-    dataset = data_at_hand(config)
-    return None if dataset is None else state.service().size_problem(config, dataset)
 
 
 @st.cache_resource(max_entries=16, show_spinner=False)
