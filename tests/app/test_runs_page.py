@@ -69,13 +69,15 @@ def test_export_files_round_trip():
     assert json.loads(at.text[-1].value) == runs[-1].config.to_dict()
 
 
-def _finished_run(number: int, val_accuracy: float, **config):
+def _finished_run(number: int, val_accuracy: float, metrics: dict | None = None, **config):
+    """A run record with one epoch: loss 1 and `val_accuracy`, or the `metrics` given."""
     from service import Run
     from trainer.events import EpochEnd
     from trainer.history import History
 
     history = History()
-    history.record(EpochEnd(0, {"loss": 1.0, "val_accuracy": val_accuracy}, 0, 1.0))
+    metrics = metrics or {"loss": 1.0, "val_accuracy": val_accuracy}
+    history.record(EpochEnd(0, metrics, 0, 1.0))
     return Run(
         id=f"id{number}",
         owner="nobody",
@@ -199,15 +201,9 @@ def test_the_model_download_takes_raw_inputs_and_names_its_classes(monkeypatch, 
 
 def test_small_metrics_keep_their_digits_in_the_table():
     """A converged run's loss (1.795e-05) was rounded to four decimals and shown as 0."""
-    from service import Run
     from service.records import summarize
-    from trainer.events import EpochEnd
-    from trainer.history import History
 
-    history = History()
-    history.record(EpochEnd(0, {"loss": 1.795432e-05, "val_loss": 2.01e-9}, 0, 1.0))
-    run = Run(id="id1", owner="nobody", number=1, config=RunConfig(), data_title="xor",
-              num_train=10, num_val=2, steps_per_epoch=1, history=history)  # fmt: skip
+    run = _finished_run(1, 0.0, metrics={"loss": 1.795432e-05, "val_loss": 2.01e-9})
     table = downloads.runs_table([summarize(run)])
     assert table[["loss", "val_loss"]].to_dict("records") == [
         {"loss": 1.795e-05, "val_loss": 2.01e-9}
