@@ -39,7 +39,8 @@ store (TAPEBOARD_DB: a SQLite file) beside its log, in a temporary folder (print
    is split by its websocket frames into the browser's part (loading Streamlit's frontend)
    and the server's (the page's request -> its script finished). At the same moments a
    visitor who has the app open already goes from Data to Model: seconds from the click on
-   the sidebar's link to the Model heading (the issue's "other visitors' page changes").
+   the sidebar's link to the Model heading (the issue's "other visitors' page changes"), and
+   the server's part of it (the tab's rerun request -> its script finished, by the frames).
 5. Memory: on a fresh server, Train pressed N times in a row (digits, the starter config with
    `?epochs=2`), each waiting for "finished"; after each, once the server's processes are
    quiet, the sum of VmRSS over the server and all its descendants (workers included).
@@ -72,6 +73,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -323,25 +325,38 @@ def renderer_pids() -> list[int]:
     return [pid for pid in process_tree(os.getpid()) if b"--type=renderer" in cmdline(pid)]
 
 
+def quiet_tree(pid: int) -> list[int]:
+    """The processes `wait_quiet` watches: the tree of `pid`, less Chromium and Playwright."""
+    return [p for p in process_tree(pid) if not re.search(rb"chromium|playwright", cmdline(p))]
+
+
 def runnable(pids: list[int]) -> bool:
-    """True if one of these processes is running, waiting for a core, or in disk I/O."""
+    """True if a thread of these processes is running, waiting for a core, or in disk I/O; the
+    thread asking does not count (it is running: asking)."""
+    me = threading.get_native_id()
     for pid in pids:
-        with suppress(OSError, IndexError):
-            if Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0] in "RD":
-                return True
+        with suppress(OSError):
+            for task in Path(f"/proc/{pid}/task").iterdir():
+                if int(task.name) == me:
+                    continue
+                with suppress(OSError, IndexError):
+                    if (task / "stat").read_text().rsplit(")", 1)[1].split()[0] in "RD":
+                        return True
     return False
 
 
 def wait_quiet(pid: int, timeout: float = 60.0) -> float:
     """Wait until the process tree of `pid` is quiet: under 10% of a core over 0.5 s, and none
     of its processes runnable at either end (a worker being replaced imports TensorFlow for
-    seconds, and on a busy machine it may be waiting for a core). Returns the seconds waited."""
+    seconds, and on a busy machine it may be waiting for a core). Returns the seconds waited.
+    This process's tree leaves out the browser and its Playwright driver, which are never
+    still (waited on, they made every wait a 60-second timeout)."""
     started = time.monotonic()
     while time.monotonic() - started < timeout:
-        tree = process_tree(pid)
+        tree = quiet_tree(pid)
         before, busy = cpu_s(tree), runnable(tree)
         time.sleep(0.5)
-        tree = process_tree(pid)
+        tree = quiet_tree(pid)
         if cpu_s(tree) - before < 0.05 and not busy and not runnable(tree):
             break
     return time.monotonic() - started
@@ -923,7 +938,7 @@ def measure_fresh_server(browser, env, workdir: Path, wait_s: float, query: str)
         result["model_fresh_idle_s"] = time_model_page(browser, server.url)
         result["change_fresh_idle_s"] = page_change_s(other)
         page.context.close()
-        other.context.close()
+        other.page.context.close()
     with running_server(workdir / "fresh-train.log", env) as server:
         time.sleep(max(0.0, server.healthy_at + wait_s - time.monotonic()))
         page, other = new_page(browser), open_data_page(browser, server.url)
@@ -948,17 +963,51 @@ def measure_fresh_server(browser, env, workdir: Path, wait_s: float, query: str)
             result["model_idle_s"].append(time_model_page(browser, server.url))
             result["change_idle_s"].append(page_change_s(other))
         page.context.close()
-        other.context.close()
+        other.page.context.close()
     return result
 
 
-def open_data_page(browser, url: str):
+@dataclass
+class Tab:
+    """A visitor's open page, with the times (this process's clock) of its websocket's frames:
+    each request it sends, and each script-finished message it receives."""
+
+    page: object
+    sent: list[float]
+    finished: list[float]
+
+
+@dataclass
+class PageChange:
+    """An open tab's click on a page's link: seconds to that page's heading (by the page's
+    clock), and the server's part (the rerun request -> its script finished, by the frames)."""
+
+    seconds: float
+    server_s: float
+
+
+def open_data_page(browser, url: str) -> Tab:
     """A visitor with the app open on its Data page (once its heading shows: its charts may
     still be coming)."""
-    page = new_page(browser)
-    page.goto(f"{url}/data")
-    page.get_by_test_id("stHeading").filter(has_text="Data").wait_for(timeout=PAGE_TIMEOUT_MS)
-    return page
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+    tab = Tab(new_page(browser), [], [])
+
+    def on_frame(payload) -> None:
+        if isinstance(payload, bytes) and ForwardMsg.FromString(payload).HasField(
+            "script_finished"
+        ):
+            tab.finished.append(time.perf_counter())
+
+    def on_websocket(ws) -> None:
+        ws.on("framesent", lambda _: tab.sent.append(time.perf_counter()))
+        ws.on("framereceived", on_frame)
+
+    tab.page.on("websocket", on_websocket)
+    tab.page.goto(f"{url}/data")
+    heading = tab.page.get_by_test_id("stHeading").filter(has_text="Data")
+    heading.wait_for(timeout=PAGE_TIMEOUT_MS)
+    return tab
 
 
 # A click on the sidebar's link to page `name`; `window.__change` becomes the seconds from the
@@ -981,13 +1030,21 @@ START_PAGE_CHANGE = """(name) => {
 }"""
 
 
-def start_page_change(page, name: str) -> None:
-    page.evaluate(START_PAGE_CHANGE, name)
+def start_page_change(tab: Tab, name: str) -> None:
+    tab.sent.clear()
+    tab.finished.clear()
+    tab.page.evaluate(START_PAGE_CHANGE, name)
 
 
-def page_change_s(page) -> float:
-    page.wait_for_function("() => window.__change !== null", timeout=PAGE_TIMEOUT_MS)
-    return page.evaluate("window.__change")
+def page_change_s(tab: Tab) -> PageChange:
+    tab.page.wait_for_function("() => window.__change !== null", timeout=PAGE_TIMEOUT_MS)
+    seconds = tab.page.evaluate("window.__change")
+    deadline = time.perf_counter() + 10
+    while not tab.finished and time.perf_counter() < deadline:
+        tab.page.wait_for_timeout(20)  # the script-finished frame follows the heading's
+    if not tab.sent or not tab.finished:
+        return PageChange(seconds, float("nan"))
+    return PageChange(seconds, tab.finished[0] - tab.sent[0])
 
 
 def report_fresh_server(r: dict, wait_s: float) -> None:
@@ -1026,10 +1083,11 @@ def print_visitors(rounds: list[dict]) -> None:
     on a public server the browser is the visitor's own."""
     median = statistics.median
     for label, figures in (
-        ("a new visitor's /model to its heading", visit_figures("heading_s")),
-        ("  the browser's part (loading the frontend)", visit_figures("boot_s")),
-        ("  the server's part (request -> script finished)", visit_figures("server_s")),
-        ("an open tab's page change, Data -> Model", page_change_figures),
+        ("a new visitor's /model to its heading", round_figures("model", "heading_s")),
+        ("  the browser's part (loading the frontend)", round_figures("model", "boot_s")),
+        ("  the server's part (request -> script finished)", round_figures("model", "server_s")),
+        ("an open tab's page change, Data -> Model", round_figures("change", "seconds")),
+        ("  the server's part (its rerun -> script finished)", round_figures("change", "server_s")),
     ):
         busy, fresh, settled = zip(*map(figures, rounds))
         busy, fresh, calm = median(busy), median(fresh), median(map(median, settled))
@@ -1039,18 +1097,16 @@ def print_visitors(rounds: list[dict]) -> None:
         )
 
 
-def visit_figures(part: str) -> Callable[[dict], tuple]:
-    """A round's new visitors: (while the run starts, fresh idle, [settled]) of `Visit.part`."""
+def round_figures(kind: str, part: str) -> Callable[[dict], tuple]:
+    """A round's `kind` ("model": new visitors' `Visit`s; "change": an open tab's
+    `PageChange`s): (while the run starts, fresh idle, [settled]) of their `part`."""
 
     def figures(r: dict) -> tuple:
-        visits = (r["model_busy_s"], r["model_fresh_idle_s"])
-        return (*(getattr(v, part) for v in visits), [getattr(v, part) for v in r["model_idle_s"]])
+        busy, fresh = r[f"{kind}_busy_s"], r[f"{kind}_fresh_idle_s"]
+        settled = [getattr(m, part) for m in r[f"{kind}_idle_s"]]
+        return getattr(busy, part), getattr(fresh, part), settled
 
     return figures
-
-
-def page_change_figures(r: dict) -> tuple:
-    return r["change_busy_s"], r["change_fresh_idle_s"], r["change_idle_s"]
 
 
 # -- 5: memory -----------------------------------------------------------------------------------
