@@ -433,6 +433,10 @@ class RunService:
             if not stale:
                 return run  # another server trains it: read again next time
             self._end(run, INTERRUPTED, stopped_server(run.status))
+        if resumable(run.end):
+            # Its owner may resume it on another server sharing the store: read again next
+            # time (kept, it read "interrupted" here for good while it trained on there).
+            return run
         with self._lock:
             run = self._runs.setdefault(run_id, run)
             self._forget_old_runs()

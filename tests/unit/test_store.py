@@ -304,6 +304,30 @@ def test_an_interrupted_run_resumes_with_the_losses_of_an_uninterrupted_run(url)
         again.close()
 
 
+def test_a_run_resumed_on_one_server_reads_so_on_another_sharing_the_store(url):
+    # Scale-out: B had read the run as interrupted; A's owner resumed it there. B must not
+    # keep showing it interrupted (it kept that copy for good, even across reloads).
+    config, data = xor_run(epochs=40)
+    settings = Settings(max_concurrent=1, checkpoint_s=0)
+    first = RunService(settings, store_url=url)
+    run = first.start(config, data, owner="alice")
+    wait_for(lambda: run.checkpoint_epoch >= 2, "a checkpoint")
+    first.close()
+    a, b = RunService(settings, store_url=url), RunService(settings, store_url=url)
+    try:
+        assert b.get(run.id).end.reason == INTERRUPTED
+        resumed = a.resume_interrupted(run.id, "alice")
+        wait_for(lambda: resumed.finished, "the resumed run")
+        assert resumed.end.reason == "completed", resumed.end.message
+        a.keeper.writer.flush()
+        seen = b.get(run.id)
+        assert seen.end.reason == "completed", seen.end.message
+        assert len(seen.history) == len(resumed.history) == 1000
+    finally:
+        a.close()
+        b.close()
+
+
 CRASHING_SERVER = """
 import sys, time
 import trainer
