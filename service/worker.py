@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import sys
 import tempfile
 import time
@@ -64,6 +65,12 @@ def main() -> int:
     warnings.filterwarnings(
         "ignore", message=r"__array__ implementation doesn't accept a copy keyword"
     )
+    # A worker's life is its server's: it leaves on the server's Shutdown, or when the server's
+    # connection closes. Ctrl-C in a terminal and systemd's stop signal the whole process
+    # group; workers that died of it before their server began to close left their runs
+    # "failed: killed by signal 15" instead of interrupted, the server having stopped.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     if os.environ.get("TAPEBOARD_WORKER_ROLE") == "tasks" and hasattr(os, "nice"):
         # The task worker starts when a run pauses or ends, often as the next run starts: its
         # TensorFlow import and its evaluations take the CPU that training leaves over.

@@ -292,6 +292,23 @@ def test_stop_ends_a_long_run_within_two_seconds(service):
     assert run.model_bytes is not None and run.model_step == run.end.step
 
 
+def test_a_signal_to_the_servers_process_group_leaves_its_workers_training(service):
+    # Ctrl-C or systemd's stop signal every process of the group: the server ends its runs as
+    # interrupted as it closes; a worker that died first had them read "failed".
+    config, data = long_xor()
+    run = service.start(config, data, owner="alice")
+    wait_for(lambda: len(run.history) >= 100, "the long run to train 100 steps")
+    worker = worker_of(service, run)
+    for sent in (signal.SIGINT, signal.SIGTERM):
+        os.kill(worker.pid, sent)
+    trained = len(run.history)
+    wait_for(lambda: len(run.history) > trained + 100, "100 more steps")
+    assert worker.process.poll() is None and not run.finished
+    service.command(run.id, "stop", "alice")
+    wait_finished(run)
+    assert run.end.reason == "stopped"
+
+
 def test_two_runs_at_once_in_two_processes_train_identically(service):
     config, _, data = xor(num_samples=2000, epochs=2)
     first = service.start(config, data, owner="bob")
