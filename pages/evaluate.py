@@ -205,9 +205,12 @@ def try_the_model(run: Run) -> None:
                     st.error(plain(err))
         elif ds.input_shape and ds.input_shape[0] <= MAX_TYPED_FEATURES:
             sample = typed_features(sample, ds, index)
-        truth = y_pool[index]
-        truth_text = ds.class_names[truth] if ds.task == "classification" else f"{truth:.4g}"
-        st.caption(f"True value: {plain(truth_text)}")
+        if np.allclose(sample, x_pool[index], rtol=1e-5, atol=1e-6):
+            truth = y_pool[index]
+            truth_text = ds.class_names[truth] if ds.task == "classification" else f"{truth:.4g}"
+            st.caption(f"True value: {plain(truth_text)}")
+        else:  # typed over or an upload: the sample's label is not this input's
+            st.caption("Your own input: it has no true value to compare with.")
     outputs = state.service().call("predict", run.model_ref(), sample[None, ...], ds.scale)[0]
     with right:
         if ds.task == "classification":
@@ -249,8 +252,9 @@ def export_code(run: Run) -> None:
     script = trainer.export_script(run.config)
     st.caption(
         "A standalone script in the Keras guide's shape (tf.data pipeline, functional model, "
-        "GradientTape loop under tf.function, validation loop), using only TensorFlow and NumPy. "
-        "Run with the same seed, it reproduces this run's per-batch losses."
+        "GradientTape loop under tf.function, validation loop), using only TensorFlow and NumPy"
+        + (" (and scikit-learn, which ships the digits)" if "sklearn" in script else "")
+        + ". Run with the same seed, it reproduces this run's per-batch losses."
     )
     cols = st.columns(2)
     cols[0].download_button(

@@ -18,6 +18,8 @@ from apptest_helpers import (
     wait_until,
 )
 
+from ui.text import plain
+
 
 def trained(params: dict[str, str]):
     at = app(params, timeout=120).run()
@@ -105,12 +107,34 @@ def test_trying_a_sample_and_typing_features_changes_the_prediction():
     assert [n.label for n in at.number_input][1:] == ["x1", "x2"]
 
 
+def test_the_true_value_shows_for_the_sample_only_not_for_typed_values():
+    at = trained(TINY)
+    at.number_input(key="try_index").set_value(3).run()
+    run = current(at)
+    label = run.dataset.class_names[run.dataset.y_val[3]]
+    captions = [c.value for c in at.caption]
+    assert f"True value: {plain(label)}" in captions  # as markdown: "\\+1"
+    typed = at.number_input(key="try_3_x1")
+    typed.set_value(typed.value + 2.5).run()
+    captions = [c.value for c in at.caption]
+    assert not any(c.startswith("True value") for c in captions)
+    assert "Your own input: it has no true value to compare with." in captions
+
+
 def test_exported_script_is_offered_and_is_python():
     at = trained(TINY)
     (button,) = [b for b in at.get("download_button") if "training script" in b.label]
     source = [c.value for c in at.code if "GradientTape" in c.value][0]
     ast.parse(source)
     assert "import trainer" not in source and "streamlit" not in source
+    assert any("using only TensorFlow and NumPy. Run" in c.value for c in at.caption)
+
+
+def test_the_digits_script_says_it_needs_scikit_learn_too():
+    at = trained({"dataset": "digits", "epochs": "1", "batch_size": "256"})
+    source = [c.value for c in at.code if "GradientTape" in c.value][0]
+    assert "from sklearn.datasets import load_digits" in source
+    assert any("TensorFlow and NumPy (and scikit-learn" in c.value for c in at.caption)
 
 
 def test_regression_shows_predicted_vs_true_and_residuals():
