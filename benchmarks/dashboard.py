@@ -162,7 +162,7 @@ window.__appeared = {};
   requestAnimationFrame(poll);
 })();
 """
-FINISHED = re.compile(r"(run \d+) finished: Completed (\d+) epochs\. ([\d,]+) steps in ([\d.]+) s")
+FINISHED = re.compile(r"(run \d+) finished: Completed (\d+) epochs?\. ([\d,]+) steps in ([\d.]+) s")
 
 
 # -- servers -------------------------------------------------------------------------------------

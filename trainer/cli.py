@@ -155,15 +155,18 @@ def load_data(args: argparse.Namespace, config: RunConfig) -> tuple[RunConfig, D
 
 
 class ProgressBar:
-    """One self-rewriting line: epoch, bar, step, loss, steps/s, ETA, like Keras' verbose=1."""
+    """One self-rewriting line: epoch, bar, step, loss, steps/s, ETA, like Keras' verbose=1; a
+    line per epoch only when the stream is not a terminal (a log file, a pipe), like
+    verbose=2, where each rewrite would pile onto the same line."""
 
     def __init__(self, total_steps: int, epochs: int, stream: TextIO, enabled: bool) -> None:
         self.total, self.epochs, self.stream, self.enabled = total_steps, epochs, stream, enabled
+        self.rewrites = enabled and stream.isatty()
         self.last_draw = 0.0
 
     def update(self, event: BatchEnd) -> None:
         now = time.monotonic()
-        if not self.enabled or now - self.last_draw < 0.1:
+        if not self.rewrites or now - self.last_draw < 0.1:
             return
         self.last_draw = now
         done = event.step + 1
@@ -180,7 +183,8 @@ class ProgressBar:
     def epoch(self, event: EpochEnd) -> None:
         if self.enabled:
             shown = " ".join(f"{k} {v:.4f}" for k, v in event.metrics.items())
-            self.stream.write(f"\repoch {event.epoch + 1}/{self.epochs} done: {shown}\n")
+            start = "\r" if self.rewrites else ""
+            self.stream.write(f"{start}epoch {event.epoch + 1}/{self.epochs} done: {shown}\n")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -352,7 +352,7 @@ def _run(
                 metrics, message = early.restore(model, epoch, metrics, message)
                 yield _end("early_stopped", c, metrics, model, message)
                 return
-        message = f"Completed {config.epochs} epochs."
+        message = f"Completed {config.epochs} epoch{'' if config.epochs == 1 else 's'}."
         metrics, message = early.restore(model, config.epochs - 1, metrics, message)
         yield _end("completed", c, metrics, model, message)
     finally:

@@ -88,7 +88,7 @@ def test_tiny_run_completes_and_its_history_is_drawn():
     assert not at.exception
     assert run.end.reason == "completed"
     assert len(run.history) == run.total_steps == 5
-    assert any("finished: Completed 1 epochs" in t for t in texts(at.success))
+    assert any("finished: Completed 1 epoch." in t for t in texts(at.success))
     # Every batch is in the chart's data; the validation point in its own dataset.
     assert sorted(chart_rows(loss_chart(at))) == [1, 5]
     assert progress(at) == (5, 5)

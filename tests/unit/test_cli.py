@@ -43,6 +43,8 @@ def test_cli_trains_a_json_config_and_writes_every_output(tmp_path):
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "completed" in done.stderr and "epoch 3/3" in done.stderr
+    # Not a terminal: a line per epoch, no progress line rewritten with carriage returns.
+    assert "\r" not in done.stderr and done.stderr.count("done: loss") == 3
     history = pd.read_csv(out / "history.csv")
     # 200 points, 20% validation -> 160 train -> 5 batches x 3 epochs (the flag overrode 2).
     assert list(history["step"]) == list(range(15))
