@@ -25,7 +25,10 @@ def route() -> None:
     except ValueError as err:  # a bad TAPEBOARD_* variable: say which, in every page
         from ui.text import plain
 
-        st.error(plain(err))
+        # ...and no page: the run service did not start, and a page that asked for it showed
+        # a traceback (on Community Cloud, its "error message is redacted" box).
+        st.error(f"{plain(err)} The server cannot start its runs: fix it and restart the app.")
+        st.stop()
     page = st.navigation(
         [
             st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),

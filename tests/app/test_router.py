@@ -23,6 +23,9 @@ def test_a_bad_server_setting_is_named_in_the_page(monkeypatch):
     at = app().run()
     assert not at.exception
     assert any("TAPEBOARD_TF_THREADS" in text and "'many'" in text for text in texts(at.error))
+    # No page runs without its run service (a page asking for it raised): the message only.
+    assert not at.title
+    assert any("fix it and restart the app" in text for text in texts(at.error))
 
 
 def test_workers_start_with_the_thread_pools_of_the_setting():
