@@ -13,6 +13,7 @@ import numpy as np
 import streamlit as st
 
 from service import Run
+from service.records import RunSummary
 from service.runs import resumable
 from ui import common, insight_charts, page_data, share, state
 from ui.copy_link import share_link_box
@@ -27,12 +28,15 @@ MAX_TYPED_FEATURES = 16  # above this, typing values in is no way to try a model
 RUN_KEY = "tb_evaluate_run"  # the chosen run's id (the selectbox's state)
 
 
-def evaluable_runs() -> list[Run]:
-    """This session's runs that have a model to evaluate, oldest first."""
-    return [r for r in state.runs() if r.model_bytes is not None and r.dataset is not None]
+def evaluable_runs() -> list[RunSummary]:
+    """This browser's runs (and those it opened by link) that have a model, oldest first: from
+    the store's summaries, not the runs this server happens to hold in memory (after a
+    restart that was the few opened since, and a listing that loaded them all put them in
+    the order it had)."""
+    return sorted((s for s in state.run_summaries() if s.has_model), key=lambda s: s.created)
 
 
-def choose(runs: list[Run], linked: Run | None) -> str | None:
+def choose(runs: list[RunSummary], linked: Run | None) -> str | None:
     """The run to show: the one a new link names, else the one chosen before, else the
     newest. Set before the selectbox is drawn, so the URL can carry it from the page's top."""
     ids = [r.id for r in runs]
@@ -46,7 +50,8 @@ def choose(runs: list[Run], linked: Run | None) -> str | None:
     return chosen
 
 
-def pick_run(runs: list[Run], linked: Run | None) -> Run | None:
+def pick_run(runs: list[RunSummary], linked: Run | None) -> Run | None:
+    """The chosen run, read whole (history, model, data) only now: the list is summaries."""
     if linked is not None and linked.id not in {r.id for r in runs}:
         st.info(why_not_evaluable(linked))
     if not runs:
@@ -56,11 +61,17 @@ def pick_run(runs: list[Run], linked: Run | None) -> Run | None:
                 "run that is training shows here once it pauses or ends)."
             )
         return None
-    by_id = {r.id: r for r in runs}
     # Labels made now, in this page run: the widget may format its value later, elsewhere.
     titles = {r.id: title(r) for r in runs}
-    chosen = st.selectbox("Run", list(by_id), key=RUN_KEY, format_func=titles.__getitem__)
-    return by_id[chosen]
+    chosen = st.selectbox("Run", list(titles), key=RUN_KEY, format_func=titles.__getitem__)
+    run = state.service().get(chosen)
+    if run is None:
+        st.warning(state.MISSING_RUN)
+        return None
+    if run.model_bytes is None or run.dataset is None:
+        st.info(why_not_evaluable(run))
+        return None
+    return run
 
 
 def why_not_evaluable(run: Run) -> str:
@@ -77,9 +88,9 @@ def why_not_evaluable(run: Run) -> str:
     return f"{run.name}'s data is not on this server any more: it cannot be evaluated here."
 
 
-def title(run: Run) -> str:
+def title(run: RunSummary) -> str:
     """ "run 3 (completed)"; "run 3 (shared, completed)" for someone else's run."""
-    status = run.state_label().replace("_", " ")
+    status = run.state.replace("_", " ")
     return f"{run.name} ({status})" if state.owns(run) else f"{run.name} (shared, {status})"
 
 

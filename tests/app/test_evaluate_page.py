@@ -72,6 +72,29 @@ def test_an_evaluation_link_shows_that_run_to_another_browser():
     assert viewer.query_params["run"] == mine.id
 
 
+def test_the_run_list_is_this_browsers_runs_in_the_store_newest_chosen():
+    # After a restart the server holds in memory only the runs opened since: the list came
+    # from memory (one run of many), in the order they were read back (the default "newest"
+    # was whichever came last).
+    from service import get_service
+
+    at = trained(TINY)
+    first = current(at)
+    at.switch_page("pages/train.py").run()
+    second = train_to_end(at)
+    service = get_service()
+    service.keeper.writer.flush()
+    with service._lock:  # as a restart leaves it: neither run in memory...
+        for run in (first, second):
+            service._runs.pop(run.id)
+    assert service.get(first.id) is not None  # ...then the older one opened again
+    at.switch_page("pages/evaluate.py").run()
+    assert not at.exception
+    picker = at.selectbox(key="tb_evaluate_run")
+    assert picker.options[-2:] == [f"{first.name} (completed)", f"{second.name} (completed)"]
+    assert picker.value == second.id
+
+
 def test_an_evaluation_link_to_a_run_the_server_lacks_says_so():
     at = page("evaluate", {"run": "no-such-run"}).run()
     assert not at.exception
