@@ -13,11 +13,19 @@ import json
 import pandas as pd
 import streamlit as st
 
+from service.runs import RANKING
 from ui import charts, common, downloads, state
 from ui.browser import browser_key
 
 CURVE_POINTS = 800  # per run in the overlay
-FIRST_COLUMNS = ["run", "best", "state", "data", "steps", "train time (s)"]
+FIRST_COLUMNS = [
+    "run",
+    *(downloads.best_column(task) for task in RANKING),
+    "state",
+    "data",
+    "steps",
+    "train time (s)",
+]
 OVERLAY_DEFAULT = 5  # the newest runs drawn when the page opens
 
 
@@ -220,7 +228,8 @@ def main() -> None:
     # Metrics in four significant digits: the default shows four decimals, and a small loss
     # (1.795e-05) as 0.00002.
     metrics = {name for s in summaries for name in s.metrics}
-    formats = {name: st.column_config.NumberColumn(format="%.4g") for name in metrics}
+    metrics |= {downloads.best_column(task) for task in RANKING}
+    formats = {n: st.column_config.NumberColumn(format="%.4g") for n in metrics if n in table}
     st.dataframe(table[ordered], width="stretch", hide_index=True, column_config=formats)
     if len(summaries) >= state.LIST_LIMIT:
         st.caption(

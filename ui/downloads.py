@@ -22,19 +22,24 @@ def plain_name(run: Any) -> str:
 def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd.DataFrame:
     """One row per run, TensorBoard HParams-style: identity, end reason, the best validation
     metric (the ranking: best runs first), final metrics, then every config field. Built from
-    summaries (no history, no model): thousands of runs cost one query and this."""
+    summaries (no history, no model): thousands of runs cost one query and this.
+
+    Each task ranks by its own metric (classification: best val_accuracy, higher first;
+    regression: best val_loss, lower first), each in its own numeric column; the task of the
+    newest run comes first, then the other. Runs without one (no epoch yet) go last."""
     rows = []
     for run in summaries:
-        metric, _ = RANKING[run.config.task]
+        metric, bigger_better = RANKING[run.config.task]
         row = {
             "run": run_label(run),
+            best_column(run.config.task): run.best,
             "state": run.state.replace("_", " "),
             "data": run.data_title,
             "steps": run.steps,
             "train time (s)": round(run.training_s, 2),
             "steps/s": round(run.steps / run.training_s) if run.training_s > 0 else None,
-            "best": f"{metric} {run.best:.4g}" if run.best is not None else "",
-            "_rank": run.best,
+            "_task": run.config.task,
+            "_key": None if run.best is None else (-run.best if bigger_better else run.best),
             # Four significant digits, not four decimals: a loss of 1.8e-05 is not 0.
             **{k: float(f"{v:.4g}") for k, v in run.metrics.items()},
         }
@@ -47,15 +52,22 @@ def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd
     table = pd.DataFrame(rows)
     if table.empty:
         return table
-    # Rank by the first run's task metric; runs without one (no epoch yet) go last.
-    _, bigger_better = RANKING[summaries[0].config.task]
-    key = table["_rank"].astype(float) * (-1 if bigger_better else 1)
+    newest_task = max(summaries, key=lambda s: s.created).config.task
     return (
-        table.assign(_key=key)
-        .sort_values(["_key", "_created"], ascending=[True, False], na_position="last")
-        .drop(columns=["_rank", "_key", "_created"])
+        table.assign(_other_task=table["_task"] != newest_task, _key=table["_key"].astype(float))
+        .sort_values(
+            ["_other_task", "_key", "_created"],
+            ascending=[True, True, False],
+            na_position="last",
+        )
+        .drop(columns=["_task", "_other_task", "_key", "_created"])
         .reset_index(drop=True)
     )
+
+
+def best_column(task: str) -> str:
+    """The table's column of a task's ranking metric at its best: "best val_accuracy"."""
+    return f"best {RANKING[task][0]}"
 
 
 # What tells two runs' data apart beyond the config (an upload's file, target, rows, hash).

@@ -101,10 +101,34 @@ def test_runs_are_ranked_by_best_validation_metric_and_configs_diffed():
 
     table = downloads.runs_table([summarize(run) for run in runs])
     assert table["run"].tolist() == ["run 2", "run 3", "run 1"]
-    assert table["best"].tolist()[0] == "val_accuracy 0.9"
+    assert table["best val_accuracy"].tolist() == [0.9, 0.8, 0.7]  # numbers: they sort so
     diff = downloads.config_diff(runs[0], runs[2])
     assert diff.to_dict("records") == [{"field": "optimizer", "run 1": "sgd", "run 3": "adam"}]
     assert downloads.config_diff(runs[0], runs[0]).empty
+
+
+def test_each_task_ranks_by_its_own_metric_the_newest_runs_task_first():
+    # Ranked by the first run's rule, a regression's val_loss sat among accuracies, its best
+    # runs last.
+    from service.records import summarize
+
+    loss = {"loss": 1.0}
+    runs = [
+        _finished_run(1, 0.7),
+        _finished_run(2, 0, {**loss, "val_loss": 0.5}, dataset="plane", task="regression"),
+        _finished_run(3, 0.9),
+        _finished_run(4, 0, {**loss, "val_loss": 0.1}, dataset="plane", task="regression"),
+        _finished_run(5, 0, {**loss, "val_loss": 0.3}, dataset="plane", task="regression"),
+    ]
+    for number, run in enumerate(runs):
+        run.created = 1000.0 + number
+    table = downloads.runs_table([summarize(run) for run in runs])
+    assert table["run"].tolist() == ["run 4", "run 5", "run 2", "run 3", "run 1"]
+    assert table["best val_loss"].tolist()[:3] == [0.1, 0.3, 0.5]
+    assert table["best val_accuracy"].tolist()[3:] == [0.9, 0.7]
+    runs[2].created = 2000.0  # a classification run is the newest: accuracies first
+    table = downloads.runs_table([summarize(run) for run in runs])
+    assert table["run"].tolist() == ["run 3", "run 1", "run 4", "run 5", "run 2"]
 
 
 def test_two_runs_of_one_config_show_no_difference():
