@@ -35,12 +35,12 @@ def stopped_server(status: str) -> str:
     if status == "queued":
         return (
             "The server stopped while this run waited for a worker, before it trained: "
-            "Resume starts it."
+            "its owner's Resume starts it."
         )
     doing = "was paused" if status == "paused" else "was training"
     return (
         f"The server stopped while this run {doing}. What it recorded until then is kept; "
-        "Resume goes on from its last checkpoint."
+        "its owner's Resume goes on from its last checkpoint."
     )
 
 
@@ -403,7 +403,7 @@ class RunService:
                 run,
                 FAILED,
                 f"{WORKER_STOPPED}: {reason}. What it recorded is kept; the server and other "
-                "runs carry on. Resume goes on from its last checkpoint.",
+                "runs carry on. Its owner's Resume goes on from its last checkpoint.",
             )
         self._dispatch()
 

@@ -101,12 +101,17 @@ def check_run_size(epochs: int, num_train: int, settings: Settings) -> str | Non
     size = epochs * num_train
     if size <= settings.max_sample_epochs:
         return None
-    most_epochs = max(settings.max_sample_epochs // max(num_train, 1), 0)
+    most_epochs = settings.max_sample_epochs // max(num_train, 1)
+    smaller = (
+        f"Use at most {most_epochs} epochs on this data, or fewer samples"
+        if most_epochs
+        else f"Even one epoch is too many: use at most {settings.max_sample_epochs:,} training "
+        "samples"
+    )
     return (
         f"This run is too big for this server: {epochs} epochs x {num_train:,} training samples "
-        f"= {size:,} sample-epochs, and the limit is {settings.max_sample_epochs:,}. Use at most "
-        f"{most_epochs} epochs on this data, or fewer samples (or train it headless with "
-        "python -m trainer, which has no limit)."
+        f"= {size:,} sample-epochs, and the limit is {settings.max_sample_epochs:,}. {smaller} "
+        "(or train it headless with python -m trainer, which has no limit)."
     )
 
 

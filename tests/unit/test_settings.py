@@ -55,6 +55,9 @@ def test_run_size_budget_says_what_to_shrink():
     assert check_run_size(10, 100, limits) is None
     message = check_run_size(11, 100, limits)
     assert "1,100 sample-epochs" in message and "at most 10 epochs" in message
+    message = check_run_size(2, 1_500, limits)  # not even one epoch fits: not "0 epochs"
+    assert "at most 0 epochs" not in message
+    assert "Even one epoch is too many: use at most 1,000 training samples" in message
 
 
 def test_every_setting_has_a_variable_and_bad_values_are_named():
