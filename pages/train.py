@@ -302,7 +302,7 @@ def header() -> tuple:
             "only that browser can pause, step or stop it."
             + ("" if state.view()["present"] else " Train starts your own run.")
         )
-    elif not finished:
+    elif not finished and not state.view()["present"]:  # the audience need not know
         st.caption(
             "The run trains on the server: closing this tab or leaving the page does not "
             "pause it, and a reload finds it again."

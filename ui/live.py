@@ -162,11 +162,15 @@ def throughput(run) -> str:
 def describe(config: RunConfig, replicas: int = 1) -> str:
     units = ",".join(map(str, config.hidden_units)) or "none"
     per_replica = max(config.batch_size // max(replicas, 1), 1)
-    return (
+    text = (
         f"{config.dataset}, hidden {units} {config.activation}, {config.optimizer} "
-        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs; "
-        f"strategy {config.strategy}: {replicas} replica{'s' * (replicas != 1)} in sync, "
-        f"{per_replica} per replica"
+        f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs"
+    )
+    if replicas == 1 and config.strategy == "default":  # one device: nothing to say
+        return text
+    return (
+        f"{text}; strategy {config.strategy}: {replicas} replica{'s' * (replicas != 1)} in "
+        f"sync, {per_replica} per replica"
     )
 
 

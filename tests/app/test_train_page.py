@@ -388,6 +388,23 @@ def test_presentation_mode_hides_controls_and_summarizes_the_run():
     assert labels == ["Download chart (PNG)", "Download chart (SVG)"]
 
 
+def test_presenting_a_running_run_shows_the_audience_no_operator_notes():
+    at = page("train", {**TINY, "epochs": "2000"}, timeout=120).run()
+    at.button(key="btn_train").click().run()
+    run = wait_until(at, lambda r: r is not None and r.status == "running")
+    note = "The run trains on the server"
+    assert any(note in t for t in texts(at.caption))  # for the one who runs it
+    (status,) = [t for t in texts(at.info) if t.startswith("run ")]
+    assert status.startswith(f"{run.name}: ") and "xor, hidden " in status
+    assert "strategy" not in status and "replica" not in status  # one device: nothing to say
+    at.toggle(key=[t.key for t in at.toggle if t.label == "Presentation mode"][0]).set_value(
+        True
+    ).run()
+    assert not at.exception
+    assert not any(note in t for t in texts(at.caption))
+    get_service().command(run.id, "stop", run.owner)
+
+
 def test_presentation_mode_before_any_run_does_not_ask_for_a_hidden_button():
     at = page("train", {**TINY, "present": "1"}).run()
     assert not at.exception and not [b for b in at.button if b.label in BUTTONS]
