@@ -41,6 +41,11 @@ def _finite_for_scale(values: pd.Series, log_scale: bool) -> pd.Series:
 Y_AXIS = alt.Axis(format=".6~g")
 
 
+# The x axis ends where the run does: rounded out to a "nice" end, a run of 32,000 steps drew
+# an empty band to 35,000 (and 20,040 runs' steps one to 22,000).
+X_SCALE = alt.Scale(zero=False, nice=False)
+
+
 def x_axis(x: str) -> alt.Axis:
     """Steps and samples are whole numbers: no ticks between them (a 10-step run had 0.5).
     Vega's tickMinStep alone still asks for span + 1 ticks, which d3 spaces by 0.5; asking
@@ -223,7 +228,7 @@ def _loss_layers(
         legend=alt.Legend(title=None, orient="top", symbolStrokeWidth=2.5, **_legend_symbols()),
     )
 
-    x_enc = alt.X("x:Q", title=title, scale=alt.Scale(zero=False), axis=x_axis(x))
+    x_enc = alt.X("x:Q", title=title, scale=X_SCALE, axis=x_axis(x))
     base = alt.Chart(train).encode(x=x_enc)
     tooltip = [
         alt.Tooltip("step:Q", title="step"),
@@ -366,7 +371,7 @@ def runs_chart(
         alt.Chart(data)
         .mark_line(strokeWidth=2, clip=True)
         .encode(
-            x=alt.X("x:Q", title=title, scale=alt.Scale(zero=False), axis=x_axis(x)),
+            x=alt.X("x:Q", title=title, scale=X_SCALE, axis=x_axis(x)),
             y=alt.Y("smoothed:Q", title="loss (smoothed)", scale=scale),
             color=alt.Color("run:N", title="run"),
             tooltip=[

@@ -445,6 +445,17 @@ def test_step_and_sample_axes_have_no_ticks_between_whole_numbers():
     assert "0.5" in labels  # an epoch has parts
 
 
+def test_the_step_axis_ends_where_the_run_does():
+    for total in (32_000, 20_040):
+        steps = np.unique(np.linspace(0, total - 1, 600).astype(int))
+        frame = losses_frame(np.linspace(1, 0.1, len(steps))).assign(step=steps)
+        labels, _ = axis_labels(charts.loss_chart(frame))
+        assert int(labels[-1].replace(",", "")) <= total - 1, labels  # was 35,000 / 22,000
+        curves = frame.assign(run="run 1", smoothed=frame["loss"])
+        labels, _ = axis_labels(charts.runs_chart(curves))
+        assert int(labels[-1].replace(",", "")) <= total - 1, labels
+
+
 def test_loss_axis_labels_have_at_most_six_significant_digits():
     def y_labels(losses) -> set[str]:
         return set(axis_labels(charts.loss_chart(losses_frame(losses)))[1])
