@@ -142,7 +142,8 @@ def controls(run, config_ok: bool, drawn: tuple[bool, bool]) -> None:
         row.button(
             label,
             key=key,
-            type="primary" if key == "btn_train" else "secondary",
+            # Train is what the page is for, unless you came by a link to watch someone's run.
+            type="primary" if key == "btn_train" and not watching else "secondary",
             icon=f":material/{icon}:",
             on_click=callback,
             disabled=not enabled,

@@ -437,6 +437,9 @@ def test_a_runs_link_shows_it_to_anyone_read_only():
     # They came to watch: the chart options are folded away (the owner's are not).
     assert "Chart options" in [e.label for e in viewer.expander]
     assert "Chart options" not in [e.label for e in owner.expander]
+    # ...and Train is not the page's big blue button for them (on a phone it led the page).
+    assert owner.button(key="btn_train").proto.type == "primary"
+    assert viewer.button(key="btn_train").proto.type == "secondary"
     presenting = page("train", {"run": run.id, "present": "1"}, timeout=120).run()
     (caption,) = [t for t in texts(presenting.caption) if "You are watching" in t]
     assert "Train starts" not in caption  # its button is hidden there
