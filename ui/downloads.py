@@ -26,10 +26,10 @@ def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd
 
     Each task ranks by its own metric (classification: best val_accuracy, higher first;
     regression: best val_loss, lower first), each in its own numeric column; the task of the
-    newest run comes first, then the other. Runs without one (no epoch yet) go last."""
+    newest run comes first, then the other; in each, runs without one (no epoch yet) last."""
     rows = []
     for run in summaries:
-        metric, bigger_better = RANKING[run.config.task]
+        _, bigger_better = RANKING[run.config.task]
         row = {
             "run": run_label(run),
             best_column(run.config.task): run.best,
