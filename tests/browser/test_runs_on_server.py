@@ -171,6 +171,14 @@ def test_a_killed_worker_fails_its_run_and_the_server_carries_on(
     assert_no_exception(page)
 
 
+def wait_for_cookie(page: Page, name: str, holding: str, timeout_s: float = 10.0) -> None:
+    """Wait until the page's browser has cookie `name` with `holding` in its value."""
+    deadline = time.monotonic() + timeout_s
+    while not any(c["name"] == name and holding in c["value"] for c in page.context.cookies()):
+        assert time.monotonic() < deadline, f"no cookie {name} holding {holding}"
+        page.wait_for_timeout(50)
+
+
 def test_a_run_opened_by_link_stays_on_the_runs_page_after_a_reload(
     browser: Browser, server: Server
 ) -> None:
@@ -179,10 +187,14 @@ def test_a_run_opened_by_link_stays_on_the_runs_page_after_a_reload(
     try:
         open_app(owner, f"{server.url}/train?epochs=1", "Train")
         start_run_and_finish(owner)
-        open_app(viewer, run_link(owner), "Train")
+        link = run_link(owner)
+        open_app(viewer, link, "Train")
         go_to(viewer, "Runs")
         shared = viewer.get_by_text("run 1 (shared)").first
         expect(shared).to_be_visible()
+        # The page writes the cookie with a small script that loads after the table may show:
+        # a reload in that instant (a CI run) found no cookie yet. Reload once it is written.
+        wait_for_cookie(viewer, "tapeboard_opened", link.rsplit("run=", 1)[1])
         viewer.reload()  # a new session: the browser's cookie brings the opened runs back
         expect(heading(viewer, "Runs")).to_be_visible()
         expect(shared).to_be_visible()
