@@ -504,12 +504,11 @@ class RunJob:
         self.send(Ended(self.run_id, "stopped", self.last_step, 0, 0.0, {}, message, model))
 
 
+def spoken_seconds(seconds: float) -> str:
+    """20 -> "20 seconds", 600 -> "10 minutes" (not "0.333333 minutes"), 1 -> "1 second"."""
+    count, unit = (round(seconds), "second") if seconds < 120 else (round(seconds / 60), "minute")
+    return f"{count} {unit}{'' if count == 1 else 's'}"
+
+
 if __name__ == "__main__":
     sys.exit(main())
-
-
-def spoken_seconds(seconds: float) -> str:
-    """20 -> "20 seconds", 600 -> "10 minutes" (not "0.333333 minutes")."""
-    if seconds < 120:
-        return f"{seconds:.0f} seconds"
-    return f"{seconds / 60:.0f} minutes"

@@ -309,6 +309,24 @@ def test_a_signal_to_the_servers_process_group_leaves_its_workers_training(servi
     assert run.end.reason == "stopped"
 
 
+def test_a_run_paused_past_the_limit_is_stopped_by_its_worker():
+    # In a worker process (`python -m service.worker`), not an import of the module: the
+    # message's helper was defined below the module's `sys.exit(main())` and did not exist
+    # there (a NameError that only the real process met).
+    limited = RunService(Settings(max_concurrent=1, pause_limit_s=1))
+    try:
+        assert limited.wait_until_ready(READY_S), "the worker did not warm up"
+        config, data = long_xor()
+        run = limited.start(config, data, owner="alice")
+        wait_for(lambda: len(run.history) >= 100, "100 steps")
+        limited.command(run.id, "pause", "alice")
+        wait_finished(run)
+        assert run.end.reason == "stopped", run.end.message
+        assert run.end.message == "Stopped after 1 second paused, to free its worker for others."
+    finally:
+        limited.close()
+
+
 def test_two_runs_at_once_in_two_processes_train_identically(service):
     config, _, data = xor(num_samples=2000, epochs=2)
     first = service.start(config, data, owner="bob")

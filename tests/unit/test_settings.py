@@ -134,3 +134,4 @@ def test_the_pause_limit_is_said_in_seconds_or_whole_minutes():
     assert spoken_seconds(20) == "20 seconds"  # not "0.333333 minutes"
     assert spoken_seconds(60) == "60 seconds"  # not "1 minutes"
     assert spoken_seconds(600) == "10 minutes"
+    assert spoken_seconds(1) == "1 second"
