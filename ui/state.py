@@ -268,18 +268,6 @@ def run_from_link() -> tuple[str | None, Any]:
     return wanted, run
 
 
-def runs() -> list:
-    """The runs this browser started that the server holds in memory, then those opened by
-    link (this browser's cookie keeps them): full runs (history, model), for Evaluate."""
-    from ui.browser import browser_key
-
-    runner = service()
-    own = runner.runs_of(browser_key())
-    seen = {run.id for run in own}
-    opened = [runner.get(i) for i in opened_ids() if i not in seen]
-    return own + [run for run in opened if run is not None]
-
-
 LIST_LIMIT = 1000  # the Runs page lists this browser's newest runs, at most this many
 
 
