@@ -281,7 +281,8 @@ def header() -> tuple:
         st.error(plain(too_big), icon=":material/block:")
     trainable = config is not None and too_big is None
     watching = run is not None and not state.owns(run)
-    if state.view()["present"]:
+    presenting = state.view()["present"]
+    if presenting:
         view = dict(state.view())
     else:
         controls(run, trainable, drawn)
@@ -301,9 +302,9 @@ def header() -> tuple:
         st.caption(
             f"You are watching {run.name}, started in another browser: it updates live, and "
             "only that browser can pause, step or stop it."
-            + ("" if state.view()["present"] else " Train starts your own run.")
+            + ("" if presenting else " Train starts your own run.")
         )
-    elif not finished and not state.view()["present"]:  # the audience need not know
+    elif not finished and not presenting:  # the audience need not know
         st.caption(
             "The run trains on the server: closing this tab or leaving the page does not "
             "pause it, and a reload finds it again."
