@@ -43,7 +43,22 @@ def architecture() -> None:
     row.button("Add layer", on_click=_add_layer, icon=":material/add:")
     row.button("Remove layer", on_click=_remove_layer, icon=":material/remove:")
     st.selectbox("Activation", ACTIVATIONS, **state.bound("activation", ACTIVATIONS))
-    st.number_input("L2 penalty", step=1e-4, format="%g", **state.bound("l2"))
+    # TensorFlow Playground's regularization, both kinds at once if wanted (Keras' L1L2).
+    left, right = st.columns(2)
+    left.number_input(
+        "L1 penalty",
+        step=1e-4,
+        format="%g",
+        help="Adds L1 x sum(|w|) over the Dense kernels to the loss: drives weights to zero.",
+        **state.bound("l1"),
+    )
+    right.number_input(
+        "L2 penalty",
+        step=1e-4,
+        format="%g",
+        help="Adds L2 x sum(w²) over the Dense kernels to the loss: keeps weights small.",
+        **state.bound("l2"),
+    )
     st.number_input("Dropout", step=0.05, format="%g", **state.bound("dropout"))
 
 

@@ -40,7 +40,10 @@ class RunConfig:
     # Model: Dense layers between the input and a linear output layer (logits).
     hidden_units: tuple[int, ...] = (64, 64)
     activation: str = "relu"
-    l2: float = 0.0  # L2 penalty on Dense kernels, added to the loss via model.losses
+    # Penalties on Dense kernels (TensorFlow Playground's L1 and L2 regularization), added to
+    # the loss via model.losses: l1 * sum(|w|) + l2 * sum(w**2).
+    l1: float = 0.0
+    l2: float = 0.0
     dropout: float = 0.0  # after each hidden layer
 
     # Optimization.
@@ -248,6 +251,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "validation_split": _between(0, 0.9),
     "hidden_units": _check_units,
     "activation": _one_of(ACTIVATIONS),
+    "l1": _between(0, 1),
     "l2": _between(0, 1),
     "dropout": _between(0, 0.95),
     "optimizer": _one_of(OPTIMIZERS),

@@ -213,8 +213,17 @@ def _pipeline_section(config: RunConfig) -> str:
     """
 
 
+def regularizer_code(config: RunConfig) -> str:
+    """`trainer.model.kernel_regularizer` as the script writes it."""
+    if config.l1 > 0 and config.l2 > 0:
+        return f"keras.regularizers.L1L2(l1={config.l1!r}, l2={config.l2!r})"
+    if config.l1 > 0:
+        return f"keras.regularizers.L1({config.l1!r})"
+    return f"keras.regularizers.L2({config.l2!r})" if config.l2 > 0 else "None"
+
+
 def _model_section(config: RunConfig) -> str:
-    l2 = f"keras.regularizers.L2({config.l2!r})" if config.l2 > 0 else "None"
+    l2 = regularizer_code(config)
     layers = []
     for i, units in enumerate(config.hidden_units, start=1):
         layers.append(

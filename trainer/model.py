@@ -28,7 +28,7 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
     built before it (Keras draws initializer seeds from Python's global `random`).
     """
     keras.utils.set_random_seed(config.seed)
-    regularizer = keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    regularizer = kernel_regularizer(config)
     inputs = keras.Input(shape=tuple(dataset.input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(dataset.input_shape) > 1 else inputs
     for i, units in enumerate(config.hidden_units, start=1):
@@ -53,6 +53,15 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
         mean, std = target_scale(dataset)
         outputs = keras.layers.Rescaling(std, offset=mean, name="target_units")(outputs)
     return keras.Model(inputs=inputs, outputs=outputs, name="tapeboard_mlp")
+
+
+def kernel_regularizer(config: RunConfig):
+    """The Dense kernels' penalty: L1, L2, both (Keras' L1L2), or None."""
+    if config.l1 > 0 and config.l2 > 0:
+        return keras.regularizers.L1L2(l1=config.l1, l2=config.l2)
+    if config.l1 > 0:
+        return keras.regularizers.L1(config.l1)
+    return keras.regularizers.L2(config.l2) if config.l2 > 0 else None
 
 
 def target_scale(dataset: Dataset) -> tuple[float, float]:

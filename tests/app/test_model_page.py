@@ -52,6 +52,17 @@ def test_an_edit_whose_callback_was_cut_short_still_reaches_the_config_and_link(
     assert at.number_input(key="w_epochs").value == 4
 
 
+def test_l1_and_l2_penalties_reach_the_config_and_the_link_and_a_bad_one_is_named():
+    at = page("model").run()
+    at.number_input(key="w_l1").set_value(0.001).run()
+    at.number_input(key="w_l2").set_value(0.002).run()
+    assert not at.error
+    assert (at.query_params["l1"], at.query_params["l2"]) == ("0.001", "0.002")
+    at.number_input(key="w_l1").set_value(2.0).run()
+    assert not at.exception
+    assert any("RunConfig.l1" in t and "l1=2.0" in t for t in texts(at.error))
+
+
 def test_add_and_remove_layer_buttons_edit_the_widths():
     at = page("model").run()
     at.button[0].click().run()  # Add layer

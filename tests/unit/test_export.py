@@ -32,6 +32,9 @@ CASES = {
         dropout=0.1,
         hidden_units=(8, 8),
     ),
+    "circle-l1-l2": trainer.RunConfig(
+        dataset="circle", num_samples=200, epochs=2, l1=1e-3, l2=1e-3, hidden_units=(6,)
+    ),
     "digits-momentum-cosine": trainer.RunConfig(
         dataset="digits", epochs=1, optimizer="momentum", lr_schedule="cosine", decay_steps=30
     ),

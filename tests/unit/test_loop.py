@@ -166,6 +166,18 @@ def test_regularization_losses_are_added_to_the_batch_loss():
     assert regularized == pytest.approx(plain + penalty, rel=1e-5)
 
 
+@pytest.mark.parametrize("l1, l2", [(0.01, 0.0), (0.0, 0.02), (0.01, 0.02)])
+def test_the_penalty_is_l1_times_the_sum_of_abs_weights_plus_l2_times_their_squares(l1, l2):
+    model = trainer.build_model(config(l1=l1, l2=l2), tiny(n=8))
+    kernels = [layer.kernel.numpy() for layer in model.layers if hasattr(layer, "kernel")]
+    expected = sum(l1 * np.abs(k).sum() + l2 * np.square(k).sum() for k in kernels)
+    assert float(sum(model.losses)) == pytest.approx(expected, rel=1e-5)
+
+
+def test_no_penalty_adds_nothing_to_the_loss():
+    assert not trainer.build_model(config(l1=0.0, l2=0.0), tiny(n=8)).losses
+
+
 @pytest.mark.parametrize("schedule", ["constant", "exponential", "cosine", "step"])
 def test_learning_rate_curve_follows_the_schedule(schedule):
     curve = trainer.learning_rate_curve(
