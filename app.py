@@ -29,9 +29,20 @@ def route() -> None:
         # a traceback (on Community Cloud, its "error message is redacted" box).
         st.error(f"{plain(err)} The server cannot start its runs: fix it and restart the app.")
         st.stop()
+    # The Data page is the app's root URL; its own pathname is not /data, which people type
+    # by analogy with /model and /train (Streamlit said "Page not found" there).
+    data = st.Page(
+        "pages/data.py", title="Data", icon=":material/dataset:", default=True, url_path="setup"
+    )
+
+    def open_data_page() -> None:
+        """/data: the Data page, at the root URL, with the link's settings."""
+        st.switch_page(data, query_params=st.query_params.to_dict())
+
     page = st.navigation(
         [
-            st.Page("pages/data.py", title="Data", icon=":material/dataset:", default=True),
+            data,
+            st.Page(open_data_page, title="Data", url_path="data", visibility="hidden"),
             st.Page("pages/model.py", title="Model", icon=":material/account_tree:"),
             st.Page("pages/train.py", title="Train", icon=":material/play_circle:"),
             st.Page("pages/evaluate.py", title="Evaluate", icon=":material/troubleshoot:"),

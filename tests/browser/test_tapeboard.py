@@ -248,6 +248,20 @@ def test_a_share_link_restores_the_config_and_widgets_rewrite_it(
     assert_no_exception(page)
 
 
+def test_data_typed_in_the_address_bar_opens_the_data_page_with_the_links_settings(
+    page: Page, server: Server
+) -> None:
+    # /model and /train are in the address bar, so people type /data too; the Data page lives
+    # at the root URL. It opens there with the link's settings, and the setup it shares is a
+    # link to the root URL (it carried /data, a page Streamlit said it had not found).
+    open_app(page, f"{server.url}/data?dataset=spiral&noise=20", "Data")
+    expect(page.locator('input[aria-label="Dataset"]')).to_have_value("Spiral")
+    (link,) = shared_links(page)
+    assert link.startswith(f"{server.url}/?") and "dataset=spiral" in link, link
+    expect(page).to_have_url(re.compile(r"^http://[^/]+/\?.*dataset=spiral"))
+    assert_no_exception(page)
+
+
 def test_copy_link_copies_the_link_that_restores_the_setup(
     browser: Browser, server: Server, tmp_path: Path
 ) -> None:
