@@ -3,19 +3,26 @@
 A run lives on the server (the run service trains it in a worker process), not in this tab: the
 page sends commands (start, pause, resume, step, stop) and draws what the run has recorded. The
 URL carries `run=<id>` while a run is shown, so a reload finds it again and the link shows it
-to anyone, read-only: Pause, Step and Stop belong to the browser that started it. The drawing is
-a fragment that Streamlit reruns every LIVE_EVERY_S while the run is open; a click reruns the
-whole page, which never waits on training.
+to anyone, read-only: Pause, Step and Stop belong to the browser that started it.
+
+The run's part of the page (buttons, status, chart, figures) is one fragment: a click on a
+button and the redraws while the run trains rerun it alone, never the whole page, and the
+fragment keeps its own redraw timer (ui.timer) running while the run trains, slower while it is
+paused, off once it has ended. The whole page runs only when its setup or view changes.
 """
 
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
+from typing import Any
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from service.runs import resumable
-from ui import charts, common, downloads, live, page_data, share, state
+from trainer.config import RunConfig
+from ui import charts, common, downloads, live, page_data, share, state, timer
 from ui.browser import browser_key
 from ui.copy_link import share_link_box
 from ui.text import plain
@@ -27,7 +34,7 @@ LIVE_EVERY_S = 0.4
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
 
 
-# -- commands (button callbacks: they run before the page script) ------------------------------
+# -- commands (button callbacks: they run just before the run's fragment reruns) -------------
 def start_run(mode: str) -> None:
     """Queue a run of the current config on the server; make it the shown run."""
     config, error = state.current_config()
@@ -180,43 +187,105 @@ def attach_linked_run() -> None:
 
 
 def share_box(run) -> None:
-    with st.sidebar:
-        st.caption("Share this run (anyone with the link watches it live, read-only)")
-        base = st.context.url or ""
-        share_link_box(f"{base}?{share.run_query(run.id)}", key="tb_share_run")
+    st.caption("Share this run (anyone with the link watches it live, read-only)")
+    base = st.context.url or ""
+    share_link_box(f"{base}?{share.run_query(run.id)}", key="tb_share_run")
 
 
-# -- drawing -------------------------------------------------------------------------------------
-def live_view(run, view: dict, drawn: tuple) -> None:
-    """Draw the run; while it is open, redraw it on a timer: its status, the loss chart,
-    progress and figures, the epoch metric and boundary. When what the buttons were drawn for
-    (`drawn`: paused, finished) moves on, rerun the whole page so they follow."""
+# -- the run ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Setup:
+    """What the whole page run decided, for the run's fragment (which keeps it between its own
+    reruns): the config and its data, whether Train may start a run, the chart's view, and
+    the places the fragment fills outside itself."""
+
+    config: RunConfig | None
+    dataset: Any  # the data as it would train, if at hand (never a download)
+    trainable: bool
+    view: dict
+    presenting: bool
+    controls: DeltaGenerator  # above the view controls: notices, buttons, what the run is
+    share: DeltaGenerator  # in the sidebar, under the setup's link: the run's link
+
+
+@st.fragment
+def run_view(setup: Setup) -> None:
+    """The shown run: its buttons, status, loss chart, figures, epoch metric and boundary,
+    drawn from one reading of the run, and the redraw timer that reading asks for. A click on
+    a button reruns this alone (its callback ran just before), as does the timer; so does the
+    run's end, which the next redraw finds: the buttons follow without a page rerun."""
+    run = state.current_run()
+    if run is not None:
+        live.hold_redraw(run, LIVE_EVERY_S)
+    drawn = drawn_state(run)
+    # The places outside the fragment are written in every run of it, the page's included,
+    # even with nothing to show: Streamlit keeps a fragment's place in a container outside it
+    # only if the page's last run wrote there.
+    with setup.share:
+        if run is None:
+            st.empty()
+        else:
+            share_box(run)
+    with setup.controls:
+        st.empty()
+        for kind, text in state.pop_notices():  # from the callback of the click just made
+            getattr(st, kind)(plain(text))
+        if not setup.presenting:
+            controls(run, setup.trainable, drawn)
+        if run is not None:
+            describe_shown(run, setup, drawn)
+    if setup.trainable and drawn[1] and setup.dataset is not None:
+        # Train is there to press: a worker gets this run ready (data, model, the traced
+        # step), so a press trains its first batch at once (the service declines uploads).
+        state.service().warm(setup.config, setup.dataset)
+    if run is None:
+        show_no_run(setup)
+        timer.rerun_fragment_every(None)
+        return
+    keep_in_link(run, setup)
+    live.show_status(run)
+    live.draw_run(run, setup.view)
+    live.draw_insight(run)
+    if setup.presenting:
+        present(run, setup.view)
+    # Decided by the reading the buttons were drawn from: if the run ended since, the next
+    # redraw finds it and brings the buttons up to date.
     paused, finished = drawn
-    every = None if finished else PAUSED_EVERY_S if paused else LIVE_EVERY_S
-    # Rerun the page only from the fragment's own runs, never inside this page run: a rerun
-    # there would cut the page off below it.
-    in_page_run = True  # the fragment reads it when it runs: False in its own redraws
+    timer.rerun_fragment_every(None if finished else PAUSED_EVERY_S if paused else LIVE_EVERY_S)
 
-    # One fragment, after everything else the page draws. Two (a fast one, and a slower one
-    # for the epoch metric and boundary) crashed Streamlit's frontend to a white page now and
-    # then when a run ended: the second's redraw reached a page already cleared below the
-    # first ("Bad delta path index 4 (should be between [0, 3])", 4 of 15 pages with the CPU
-    # busy). A redraw at the first place after stable content lands even on such a page.
-    @st.fragment(run_every=every)
-    def redraw() -> None:
-        current = state.service().get(run.id) or run
-        live.hold_redraw(current, LIVE_EVERY_S)
-        # The status is redrawn here, not by the page: a queued run that starts changes it
-        # and not the buttons, so it needs no page rerun (one such rerun, asked for by this
-        # fragment on a busy box, was lost: the page froze at "waiting for a free worker").
-        live.show_status(current)
-        live.draw_run(current, view)
-        live.draw_insight(current)
-        if drawn_state(current) != drawn and not in_page_run:
-            st.rerun(scope="app")
 
-    redraw()
-    in_page_run = False
+def show_no_run(setup: Setup) -> None:
+    """In the places the run's status and chart will take."""
+    if setup.presenting:  # the buttons are hidden
+        st.info("No run to present yet: leave presentation mode and press **Train**.")
+    elif setup.trainable:  # else the page says above what stops it
+        st.info("Press **Train** to start a run with the config from the Data and Model pages.")
+    live.draw_empty(setup.view)
+
+
+def keep_in_link(run, setup: Setup) -> None:
+    """The URL names the shown run: a reload finds it again."""
+    state.linked_runs().add(run.id)
+    share.sync_query_params(setup.config, run.id, present=setup.presenting)
+
+
+def describe_shown(run, setup: Setup, drawn: tuple[bool, bool]) -> None:
+    """What the person looks at: someone else's run, or theirs training on the server."""
+    _, finished = drawn
+    mine = state.owns(run)
+    if not mine:
+        st.caption(
+            f"You are watching {run.name}, started in another browser: it updates live, and "
+            "only that browser can pause, step or stop it."
+            + ("" if setup.presenting else " Train starts your own run.")
+        )
+    elif not finished and not setup.presenting:  # the audience need not know
+        st.caption(
+            "The run trains on the server: closing this tab or leaving the page does not "
+            "pause it, and a reload finds it again."
+        )
+    if setup.config is not None and setup.config != run.config and finished and mine:
+        st.caption("The config changed since this run: press Train to start one with it.")
 
 
 def present(run, view: dict) -> None:
@@ -244,33 +313,20 @@ def present(run, view: dict) -> None:
 
 def main() -> None:
     st.title("Train")
-    # What varies with the run's state (notices, buttons, captions) sits in one container, so
-    # the live view's fragment below keeps its place in the page whatever is shown above
-    # it: a fragment's redraw is addressed by its place, and one that landed after a rerun
-    # had moved it crashed the page to a white screen ("Cannot set a node at a delta path").
     with st.container():
-        run, view, drawn, trainable = header()
-    if run is None:  # in the places the run's status and chart will take
-        if view["present"]:  # the buttons are hidden
-            st.info("No run to present yet: leave presentation mode and press **Train**.")
-        elif trainable:  # else the page says above what stops it
-            st.info("Press **Train** to start a run with the config from the Data and Model pages.")
-        live.draw_empty(view)
-        return
-    live_view(run, view, drawn)
-    if state.view()["present"]:
-        present(run, view)
+        setup = header()
+    run_view(setup)
 
 
-def header() -> tuple:
-    """The page above the live view: setup, buttons and view controls, what the run is.
-    Returns (the run shown or None, the view, `drawn_state`, whether Train may start one)."""
+def header() -> Setup:
+    """The page above the run: setup, the config's problems and the view controls, with the
+    places the run's fragment fills in (its buttons go above the view controls)."""
     attach_linked_run()
     run = state.current_run()
-    drawn = drawn_state(run)  # before the buttons: see drawn_state
     if run is not None:
         state.linked_runs().add(run.id)
     config, error = common.page_setup(run_id=run.id if run else None)
+    share_place = st.sidebar.container()  # under the setup's link
     if config is None:
         st.error(f"{plain(error)} Fix the config on the Model page.")
     # The data as it would train, if at hand (never a download): read once for the size
@@ -279,46 +335,24 @@ def header() -> tuple:
     too_big = None if dataset is None else state.service().size_problem(config, dataset)
     if too_big:  # said before Train is pressed, and Train is off
         st.error(plain(too_big), icon=":material/block:")
-    trainable = config is not None and too_big is None
-    watching = run is not None and not state.owns(run)
     presenting = state.view()["present"]
+    controls_place = st.container()
     if presenting:
         view = dict(state.view())
     else:
-        controls(run, trainable, drawn)
         # Someone who came by a link came to watch: on a phone the options filled the first
         # screen and pushed the chart below it.
+        watching = run is not None and not state.owns(run)
         with st.expander("Chart options") if watching else st.container():
             view = view_controls()
-    if trainable and drawn[1] and dataset is not None:
-        # Train is there to press: a worker gets this run ready (data, model, the traced
-        # step), so a press trains its first batch at once (the service declines uploads).
-        state.service().warm(config, dataset)
-    if run is None:
-        return None, view, drawn, trainable
-    _, finished = drawn
-    share_box(run)
-    if watching:
-        st.caption(
-            f"You are watching {run.name}, started in another browser: it updates live, and "
-            "only that browser can pause, step or stop it."
-            + ("" if presenting else " Train starts your own run.")
-        )
-    elif not finished and not presenting:  # the audience need not know
-        st.caption(
-            "The run trains on the server: closing this tab or leaving the page does not "
-            "pause it, and a reload finds it again."
-        )
-    if config is not None and config != run.config and finished and state.owns(run):
-        st.caption("The config changed since this run: press Train to start one with it.")
-    return run, view, drawn, trainable
+    trainable = config is not None and too_big is None
+    return Setup(config, dataset, trainable, view, presenting, controls_place, share_place)
 
 
 def drawn_state(run) -> tuple[bool, bool]:
-    """(paused, finished): what the buttons follow, read once before they are drawn. The live
-    view redraws (and reruns the page when this has moved on) unless the run had finished by
-    then: read after the buttons, a run that stopped in between left the page saying
-    "stopped" with Train still disabled and nothing left to redraw it (a CI failure)."""
+    """(paused, finished): what the buttons follow and the redraw timer too, read once. Read
+    twice, a run that stopped in between left the page saying "stopped" with Train still
+    disabled and no timer left to redraw it (a CI failure)."""
     if run is None:
         return False, True  # nothing in flight: the buttons of an ended run
     finished = run.finished

@@ -164,14 +164,14 @@ def test_the_live_view_keeps_its_place_whatever_the_run_shows_above_it():
     assert status_place(at, run) == place
 
 
-def test_a_run_that_ends_while_the_page_draws_gets_the_page_redrawn(monkeypatch):
-    # The run ends after the buttons are drawn (Train disabled) and before the live view:
-    # the live view must keep its timer, so its next redraw sees the end and reruns the page.
-    # Deciding the timer from a second reading of the run left "stopped" on the page with
-    # Train disabled and nothing to redraw it (a CI failure of the browser test of Stop).
-    import streamlit as st
-
+def test_a_run_that_ends_while_the_page_draws_keeps_its_redraw_timer(monkeypatch):
+    # The run ends after the buttons are drawn (Train disabled) and before the live view: the
+    # run's fragment must keep its timer, so its next redraw sees the end and brings the
+    # buttons up to date. Deciding the timer from a second reading of the run left "stopped"
+    # on the page with Train disabled and nothing to redraw it (a CI failure of the browser
+    # test of Stop).
     import ui.copy_link
+    import ui.timer
 
     at = page("train", LONGER, timeout=120).run()
     at.button(key="btn_step").click().run()
@@ -187,14 +187,8 @@ def test_a_run_that_ends_while_the_page_draws_gets_the_page_redrawn(monkeypatch)
         return share(*args, **kwargs)
 
     timers = []
-    fragment = st.fragment
-
-    def recording_fragment(func=None, *, run_every=None, **kwargs):
-        timers.append(run_every)
-        return fragment(func, run_every=run_every, **kwargs)
-
     monkeypatch.setattr(ui.copy_link, "share_link_box", stop_then_share)
-    monkeypatch.setattr(st, "fragment", recording_fragment)
+    monkeypatch.setattr(ui.timer, "rerun_fragment_every", timers.append)
     at.run()
     assert not at.exception
     assert "Train" not in enabled(at)  # the buttons of the paused run...
@@ -203,6 +197,31 @@ def test_a_run_that_ends_while_the_page_draws_gets_the_page_redrawn(monkeypatch)
     monkeypatch.undo()
     at.run()
     assert "Train" in enabled(at)
+
+
+def has_tooltip(at) -> bool:
+    return '"hover"' in json.dumps(chart_spec(loss_chart(at)))
+
+
+def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_the_end(
+    monkeypatch,
+):
+    import ui.timer
+
+    timers = []
+    monkeypatch.setattr(ui.timer, "rerun_fragment_every", timers.append)
+    at = page("train", {**LONGER, "epochs": "1000"}, timeout=120).run()
+    assert timers[-1] is None  # no run: nothing to redraw
+    at.button(key="btn_step").click().run()
+    wait_until(at, paused)
+    assert timers[-1] == 1.0  # paused: resumable from another tab, so still looked at
+    assert has_tooltip(at)
+    at.button(key="btn_resume").click().run()
+    wait_until(at, lambda r: r.status == "running")
+    assert timers[-1] == 0.4 and not has_tooltip(at)
+    at.button(key="btn_stop").click().run()
+    wait_until(at, finished)
+    assert timers[-1] is None and has_tooltip(at)  # ended: nothing more to redraw
 
 
 def test_leaving_the_page_does_not_pause_the_run():
