@@ -319,7 +319,15 @@ def test_a_run_resumed_on_one_server_reads_so_on_another_sharing_the_store(url):
         resumed = a.resume_interrupted(run.id, "alice")
         wait_for(lambda: resumed.finished, "the resumed run")
         assert resumed.end.reason == "completed", resumed.end.message
-        a.keeper.writer.flush()
+
+        def ended_on_b() -> bool:
+            # A's store writer keeps the end a moment after the run in memory has it: up to
+            # a write interval, and after the flush below if that comes first (a CI failure).
+            a.keeper.writer.flush()
+            seen = b.get(run.id)
+            return seen.end is not None and seen.end.reason != INTERRUPTED
+
+        wait_for(ended_on_b, "B to read the resumed run's end", timeout=30)
         seen = b.get(run.id)
         assert seen.end.reason == "completed", seen.end.message
         assert len(seen.history) == len(resumed.history) == 1000
