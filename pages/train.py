@@ -323,8 +323,6 @@ def header() -> Setup:
     places the run's fragment fills in (its buttons go above the view controls)."""
     attach_linked_run()
     run = state.current_run()
-    if run is not None:
-        state.linked_runs().add(run.id)
     config, error = common.page_setup(run_id=run.id if run else None)
     share_place = st.sidebar.container()  # under the setup's link
     if config is None:

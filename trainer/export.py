@@ -213,22 +213,18 @@ def _pipeline_section(config: RunConfig) -> str:
     """
 
 
-def regularizer_code(config: RunConfig) -> str:
-    """`trainer.model.kernel_regularizer` as the script writes it."""
-    if config.l1 > 0 and config.l2 > 0:
-        return f"keras.regularizers.L1L2(l1={config.l1!r}, l2={config.l2!r})"
-    if config.l1 > 0:
-        return f"keras.regularizers.L1({config.l1!r})"
-    return f"keras.regularizers.L2({config.l2!r})" if config.l2 > 0 else "None"
-
-
 def _model_section(config: RunConfig) -> str:
-    l2 = regularizer_code(config)
+    # trainer.model.kernel_regularizer, written out.
+    regularizer = (
+        f"keras.regularizers.L1L2(l1={config.l1!r}, l2={config.l2!r})"
+        if config.l1 or config.l2
+        else "None"
+    )
     layers = []
     for i, units in enumerate(config.hidden_units, start=1):
         layers.append(
             f'x = keras.layers.Dense({units}, activation="{config.activation}", '
-            f'kernel_regularizer={l2}, name="dense_{i}")(x)'
+            f'kernel_regularizer={regularizer}, name="dense_{i}")(x)'
         )
         if config.dropout > 0:
             layers.append(
@@ -249,7 +245,7 @@ def _model_section(config: RunConfig) -> str:
         outputs = keras.layers.Dense(
             num_outputs,
             kernel_initializer="zeros" if TASK == "regression" else "glorot_uniform",
-            kernel_regularizer={l2},
+            kernel_regularizer={regularizer},
             name="predictions",
         )(x)
         if TASK == "regression":

@@ -56,12 +56,9 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
 
 
 def kernel_regularizer(config: RunConfig):
-    """The Dense kernels' penalty: L1, L2, both (Keras' L1L2), or None."""
-    if config.l1 > 0 and config.l2 > 0:
-        return keras.regularizers.L1L2(l1=config.l1, l2=config.l2)
-    if config.l1 > 0:
-        return keras.regularizers.L1(config.l1)
-    return keras.regularizers.L2(config.l2) if config.l2 > 0 else None
+    """The Dense kernels' penalty, l1 * sum(|w|) + l2 * sum(w**2), or None. Keras' L1L2 skips
+    a zero term, so an L2-only penalty is exactly L2's."""
+    return keras.regularizers.L1L2(l1=config.l1, l2=config.l2) if config.l1 or config.l2 else None
 
 
 def target_scale(dataset: Dataset) -> tuple[float, float]:
