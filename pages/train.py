@@ -255,12 +255,14 @@ def run_view(setup: Setup) -> None:
 
 
 def show_no_run(setup: Setup) -> None:
-    """In the places the run's status and chart will take."""
+    """In the places the run's status and charts will take (the charts a run fills in)."""
     if setup.presenting:  # the buttons are hidden
         st.info("No run to present yet: leave presentation mode and press **Train**.")
     elif setup.trainable:  # else the page says above what stops it
         st.info("Press **Train** to start a run with the config from the Data and Model pages.")
-    live.draw_empty(setup.view)
+    else:
+        st.empty()  # the status's place: the charts stay where a run draws them
+    live.draw_empty(setup.view, setup.config, setup.dataset)
 
 
 def keep_in_link(run, setup: Setup) -> None:

@@ -58,6 +58,7 @@ def x_axis(x: str) -> alt.Axis:
 
 BATCH_DATA = "loss_batches"  # dataset names of the live chart: stable, so the browser swaps
 VAL_DATA = "loss_val"  # the rows of a drawn chart instead of building it again
+HOVER_DATA = "loss_hover"  # the batches the tooltip reads: empty while a run trains
 
 
 def loss_chart(
@@ -77,13 +78,21 @@ def loss_chart(
     """
     frames = loss_frames(batches, epochs, x=x, log_scale=log_scale)
     val = frames[VAL_DATA]  # even empty: its layer carries the legend
-    return _loss_layers(frames[BATCH_DATA], val, x, log_scale, show_smoothed, height)
+    train = frames[BATCH_DATA]
+    return _loss_layers(train, val, train, x, log_scale, show_smoothed, height)
 
 
 def loss_frames(
-    batches: pd.DataFrame, epochs: pd.DataFrame | None, *, x: str = "step", log_scale: bool = False
+    batches: pd.DataFrame,
+    epochs: pd.DataFrame | None,
+    *,
+    x: str = "step",
+    log_scale: bool = False,
+    hover: bool = True,
 ) -> dict[str, pd.DataFrame]:
-    """The loss chart's two tables, keyed by dataset name: what changes between redraws."""
+    """The loss chart's tables, keyed by dataset name: what changes between redraws. The
+    batches go twice, once for the lines and once for the tooltip, which `hover=False` leaves
+    without rows (see `live_loss_spec`)."""
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}. Received: x={x!r}")
     column = X_AXES[x][0]
@@ -112,7 +121,12 @@ def loss_frames(
             "size": val_mark_size(len(epochs)) if with_val else [],
         }
     )
-    return {BATCH_DATA: train, VAL_DATA: val}
+    return {
+        BATCH_DATA: train,
+        VAL_DATA: val,
+        HOVER_DATA: train if hover else train.iloc[:0],
+        FRAME_DATA: blank_frame_rows("x", "loss", blank=not has),
+    }
 
 
 def marker_sizes(count: int) -> np.ndarray:
@@ -139,54 +153,46 @@ def live_loss_spec(
     log_scale: bool = False,
     show_smoothed: bool = True,
     height: int = 360,
-    hover: bool = True,
 ) -> dict:
     """`loss_chart` as a Vega-Lite spec without data, its layers reading the named datasets of
-    `loss_frames`. While the view options stay put the spec is the same on every redraw, so
-    the browser only swaps the rows of the drawn chart instead of compiling it again.
+    `loss_frames`. While the view options stay put the spec is the same on every redraw, from
+    the empty chart before a run to the run's end, so the browser only swaps the rows of the
+    chart it has: a new spec makes it compile the chart and build a new view (a tenth of a
+    second of the browser's main thread on a 2-core box, at the click on Train and again at
+    the run's end when the tooltip came back as two more layers).
 
-    `hover=False` leaves out the nearest-batch tooltip and rule. While a run trains the chart
-    is redrawn every fraction of a second and those two layers (an invisible point and a
-    Voronoi cell per row) cost the browser about as much as the rest of the chart together;
-    the Train page adds them back whenever the run pauses or ends."""
+    The nearest-batch tooltip and rule read their own copy of the batches, HOVER_DATA, which
+    the Train page leaves empty while a run trains: redrawn several times a second, those two
+    layers (an invisible point and a Voronoi cell per row) cost the browser about as much as
+    the rest of the chart together. The rows come back when the run pauses or ends."""
     if x not in X_AXES:
         raise ValueError(f"x must be one of {', '.join(X_AXES)}. Received: x={x!r}")
-    return _live_loss_json(x, log_scale, show_smoothed, height, hover).copy()
-
-
-def blank_spec(spec: dict) -> dict:
-    """A live chart's spec for a run yet to start: both scales fixed to [0, 1] with no tick
-    labels, so the chart shows its frame, grid, axis titles and legend without rows."""
-    spec = copy.deepcopy(spec)
-    for layer in spec.get("layer", [spec]):
-        for channel in ("x", "y"):
-            encoding = layer.get("encoding", {}).get(channel)
-            if encoding is not None:
-                encoding["scale"] = {"domain": [0, 1]}  # linear: a log scale cannot hold 0
-                encoding.setdefault("axis", {}).update(labels=False, ticks=False)
-    return spec
+    return _live_loss_json(x, log_scale, show_smoothed, height).copy()
 
 
 @functools.cache
-def _live_loss_json(x: str, log_scale: bool, show_smoothed: bool, height: int, hover: bool) -> dict:
+def _live_loss_json(x: str, log_scale: bool, show_smoothed: bool, height: int) -> dict:
     layers = _loss_layers(
         alt.NamedData(BATCH_DATA),
         alt.NamedData(VAL_DATA),
+        alt.NamedData(HOVER_DATA),
         x,
         log_scale,
         show_smoothed,
         height,
-        hover=hover,
     )
-    return live_spec(layers)
+    return live_spec(layers, blank_frame=("x", "loss"))
 
 
-def live_spec(chart: alt.TopLevelMixin) -> dict:
+def live_spec(chart: alt.TopLevelMixin, blank_frame: tuple[str, str] | None = None) -> dict:
     """A chart that reads only named datasets, as a plain spec for `st.vega_lite_chart` (the
     rows go under those names), drawn on a canvas. A live chart is redrawn twice a second, and
     Vega redraws hundreds of rows faster on a canvas than as SVG: browser time that a browser
-    on the training machine takes from training."""
+    on the training machine takes from training. `blank_frame`: the (x, y) fields of a chart
+    drawn empty before its run (`with_blank_frame`)."""
     spec = chart.to_dict()
+    if blank_frame is not None:
+        spec = with_blank_frame(spec, *blank_frame)
     # Not Altair's default theme sizes (Streamlit's theme styles the chart), and no ARIA: on a
     # canvas nothing reads the per-row description that Vega-Lite otherwise builds, an
     # interpreted string of formatted numbers for every row on every redraw.
@@ -199,15 +205,58 @@ def live_spec(chart: alt.TopLevelMixin) -> dict:
     return spec
 
 
+FRAME_DATA = "blank_frame"  # two invisible points that give a chart with no rows its grid
+BLANK_X, BLANK_Y = (0.0, 10.0), (0.1, 1.0)  # their x and y (y > 0: a log scale holds them)
+
+
+def with_blank_frame(spec: dict, x: str, y: str) -> dict:
+    """`spec` with one more layer: invisible points at fields `x`, `y` from FRAME_DATA, and
+    no tick labels while it has rows. Fed `blank_frame_rows(True)` while the chart has no rows
+    of its own, it shows its frame and grid (Vega draws no ticks for a scale without data)
+    with the same spec it keeps once the rows come, so the browser never builds it again."""
+    spec = copy.deepcopy(spec)
+    if "layer" not in spec:  # a single view: the same view as the first of two layers
+        top = {k: spec.pop(k) for k in ("$schema", "config", "height", "width") if k in spec}
+        spec = {**top, "layer": [spec]}
+    if "data" in spec:  # the layers' shared data, each layer's own beside the frame's
+        shared = spec.pop("data")
+        spec["layer"] = [{"data": copy.deepcopy(shared), **layer} for layer in spec["layer"]]
+    hide = f"length(data('{FRAME_DATA}')) ? '' : datum.label"
+    for layer in spec["layer"]:
+        for channel in ("x", "y"):
+            encoding = layer.get("encoding", {}).get(channel)
+            if (
+                encoding is not None
+                and "field" in encoding
+                and encoding.get("axis", {}) is not None
+            ):
+                encoding["axis"] = {**encoding.get("axis", {}), "labelExpr": hide}
+    frame = {
+        "data": {"name": FRAME_DATA},
+        "mark": {"type": "point", "opacity": 0},
+        "encoding": {
+            "x": {"field": x, "type": "quantitative"},
+            "y": {"field": y, "type": "quantitative"},
+        },
+    }
+    spec["layer"].append(frame)
+    return spec
+
+
+def blank_frame_rows(x: str, y: str, blank: bool) -> pd.DataFrame:
+    """FRAME_DATA's rows: two points spanning the blank chart when `blank`, else none."""
+    rows = 2 if blank else 0
+    return pd.DataFrame({x: list(BLANK_X)[:rows], y: list(BLANK_Y)[:rows]}, dtype=float)
+
+
 def _loss_layers(
     train: pd.DataFrame | alt.NamedData,
     val: pd.DataFrame | alt.NamedData | None,
+    hover: pd.DataFrame | alt.NamedData,
     x: str,
     log_scale: bool,
     show_smoothed: bool,
     height: int,
-    *,
-    hover: bool = True,
 ) -> alt.LayerChart:
     title = X_AXES[x][1]
     scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
@@ -248,8 +297,9 @@ def _loss_layers(
                 color=color(SERIES[1]),
             )
         )
-    if hover:
-        layers += _hover_layers(base, "smoothed:Q" if show_smoothed else "loss:Q", scale, tooltip)
+    hover_base = alt.Chart(hover).encode(x=x_enc)
+    y = "smoothed:Q" if show_smoothed else "loss:Q"
+    layers += _hover_layers(hover_base, y, scale, tooltip)
     if val is not None:
         layers.append(
             alt.Chart(val)
@@ -297,10 +347,15 @@ def _hover_layers(base: alt.Chart, y: str, scale: alt.Scale, tooltip: list) -> l
 METRIC_DATA = "metric_epochs"  # dataset name of the live epoch-metric chart
 
 
-def metric_frame(epochs: pd.DataFrame, metric: str) -> pd.DataFrame:
+def metric_frame(epochs: pd.DataFrame | None, metric: str) -> pd.DataFrame:
     """The live metric chart's rows: epoch (from 1), split (train or validation), value, and
-    the area of its dot (`marker_sizes`)."""
-    names = [m for m in (metric, f"val_{metric}") if m in epochs]
+    the area of its dot (`marker_sizes`). None or no epoch yet: no rows, the same columns."""
+    names = [m for m in (metric, f"val_{metric}") if epochs is not None and m in epochs]
+    if not names:
+        return pd.DataFrame(
+            {"epoch": np.array([], int), "split": np.array([], object),
+             "value": np.array([], float), "size": np.array([], float)}
+        )  # fmt: skip
     return (
         epochs[["epoch", *names]]
         .assign(epoch=epochs["epoch"] + 1, size=marker_sizes(len(epochs)))
@@ -318,27 +373,28 @@ def live_metric_spec(metric: str, *, height: int = 220) -> dict:
 
 @functools.cache
 def _live_metric_json(metric: str, height: int) -> dict:
-    return live_spec(_metric_layer(alt.NamedData(METRIC_DATA), metric, height))
-
-
-def _metric_layer(data: pd.DataFrame | alt.NamedData, metric: str, height: int) -> alt.Chart:
-    return (
-        alt.Chart(data)
-        # A dot per epoch, sized by the row's `size` (none between the marked epochs of a long
-        # run: `marker_sizes`), so the spec stays the same while the run grows.
-        .mark_line(point=alt.OverlayMarkDef(filled=True, size=alt.ExprRef("datum.size")))
-        .encode(
-            x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
-            y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False), axis=Y_AXIS),
-            color=alt.Color(
-                "split:N",
-                scale=alt.Scale(domain=["train", "validation"], range=[TRAIN_COLOR, VAL_COLOR]),
-                legend=alt.Legend(title=None, orient="top"),
-            ),
-            tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", title=metric, format=".4~g")],
-        )
-        .properties(height=height)
+    return live_spec(
+        _metric_layer(alt.NamedData(METRIC_DATA), metric, height), blank_frame=("epoch", "value")
     )
+
+
+def _metric_layer(data: pd.DataFrame | alt.NamedData, metric: str, height: int) -> alt.LayerChart:
+    base = alt.Chart(data).encode(
+        x=alt.X("epoch:Q", title="epoch", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y("value:Q", title=metric, scale=alt.Scale(zero=False), axis=Y_AXIS),
+        color=alt.Color(
+            "split:N",
+            scale=alt.Scale(domain=["train", "validation"], range=[TRAIN_COLOR, VAL_COLOR]),
+            legend=alt.Legend(title=None, orient="top"),
+        ),
+        tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", title=metric, format=".4~g")],
+    )
+    # A dot per epoch, sized by the row's `size` (none between the marked epochs of a long
+    # run: `marker_sizes`), so the spec stays the same while the run grows. Two layers, not
+    # a line with its point overlay: in a layer (`with_blank_frame`) Vega-Lite keeps the
+    # overlay's per-row parse of the x field that the rows, typed, do not need.
+    points = base.mark_point(filled=True, size=alt.ExprRef("datum.size"), opacity=1)
+    return alt.layer(base.mark_line(), points).properties(height=height)
 
 
 def runs_chart(

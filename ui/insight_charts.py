@@ -84,21 +84,32 @@ def boundary_chart(
     )
 
 
+# One transparent pixel (grey and alpha, both 0): the image of a boundary not drawn yet.
+BLANK_IMAGE = (
+    "data:image/png;base64,"
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR4nGNgYAAAAAMAAbitOmMAAAAASUVORK5CYII="
+)
+
+
 def boundary_frames(
     axes: tuple[np.ndarray, np.ndarray],
-    values: np.ndarray,
+    values: np.ndarray | None,
     task: str,
     class_names: Sequence[str],
     points: pd.DataFrame,
     target_domain: Sequence[float] = UNIT_RANGE,
 ) -> dict[str, pd.DataFrame]:
     """The boundary chart's two tables, keyed by dataset name: the model's output as one image
-    row (its URL and the extent it covers), and the points."""
+    row (its URL and the extent it covers), and the points. `values` None (no model yet): a
+    transparent image over the same extent, so the points stay put when the model's comes."""
     x1, x2 = axes
     half1, half2 = _half_step(x1), _half_step(x2)
+    url = BLANK_IMAGE
+    if values is not None:
+        url = boundary_image(values, task, class_names, target_domain)
     image = pd.DataFrame(
         {
-            "url": [boundary_image(values, task, class_names, target_domain)],
+            "url": [url],
             "x1": [x1[0] - half1],
             "x1_end": [x1[-1] + half1],
             "x2": [x2[0] - half2],

@@ -8,6 +8,7 @@ datasets, so the browser swaps the rows of the chart it has instead of building 
 
 from __future__ import annotations
 
+import hashlib
 from html import escape
 
 import numpy as np
@@ -29,14 +30,13 @@ FIRST_WAIT = 0.75  # of a redraw interval: the longest a redraw waits for a run'
 
 
 def prepare() -> None:
-    """Build, as the server starts, what a server's first run would otherwise build in its
-    first redraws while other visitors' pages wait on this process: the live charts' specs
-    for the default view (Altair checks each against the Vega-Lite schema, 7-30 ms apiece;
+    """Build, as the server starts, what a server's first Train page would otherwise build
+    while other visitors' pages wait on this process: the live charts' specs for the default
+    view (Altair checks each against the Vega-Lite schema, 7-30 ms apiece;
     they are cached) and one decision-boundary image (the PNG encoder's first use)."""
     from trainer.playground import CLASS_NAMES
 
-    for hover in (False, True):
-        charts.live_loss_spec(hover=hover)
+    charts.live_loss_spec()
     for metric in ("accuracy", "mae"):
         charts.live_metric_spec(metric)
     insight_charts.live_boundary_spec("classification", CLASS_NAMES, height=BOUNDARY_SIDE)
@@ -86,31 +86,65 @@ def draw_run(run, view: dict) -> None:
         st.html(panel_html(run))
 
 
-def draw_empty(view: dict) -> None:
-    """The loss chart before any run, empty: the place a run will draw in, and the browser
-    loads the chart's scripts with the page instead of after the click on Train (in a fresh
-    tab the run then shows 0.2 s after the click instead of 0.55 s)."""
+def draw_empty(view: dict, config: RunConfig | None, dataset) -> None:
+    """The charts before any run, without rows, in the places and with the specs a run draws
+    them with: a run then fills in the charts the browser has instead of building new ones
+    (Vega compiles a spec and builds its view in a tenth of a second of the browser's main
+    thread, on a 2-core box taken from the worker beside it), and the page does not jump.
+    For 2-D data the boundary shows the points to learn, as TensorFlow Playground does; the
+    browser loads the charts' scripts with the page instead of after the click on Train (in a
+    fresh tab the run then shows 0.2 s after the click instead of 0.55 s)."""
     chart_col, _ = st.columns([3, 1], gap="medium")
     with chart_col:
-        draw_loss(pd.DataFrame(), None, view, hover=False, blank=True)
+        draw_loss(pd.DataFrame(), None, view, hover=False)
+    if config is None:
+        return
+    boundary = None
+    if dataset is not None and dataset.is_2d:
+        boundary = (data_key(dataset), dataset, None)
+    draw_insight_charts(metric_for(config), None, boundary)
 
 
 def draw_insight(run) -> None:
-    """What changes more slowly: the epoch metric and, for 2-D data, the decision boundary."""
-    metric = metric_name(run)
+    """What changes more slowly: the epoch metric and, for 2-D data, the decision boundary
+    (the points alone until the worker has drawn the model's output)."""
+    with run.lock:
+        epochs = run.history.epochs(MAX_POINTS)
+    boundary = None
+    if run.dataset is not None and run.dataset.is_2d:
+        boundary = (run.id, run.dataset, run.boundary)
+    draw_insight_charts(metric_for(run.config), epochs, boundary)
+
+
+def draw_insight_charts(metric: str, epochs: pd.DataFrame | None, boundary: tuple | None) -> None:
+    """The epoch metric chart, empty until the first epoch ends, and the boundary if
+    `boundary` is (a key for its layout, the dataset, the model's output or None)."""
     chart_col, _ = st.columns([3, 1], gap="medium")
     with chart_col:
-        with run.lock:
-            epochs = run.history.epochs(MAX_POINTS)
-        if metric in epochs:
-            frame = charts.metric_frame(epochs, metric)
-            draw_spec(charts.live_metric_spec(metric), {charts.METRIC_DATA: frame})
-        if run.boundary is not None and run.dataset is not None:
-            draw_boundary(run)
+        frame = charts.metric_frame(epochs, metric)
+        blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
+        draw_spec(
+            charts.live_metric_spec(metric), {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
+        )
+        if boundary is not None:
+            draw_boundary(*boundary)
+
+
+def data_key(dataset) -> str:
+    """A key for `boundary_layout` of data no run has yet: its training arrays' digest (the
+    same config's data is one cached object, an upload's is split anew on each page run)."""
+    digest = hashlib.blake2b(digest_size=16)
+    for array in (dataset.x_train, dataset.y_train):
+        digest.update(np.ascontiguousarray(array).view(np.uint8))
+    return f"data:{digest.hexdigest()}"
+
+
+def metric_for(config: RunConfig) -> str:
+    return "accuracy" if config.task == "classification" else "mae"
 
 
 def metric_name(run) -> str:
-    return "accuracy" if run.config.task == "classification" else "mae"
+    return metric_for(run.config)
 
 
 def show_status(run) -> None:
@@ -280,14 +314,12 @@ def _metric_label(name: str) -> str:
     return f"{'Validation' if name.startswith('val_') else 'Epoch'} {metric}"
 
 
-def draw_loss(batches, epochs, view: dict, *, hover: bool, blank: bool = False) -> None:
-    """The loss chart in `view`'s options; `blank`: its frame without rows (no run yet)."""
+def draw_loss(batches, epochs, view: dict, *, hover: bool) -> None:
+    """The loss chart in `view`'s options; `hover`: with its tooltip's rows."""
     x = view["x"] if view["x"] in charts.X_AXES else "step"
     log_scale, smooth = bool(view["log"]), bool(view["smooth"])
-    spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth, hover=hover)
-    if blank:
-        spec = charts.blank_spec(spec)
-    draw_spec(spec, charts.loss_frames(batches, epochs, x=x, log_scale=log_scale))
+    spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth)
+    draw_spec(spec, charts.loss_frames(batches, epochs, x=x, log_scale=log_scale, hover=hover))
 
 
 def draw_spec(spec: dict, datasets: dict, width: str = "stretch") -> None:
@@ -297,24 +329,24 @@ def draw_spec(spec: dict, datasets: dict, width: str = "stretch") -> None:
     st.vega_lite_chart(spec={**spec, "datasets": datasets}, width=width)
 
 
-def draw_boundary(run) -> None:
-    """The model's output over the plane (computed by the worker as it trains) with the
-    points on top, as TensorFlow Playground redraws it: one small image per redraw."""
-    axes, points, domain = boundary_layout(run.id, run.dataset)
-    dataset = run.dataset
+def draw_boundary(key: str, dataset, values) -> None:
+    """The model's output `values` over the plane (computed by the worker as it trains; None:
+    not yet) with the points on top, as TensorFlow Playground redraws it: one small image per
+    redraw. `key` names the layout (`boundary_layout`)."""
+    axes, points, domain = boundary_layout(key, dataset)
     names = dataset.class_names
     spec = insight_charts.live_boundary_spec(
         dataset.task, names, height=BOUNDARY_SIDE, target_domain=domain
     )
-    frames = insight_charts.boundary_frames(axes, run.boundary, dataset.task, names, points, domain)
+    frames = insight_charts.boundary_frames(axes, values, dataset.task, names, points, domain)
     draw_spec(spec, frames, width="content")  # square: its own size, not the column's
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)
-def boundary_layout(run_id: str, _dataset) -> tuple:
+def boundary_layout(key: str, _dataset) -> tuple:
     """The grid the worker evaluates the model on (the same function, the same data, so the
     same grid), the points drawn on it and a regression target's colour stops: fixed for a
-    run, computed once."""
+    run (or the data of a run to come), computed once per `key`."""
     from service.service import BOUNDARY_GRID
     from trainer.evaluate import grid_axes
 

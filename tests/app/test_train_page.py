@@ -76,10 +76,13 @@ def test_default_render_offers_train_and_step_only():
     assert [b.label for b in at.button] == BUTTONS
     assert enabled(at) == ["Train", "Step"]
     assert any("Press **Train**" in t for t in texts(at.info))
-    # The empty loss chart a run will draw in: the browser loads the chart's scripts with
-    # the page, not after the click.
-    (chart,) = charts(at)
-    assert "loss_batches" in json.dumps(chart_spec(chart)) and chart_rows(chart) == [0, 0]
+    # The empty charts a run will draw in (digits: no boundary): the browser loads the
+    # charts' scripts with the page, not after the click.
+    loss, metric = charts(at)
+    # No rows, but each its frame and grid (two invisible points: charts.with_blank_frame).
+    assert dataset_rows(loss) == {"loss_batches": 0, "loss_val": 0, "loss_hover": 0,
+                                  "blank_frame": 2}  # fmt: skip
+    assert dataset_rows(metric) == {"metric_epochs": 0, "blank_frame": 2}
 
 
 def test_tiny_run_completes_and_its_history_is_drawn():
@@ -89,8 +92,10 @@ def test_tiny_run_completes_and_its_history_is_drawn():
     assert run.end.reason == "completed"
     assert len(run.history) == run.total_steps == 5
     assert any("finished: Completed 1 epoch." in t for t in texts(at.success))
-    # Every batch is in the chart's data; the validation point in its own dataset.
-    assert sorted(chart_rows(loss_chart(at))) == [1, 5]
+    # Every batch is in the chart's data, again for the tooltip (the run has ended); the
+    # validation point in its own dataset.
+    assert dataset_rows(loss_chart(at)) == {"loss_batches": 5, "loss_val": 1, "loss_hover": 5,
+                                            "blank_frame": 0}  # fmt: skip
     assert progress(at) == (5, 5)
     numbers = stats(at)
     assert numbers["Epoch"] == "**1 / 1**"
@@ -199,8 +204,47 @@ def test_a_run_that_ends_while_the_page_draws_keeps_its_redraw_timer(monkeypatch
     assert "Train" in enabled(at)
 
 
+def dataset_rows(chart) -> dict[str, int]:
+    """Rows of each of a chart's named datasets."""
+    return dict(zip([d.name for d in chart.proto.datasets], chart_rows(chart), strict=True))
+
+
 def has_tooltip(at) -> bool:
-    return '"hover"' in json.dumps(chart_spec(loss_chart(at)))
+    return dataset_rows(loss_chart(at))["loss_hover"] > 0
+
+
+def chart_places(at) -> dict[tuple[int, ...], str]:
+    """Each chart's spec (its rows aside) by its place in the page's tree, the address by
+    which the browser keeps the chart it drew there."""
+    places = {}
+
+    def walk(node, path):
+        for index, child in getattr(node, "children", {}).items():
+            if getattr(child, "type", None) == "vega_lite_chart":
+                places[(*path, index)] = child.proto.spec
+            walk(child, (*path, index))
+
+    walk(at._tree, ())
+    return places
+
+
+def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
+    # The browser compiles a chart and builds its view anew whenever the spec at a place
+    # changes, a tenth of a second of its main thread on a 2-core box (taken from the worker
+    # training beside it): at the click on Train (the empty chart had its own spec, the epoch
+    # metric and the boundary were new) and at the run's end (the tooltip was two more layers).
+    at = page("train", {**LONGER, "epochs": "1000"}, timeout=120).run()
+    empty = chart_places(at)
+    assert len(empty) == 3  # loss, epoch metric, and (xor is 2-D) the boundary with the points
+    boundary = dataset_rows(boundary_charts(at)[0])
+    assert boundary["boundary_points"] > 0 and boundary["boundary_grid"] == 1  # blank image
+    at.button(key="btn_train").click().run()
+    wait_until(at, lambda run: run.steps_done > 0 and run.history.epochs().shape[0] > 0)
+    assert chart_places(at) == empty and not has_tooltip(at)
+    assert dataset_rows(charts(at)[1])["metric_epochs"] > 0
+    at.button(key="btn_stop").click().run()
+    wait_until(at, finished)
+    assert chart_places(at) == empty and has_tooltip(at)
 
 
 def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_the_end(

@@ -100,7 +100,9 @@ def test_first_visit_trains_digits_and_learns(page: Page, server: Server) -> Non
     assert int(found[1].replace(",", "")) == done
     assert table_cell(page, "Steps/s") == found[3]
     shown = float(table_cell(page, "Training time").removesuffix(" s"))  # 1 decimal, or 2 digits
-    assert abs(shown - float(found[2])) <= max(0.05, 0.01 * shown)
+    # Each rounds the same time: the table to 0.1 s (half a step: 0.05), the message to 0.01
+    # (0.005). 1.65 and 1.7 are one time (a CI failure when the bound was 0.05 alone).
+    assert abs(shown - float(found[2])) <= 0.05 + 0.005 + 1e-9
     assert_no_exception(page)
 
 
@@ -199,20 +201,34 @@ def test_pause_resume_and_stop(page: Page, server: Server) -> None:
     assert_no_exception(page)
 
 
-def test_live_redraws_update_the_chart_in_place(page: Page, server: Server) -> None:
-    # The page sends the same chart spec on every redraw with new rows in named datasets;
-    # the browser then swaps the rows of the chart it has. A chart it had to compile again
-    # would be drawn on a new <svg>: the one drawn at the first redraw must still be there.
-    open_app(page, f"{server.url}/train?epochs=2000&batch_size=8", "Train")
+def test_the_charts_are_updated_in_place_from_the_empty_page_to_the_runs_end(
+    page: Page, server: Server
+) -> None:
+    # The page sends each chart's spec unchanged, from the empty page before Train through
+    # every live redraw to the run's end, with new rows in named datasets; the browser then
+    # swaps the rows of the chart it has. A chart it had to compile again (a tenth of a second
+    # of its main thread, taken from the worker on a 2-core box) would be drawn on a new
+    # canvas: the ones drawn before the click must still be there when the run has ended.
+    open_app(page, f"{server.url}/train?dataset=xor&epochs=2000&batch_size=8", "Train")
+    marks = page.locator(f"{LOSS_CHART} .marks")
+    expect(marks).to_have_count(3)  # loss, epoch metric, boundary (the points, no model yet)
+    before = [marks.nth(index).element_handle() for index in range(3)]
+
+    def unchanged() -> list[bool]:
+        return [
+            marks.nth(index).element_handle().evaluate("(now, first) => now === first", first)
+            for index, first in enumerate(before)
+        ]
+
     button(page, "btn_train").click()
     done = wait_steps_above(page, 0)
-    canvas = page.locator(f"{LOSS_CHART} .marks").first
-    first = canvas.element_handle()
     for _ in range(3):  # three more redraws, each with more steps
         done = wait_steps_above(page, done)
-    assert canvas.element_handle().evaluate("(now, first) => now === first", first)
+    assert unchanged() == [True] * 3
     button(page, "btn_stop").click()
     expect(page.get_by_text("run 1 stopped: Stopped by request.")).to_be_visible(timeout=RUN_MS)
+    expect(marks).to_have_count(3)
+    assert unchanged() == [True] * 3
     assert_no_exception(page)
 
 

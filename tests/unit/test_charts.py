@@ -110,7 +110,7 @@ def test_live_spec_is_the_same_whatever_the_data_and_reads_named_datasets():
     assert spec == charts.live_loss_spec(x="epoch", log_scale=True)
     assert "datasets" not in spec
     names = {layer["data"]["name"] for layer in spec["layer"]}
-    assert names == {charts.BATCH_DATA, charts.VAL_DATA}
+    assert names == {charts.BATCH_DATA, charts.VAL_DATA, charts.HOVER_DATA, charts.FRAME_DATA}
     spec["datasets"] = {"mine": []}  # a caller adding its data does not touch the cached spec
     assert "datasets" not in charts.live_loss_spec(x="epoch", log_scale=True)
     assert charts.live_loss_spec(x="step") != charts.live_loss_spec(x="epoch")
@@ -155,11 +155,11 @@ def boundary_spec() -> dict:
     "make",
     [
         charts.live_loss_spec,
-        lambda: charts.live_loss_spec(hover=False, x="epoch", log_scale=True),
+        lambda: charts.live_loss_spec(x="epoch", log_scale=True),
         lambda: charts.live_metric_spec("accuracy"),
         boundary_spec,
     ],
-    ids=["loss", "loss while training", "metric", "boundary"],
+    ids=["loss", "loss by epoch, log scale", "metric", "boundary"],
 )
 def test_live_charts_compute_nothing_per_row_that_a_canvas_does_not_show(make):
     # Vega-Lite's ARIA default gives every mark item a description string, formatted by an
@@ -177,18 +177,6 @@ def test_live_charts_compute_nothing_per_row_that_a_canvas_does_not_show(make):
     assert make is boundary_spec or parsed_fields(vega)  # the loss's and metric's x fields
 
 
-@pytest.mark.parametrize("log_scale", [False, True])
-def test_a_blank_live_chart_has_fixed_scales_without_tick_labels(log_scale):
-    spec = charts.live_loss_spec(log_scale=log_scale, hover=False)
-    blank = charts.blank_spec(spec)
-    for layer in blank["layer"]:
-        for channel in ("x", "y"):
-            encoding = layer["encoding"][channel]
-            assert encoding["scale"] == {"domain": [0, 1]}  # a log scale cannot show 0
-            assert encoding["axis"]["labels"] is False
-    assert charts.live_loss_spec(log_scale=log_scale, hover=False) == spec  # cached spec intact
-
-
 def test_loss_frames_match_the_inline_chart():
     h = history(300)
     batches, epochs = h.decimated(smoothing=0.6), h.epochs()
@@ -198,26 +186,67 @@ def test_loss_frames_match_the_inline_chart():
     assert len(frames[charts.BATCH_DATA]) == 300 and len(frames[charts.VAL_DATA]) == 3
     assert frames[charts.BATCH_DATA]["x"].tolist() == batches["samples_seen"].tolist()
     assert frames[charts.VAL_DATA]["epoch"].tolist() == [1, 2, 3]
+    assert frames[charts.HOVER_DATA] is frames[charts.BATCH_DATA]  # the tooltip's rows
     empty = charts.loss_frames(History().decimated(), History().epochs())
-    assert [len(f) for f in empty.values()] == [0, 0]
+    assert [len(f) for f in empty.values()] == [0, 0, 0, 2]  # the blank chart's two points
 
 
-def test_live_loss_spec_leaves_the_hover_layers_out_while_a_run_trains():
-    full = charts.live_loss_spec()
-    light = charts.live_loss_spec(hover=False)
-    assert [layer["mark"]["type"] for layer in full["layer"]] == [
-        "line",
-        "line",
-        "point",
-        "rule",
-        "point",
+def test_the_live_tooltip_reads_its_own_rows_which_a_training_run_leaves_empty():
+    spec = charts.live_loss_spec()
+    *layers, frame = spec["layer"]  # the blank chart's frame (with_blank_frame)
+    assert frame["data"]["name"] == charts.FRAME_DATA
+    assert [layer["mark"]["type"] for layer in layers] == ["line", "line", "point", "rule", "point"]
+    assert [layer["data"]["name"] for layer in layers] == [
+        charts.BATCH_DATA,
+        charts.BATCH_DATA,
+        charts.HOVER_DATA,
+        charts.HOVER_DATA,
+        charts.VAL_DATA,
     ]
-    assert [layer["mark"]["type"] for layer in light["layer"]] == ["line", "line", "point"]
-    assert "params" in full and "params" not in light
-    assert light["layer"][-1]["data"]["name"] == charts.VAL_DATA  # validation points stay
+    assert [param["name"] for param in spec["params"]] == ["hover"]
     # The lines' colours are constants: no per-row transform for the browser on each redraw.
-    assert all("transform" not in layer for layer in light["layer"][:2])
-    assert full["usermeta"] == light["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    assert all("transform" not in layer for layer in layers[:2])
+    assert spec["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    h = history(300)
+    batches, epochs = h.decimated(smoothing=0.6), h.epochs()
+    training = charts.loss_frames(batches, epochs, hover=False)
+    assert len(training[charts.BATCH_DATA]) == 300 and len(training[charts.HOVER_DATA]) == 0
+    assert list(training[charts.HOVER_DATA]) == list(training[charts.BATCH_DATA])
+    assert len(charts.loss_frames(batches, epochs)[charts.HOVER_DATA]) == 300
+
+
+@pytest.mark.parametrize(
+    "make, fields",
+    [(charts.live_loss_spec, ("x", "loss")), (lambda: charts.live_metric_spec("mae"),
+                                              ("epoch", "value"))],
+    ids=["loss", "metric"],
+)  # fmt: skip
+def test_a_live_chart_with_no_rows_shows_its_grid_from_two_invisible_points(make, fields):
+    # Vega draws no ticks, so no grid, for a scale without data: the empty chart before a
+    # run was a blank space with two axis titles. Two invisible points span its scales
+    # while it has no rows, with the spec it keeps once the rows come.
+    spec = make()
+    frame = spec["layer"][-1]
+    assert frame["data"]["name"] == charts.FRAME_DATA and frame["mark"]["opacity"] == 0
+    assert (frame["encoding"]["x"]["field"], frame["encoding"]["y"]["field"]) == fields
+    vega = compiled(spec)
+    # The browser feeds the rows under the dataset's own name, which the labels then read.
+    assert charts.FRAME_DATA in {data["name"] for data in vega["data"]}
+    labels = [
+        axis["encode"]["labels"]["update"]["text"]["signal"]
+        for axis in vega["axes"]
+        if "labels" in axis.get("encode", {})
+    ]
+    assert len(labels) == 2 and all(f"data('{charts.FRAME_DATA}')" in text for text in labels)
+    blank, filled = (charts.blank_frame_rows(*fields, blank=b) for b in (True, False))
+    assert blank.columns.tolist() == list(fields) and len(blank) == 2 and len(filled) == 0
+    assert (blank[fields[1]] > 0).all()  # on a log scale too
+
+
+def test_the_metric_frame_of_no_epoch_has_the_columns_and_no_rows():
+    for epochs in (None, History().epochs()):
+        frame = charts.metric_frame(epochs, "accuracy")
+        assert frame.columns.tolist() == ["epoch", "split", "value", "size"] and frame.empty
 
 
 def test_live_metric_spec_reads_the_metric_frame():
@@ -228,8 +257,10 @@ def test_live_metric_spec_reads_the_metric_frame():
     assert frame["split"].tolist() == ["train"] * 3 + ["validation"] * 3
     spec = charts.live_metric_spec("accuracy")
     assert spec == charts.live_metric_spec("accuracy") and "datasets" not in spec
-    assert spec["data"]["name"] == charts.METRIC_DATA
-    assert spec["encoding"]["y"]["title"] == "accuracy"
+    line, dots, frame = spec["layer"]
+    assert line["data"]["name"] == dots["data"]["name"] == charts.METRIC_DATA
+    assert frame["data"]["name"] == charts.FRAME_DATA
+    assert line["encoding"]["y"]["title"] == "accuracy"
 
 
 def decode_png(url: str) -> np.ndarray:
@@ -273,6 +304,14 @@ def test_live_boundary_is_one_image_over_the_grid_extent_in_the_legend_colours()
     assert diverged.tolist() == [[white, white]]
     regression = insight_charts.live_boundary_spec("regression", height=300)
     assert regression["layer"][1]["encoding"]["color"]["scale"]["domain"] == [-1, 0, 1]
+    # No model yet: a transparent pixel over the same extent (the points do not move later).
+    frames = insight_charts.boundary_frames((x1, x2), None, "classification", ["-1", "+1"], points)
+    (blank,) = frames[insight_charts.GRID_DATA].to_dict("records")
+    assert {k: v for k, v in blank.items() if k != "url"} == {
+        k: v for k, v in image.items() if k != "url"
+    }
+    assert decode_png(blank["url"]).shape == (1, 1, 2)  # one pixel: grey 0, alpha 0
+    assert decode_png(blank["url"]).tolist() == [[[0, 0]]]
 
 
 def test_boundary_chart_carries_the_image_and_points_inline_under_the_live_layers():
@@ -314,13 +353,13 @@ def test_a_long_run_keeps_its_validation_points_apart():
     assert len(val) == charts.VAL_MARKS and val["epoch"].iloc[-1] == 350  # the last one shown
     assert val["size"].iloc[0] < charts.val_mark_size(20) / 3  # smaller dots when many
     spec = charts.live_loss_spec()
-    assert spec["layer"][-1]["encoding"]["size"] == {"field": "size", "type": "quantitative",
+    assert spec["layer"][-2]["encoding"]["size"] == {"field": "size", "type": "quantitative",
                                                      "scale": None}  # fmt: skip
     # The epoch metric keeps its line through every epoch, dots on at most VAL_MARKS of them.
     frame = charts.metric_frame(long.epochs(), "accuracy")
     assert len(frame) == 700 and (frame["size"] > 0).sum() == 2 * charts.VAL_MARKS
-    point = charts.live_metric_spec("accuracy")["mark"]["point"]
-    assert point["size"] == {"expr": "datum.size"}
+    dots = charts.live_metric_spec("accuracy")["layer"][1]["mark"]
+    assert dots["type"] == "point" and dots["size"] == {"expr": "datum.size"}
 
 
 def test_the_legend_names_only_what_is_drawn():

@@ -136,10 +136,9 @@ def test_a_first_batch_is_waited_for_at_most_part_of_an_interval_and_only_once_s
 
 
 def test_prepare_builds_what_a_first_run_draws_before_anyone_asks():
-    """The server calls `prepare` as it starts: a first run's redraws on the default view
-    (the loss chart without and then with its hover layers, the epoch metric, a Playground
-    set's boundary) then find their specs built, instead of building them while other
-    visitors' pages wait on the server."""
+    """The server calls `prepare` as it starts: a first Train page on the default view (the
+    loss chart, the epoch metric, a Playground set's boundary) then finds their specs built,
+    instead of building them while other visitors' pages wait on the server."""
     import trainer
     from ui import charts, insight_charts, live, page_data
 
@@ -150,8 +149,7 @@ def test_prepare_builds_what_a_first_run_draws_before_anyone_asks():
     built = [function.cache_info().misses for function in cached]
     assert all(built)
     xor = trainer.load_dataset("xor")
-    for hover in (False, True):
-        charts.live_loss_spec(hover=hover)
+    charts.live_loss_spec()
     charts.live_metric_spec("accuracy")
     insight_charts.live_boundary_spec(
         xor.task,
