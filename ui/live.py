@@ -32,8 +32,8 @@ FIRST_WAIT = 0.75  # of a redraw interval: the longest a redraw waits for a run'
 def prepare() -> None:
     """Build, as the server starts, what a server's first Train page would otherwise build
     while other visitors' pages wait on this process: the live charts' specs for the default
-    view (Altair checks each against the Vega-Lite schema, 7-30 ms apiece;
-    they are cached) and one decision-boundary image (the PNG encoder's first use)."""
+    view (Altair checks each against the Vega-Lite schema, 7-30 ms apiece; they are cached)
+    and one decision-boundary image (the PNG encoder's first use)."""
     from trainer.playground import CLASS_NAMES
 
     charts.live_loss_spec()
