@@ -1,0 +1,160 @@
+"""What the Train page costs the browser: the main-thread time of Chromium's renderer (the
+Chrome DevTools Protocol's Performance.getMetrics TaskDuration: every task it ran, script,
+style, layout and paint) for the page's own work, as a visitor lives it.
+
+1. Per short run: Train pressed on a run that ends at once (xor, 500 points, 1 epoch), from
+   the click to 1.5 s after "finished" shows: the click's new run, a redraw or two and the
+   run's end. The first press warms up and is not counted.
+2. Per second of a live run (xor, batch 8, 2,000 epochs, stopped after the window): the live
+   redraws, measured over --window seconds once the run has trained for 2 s.
+
+On a 2-core box the browser shares the cores with the worker training the run; on Streamlit
+Community Cloud the browser runs on the visitor's machine. The server is `streamlit run
+app.py` from this checkout on a loopback port, with its own run store in a temporary folder.
+
+    python benchmarks/browser_cost.py                 # 6 short runs, 4 live windows of 5 s
+    python benchmarks/browser_cost.py --short 10 --live 0
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+from playwright.sync_api import Page, sync_playwright
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+SHORT = "dataset=xor&epochs=1"
+LIVE = "dataset=xor&epochs=2000&batch_size=8"
+
+
+def start_server(folder: str) -> tuple[subprocess.Popen, str]:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "TAPEBOARD_DB": f"sqlite:///{folder}/runs.db"}
+    command = [
+        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    with open(f"{folder}/server.log", "wb") as log:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        try:
+            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
+            return process, url
+        except OSError:
+            time.sleep(0.5)
+    process.kill()
+    raise SystemExit(f"the server did not answer; its log: {folder}/server.log")
+
+
+def task_seconds(cdp) -> float:
+    metrics = cdp.send("Performance.getMetrics")["metrics"]
+    return next(m["value"] for m in metrics if m["name"] == "TaskDuration")
+
+
+def open_train(page: Page, url: str, query: str):
+    page.goto(f"{url}/train?{query}")
+    train = page.get_by_role("button", name="Train", exact=True)
+    train.wait_for()
+    time.sleep(5)  # the page and its charts settle
+    return train
+
+
+def press_when_enabled(train) -> None:
+    while not train.is_enabled():
+        time.sleep(0.1)
+    time.sleep(1.5)  # the last redraw has painted
+    train.click()
+
+
+def short_runs(page: Page, cdp, url: str, count: int) -> list[float]:
+    train = open_train(page, url, SHORT)
+    costs = []
+    for index in range(count + 1):
+        press_when_enabled(train)
+        before = task_seconds(cdp) if index else 0.0
+        page.get_by_text(f"run {index + 1} finished").wait_for(timeout=120_000)
+        time.sleep(1.5)
+        if index:
+            costs.append(task_seconds(cdp) - before)
+    return costs
+
+
+def live_windows(page: Page, cdp, url: str, count: int, window: float) -> list[float]:
+    train = open_train(page, url, LIVE)
+    shares = []
+    for index in range(count):
+        press_when_enabled(train)
+        page.get_by_text(f"run {index + 1}: Running").wait_for(timeout=120_000)
+        time.sleep(2)
+        before, started = task_seconds(cdp), time.perf_counter()
+        time.sleep(window)
+        shares.append((task_seconds(cdp) - before) / (time.perf_counter() - started))
+        page.get_by_role("button", name="Stop", exact=True).click()
+        page.get_by_text(f"run {index + 1} stopped").wait_for(timeout=120_000)
+    return shares
+
+
+def describe(values: list[float], unit: str) -> str:
+    if not values:
+        return "not measured"
+    q = statistics.quantiles(values, n=4) if len(values) > 1 else values * 3
+    return (
+        f"median {statistics.median(values):.3f} {unit} (quartiles {q[0]:.3f}-{q[2]:.3f}; "
+        + ", ".join(f"{v:.3f}" for v in values)
+        + ")"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--short", type=int, default=6, help="short runs counted")
+    parser.add_argument("--live", type=int, default=4, help="live windows")
+    parser.add_argument("--window", type=float, default=5.0, help="seconds per live window")
+    args = parser.parse_args()
+    print(f"{os.cpu_count()} cores; load average {os.getloadavg()} at the start")
+    with tempfile.TemporaryDirectory(prefix="tapeboard-browser-cost-") as folder:
+        process, url = start_server(folder)
+        try:
+            time.sleep(10)  # the workers import TensorFlow and warm up
+            with sync_playwright() as playwright:
+                browser = playwright.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+                )
+                for name, measure in (
+                    ("1. per short run (click -> finished + 1.5 s)", "short"),
+                    ("2. per second of a live run", "live"),
+                ):
+                    page = browser.new_page(viewport={"width": 1400, "height": 900})
+                    cdp = page.context.new_cdp_session(page)
+                    cdp.send("Performance.enable")
+                    if measure == "short":
+                        values = short_runs(page, cdp, url, args.short) if args.short else []
+                        print(f"{name}: {describe(values, 's of main thread')}")
+                    else:
+                        values = live_windows(page, cdp, url, args.live, args.window)
+                        print(f"{name}: {describe(values, 's of main thread a second')}")
+                    page.close()
+                browser.close()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+    print(f"load average {os.getloadavg()} at the end")
+
+
+if __name__ == "__main__":
+    main()
