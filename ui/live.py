@@ -140,11 +140,8 @@ def data_key(dataset) -> str:
 
 
 def metric_for(config: RunConfig) -> str:
+    """The epoch metric a run of `config` records (trainer.model's metrics for its task)."""
     return "accuracy" if config.task == "classification" else "mae"
-
-
-def metric_name(run) -> str:
-    return metric_for(run.config)
 
 
 def show_status(run) -> None:
@@ -251,7 +248,7 @@ def panel_html(run) -> str:
     second)."""
     done, total = run.steps_done, max(run.total_steps, 1)
     width = f"{100 * min(done / total, 1.0):.2f}%"
-    rows = stats_rows(run, metric_name(run))
+    rows = stats_rows(run, metric_for(run.config))
     body = "".join(
         f"<tr><td>{escape(label)}</td><td>{_bold(value)}</td></tr>" for label, value in rows[1:]
     )
