@@ -5,10 +5,13 @@ page sends commands (start, pause, resume, step, stop) and draws what the run ha
 URL carries `run=<id>` while a run is shown, so a reload finds it again and the link shows it
 to anyone, read-only: Pause, Step and Stop belong to the browser that started it.
 
-The run's part of the page (buttons, status, chart, figures) is one fragment: a click on a
-button and the redraws while the run trains rerun it alone, never the whole page, and the
-fragment keeps its own redraw timer (ui.timer) running while the run trains, slower while it is
-paused, off once it has ended. The whole page runs only when its setup or view changes.
+The run's part of the page is two fragments: its controls (buttons, what the run is, its link)
+and its live view (status, charts, figures). A click on a button reruns both, never the whole
+page; the live view keeps its own redraw timer (ui.timer) running while the run trains, slower
+while it is paused, off once it has ended, and nudges the controls when it finds the run
+paused, resumed or ended. So a redraw re-sends only what it changes: re-sent with it, the
+buttons and captions were re-rendered by the browser 2.5 times a second. The whole page runs
+only when its setup or view changes.
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ LIVE_EVERY_S = 0.4
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
 
 
-# -- commands (button callbacks: they run just before the run's fragment reruns) -------------
+# -- commands (button callbacks: they run just before the run's fragments rerun) ------------
 def start_run(mode: str) -> None:
     """Queue a run of the current config on the server; make it the shown run."""
     config, error = state.current_config()
@@ -152,7 +155,7 @@ def controls(run, config_ok: bool, drawn: tuple[bool, bool]) -> None:
             # Train is what the page is for, unless you came by a link to watch someone's run.
             type="primary" if key == "btn_train" and not watching else "secondary",
             icon=f":material/{icon}:",
-            on_click=callback,
+            on_click=redraw_after(callback),
             disabled=not enabled,
             width="stretch",
             help=tip,
@@ -195,9 +198,9 @@ def share_box(run) -> None:
 # -- the run ------------------------------------------------------------------------------------
 @dataclass(frozen=True)
 class Setup:
-    """What the whole page run decided, for the run's fragment (which keeps it between its own
-    reruns): the config and its data, whether Train may start a run, the chart's view, and
-    the places the fragment fills outside itself."""
+    """What the whole page run decided, for the run's fragments (which keep it between their
+    own reruns): the config and its data, whether Train may start a run, the chart's view, and
+    the places the controls fill outside their fragment."""
 
     config: RunConfig | None
     dataset: Any  # the data as it would train, if at hand (never a download)
@@ -208,16 +211,21 @@ class Setup:
     share: DeltaGenerator  # in the sidebar, under the setup's link: the run's link
 
 
-@st.fragment
-def run_view(setup: Setup) -> None:
-    """The shown run: its buttons, status, loss chart, figures, epoch metric and boundary,
-    drawn from one reading of the run, and the redraw timer that reading asks for. A click on
-    a button reruns this alone (its callback ran just before), as does the timer; so does the
-    run's end, which the next redraw finds: the buttons follow without a page rerun."""
+# The run's two fragments: a click on a button reruns both (what it changed shows in both), the
+# live view's timer reruns it alone.
+CONTROLS_KEY, LIVE_KEY = "tb_run_controls", "tb_live_view"
+DRAWN_KEY = "tb_controls_drawn"  # session state: what the buttons were drawn for, and where
+
+
+@st.fragment(key=CONTROLS_KEY)
+def run_controls(setup: Setup) -> None:
+    """The shown run's buttons, what it is and its link, in the places the page keeps for
+    them. Rerun by a click on a button (with the live view), and by the live view when it
+    finds the run paused, resumed or ended: the buttons follow without a page rerun."""
+    timer.rerun_fragment_every(None)  # the live view's nudge, if that is what reran this
     run = state.current_run()
-    if run is not None:
-        live.hold_redraw(run, LIVE_EVERY_S)
     drawn = drawn_state(run)
+    st.session_state[DRAWN_KEY] = (timer.current_fragment_id(), run and run.id, drawn)
     # The places outside the fragment are written in every run of it, the page's included,
     # even with nothing to show: Streamlit keeps a fragment's place in a container outside it
     # only if the page's last run wrote there.
@@ -238,20 +246,46 @@ def run_view(setup: Setup) -> None:
         # Train is there to press: a worker gets this run ready (data, model, the traced
         # step), so a press trains its first batch at once (the service declines uploads).
         state.service().warm(setup.config, setup.dataset)
+    if run is not None:
+        keep_in_link(run, setup)
+
+
+@st.fragment(key=LIVE_KEY)
+def live_view(setup: Setup) -> None:
+    """The run as it stands: status, loss chart, figures, epoch metric and boundary, redrawn
+    alone by its own timer while the run trains, slower while it is paused, off once it has
+    ended. The buttons and captions above are not in it: re-sent on every redraw, the browser
+    re-rendered each of them 2.5 times a second. When the run no longer reads as the buttons
+    were drawn for, their fragment is nudged to redraw them."""
+    run = state.current_run()
+    if run is not None:
+        live.hold_redraw(run, LIVE_EVERY_S)
+    now = drawn_state(run)
+    controls_id, drawn_run, drawn = st.session_state.get(DRAWN_KEY, (None, None, None))
+    if (run and run.id, now) != (drawn_run, drawn):
+        timer.nudge(controls_id)
     if run is None:
         show_no_run(setup)
         timer.rerun_fragment_every(None)
         return
-    keep_in_link(run, setup)
     live.show_status(run)
     live.draw_run(run, setup.view)
-    live.draw_insight(run)
     if setup.presenting:
         present(run, setup.view)
-    # Decided by the reading the buttons were drawn from: if the run ended since, the next
-    # redraw finds it and brings the buttons up to date.
-    paused, finished = drawn
+    paused, finished = now
     timer.rerun_fragment_every(None if finished else PAUSED_EVERY_S if paused else LIVE_EVERY_S)
+
+
+def redraw_after(callback):
+    """`callback` for a button of the run, then a rerun of both of the run's fragments (by
+    default a click reruns only the fragment of its button)."""
+
+    @functools.wraps(callback)
+    def click(*args) -> None:
+        callback(*args)
+        st.rerun(scope=[CONTROLS_KEY, LIVE_KEY])
+
+    return click
 
 
 def show_no_run(setup: Setup) -> None:
@@ -317,12 +351,13 @@ def main() -> None:
     st.title("Train")
     with st.container():
         setup = header()
-    run_view(setup)
+    run_controls(setup)
+    live_view(setup)
 
 
 def header() -> Setup:
     """The page above the run: setup, the config's problems and the view controls, with the
-    places the run's fragment fills in (its buttons go above the view controls)."""
+    places the run's controls fill in (its buttons go above the view controls)."""
     attach_linked_run()
     run = state.current_run()
     config, error = common.page_setup(run_id=run.id if run else None)

@@ -75,13 +75,22 @@ def wait_for_end(run, every_s: float) -> bool:
 
 
 def draw_run(run, view: dict) -> None:
-    """The run as it stands: the loss chart beside progress and figures."""
+    """The run as it stands: the loss chart, the epoch metric and, for 2-D data, the decision
+    boundary (the points alone until the worker has drawn the model's output) in one column,
+    progress and figures beside them: one row of columns, the fewest elements for the
+    browser to re-render on each redraw."""
     chart_col, side_col = st.columns([3, 1], gap="medium")
     batches, epochs = run.curves(
         LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
     )
+    with run.lock:
+        metric_epochs = run.history.epochs(MAX_POINTS)
+    boundary = None
+    if run.dataset is not None and run.dataset.is_2d:
+        boundary = (run.id, run.dataset, run.boundary)
     with chart_col:
         draw_loss(batches, epochs, view, hover=not run.live)
+        draw_insight_charts(metric_for(run.config), metric_epochs, boundary)
     with side_col:
         st.html(panel_html(run))
 
@@ -97,37 +106,24 @@ def draw_empty(view: dict, config: RunConfig | None, dataset) -> None:
     chart_col, _ = st.columns([3, 1], gap="medium")
     with chart_col:
         draw_loss(pd.DataFrame(), None, view, hover=False)
-    if config is None:
-        return
-    boundary = None
-    if dataset is not None and dataset.is_2d:
-        boundary = (data_key(dataset), dataset, None)
-    draw_insight_charts(metric_for(config), None, boundary)
-
-
-def draw_insight(run) -> None:
-    """What changes more slowly: the epoch metric and, for 2-D data, the decision boundary
-    (the points alone until the worker has drawn the model's output)."""
-    with run.lock:
-        epochs = run.history.epochs(MAX_POINTS)
-    boundary = None
-    if run.dataset is not None and run.dataset.is_2d:
-        boundary = (run.id, run.dataset, run.boundary)
-    draw_insight_charts(metric_for(run.config), epochs, boundary)
+        if config is None:
+            return
+        boundary = None
+        if dataset is not None and dataset.is_2d:
+            boundary = (data_key(dataset), dataset, None)
+        draw_insight_charts(metric_for(config), None, boundary)
 
 
 def draw_insight_charts(metric: str, epochs: pd.DataFrame | None, boundary: tuple | None) -> None:
     """The epoch metric chart, empty until the first epoch ends, and the boundary if
     `boundary` is (a key for its layout, the dataset, the model's output or None)."""
-    chart_col, _ = st.columns([3, 1], gap="medium")
-    with chart_col:
-        frame = charts.metric_frame(epochs, metric)
-        blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
-        draw_spec(
-            charts.live_metric_spec(metric), {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
-        )
-        if boundary is not None:
-            draw_boundary(*boundary)
+    frame = charts.metric_frame(epochs, metric)
+    blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
+    draw_spec(
+        charts.live_metric_spec(metric), {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
+    )
+    if boundary is not None:
+        draw_boundary(*boundary)
 
 
 def data_key(dataset) -> str:

@@ -169,12 +169,16 @@ def test_the_live_view_keeps_its_place_whatever_the_run_shows_above_it():
     assert status_place(at, run) == place
 
 
-def test_a_run_that_ends_while_the_page_draws_keeps_its_redraw_timer(monkeypatch):
+def record(calls: list):
+    """A stand-in for ui.timer.rerun_fragment_every that notes (seconds, fragment id)."""
+    return lambda seconds, fragment_id=None: calls.append((seconds, fragment_id))
+
+
+def test_a_run_that_ends_while_the_page_draws_has_the_buttons_redrawn(monkeypatch):
     # The run ends after the buttons are drawn (Train disabled) and before the live view: the
-    # run's fragment must keep its timer, so its next redraw sees the end and brings the
-    # buttons up to date. Deciding the timer from a second reading of the run left "stopped"
-    # on the page with Train disabled and nothing to redraw it (a CI failure of the browser
-    # test of Stop).
+    # live view, which draws it stopped, must have the buttons' fragment redrawn. Once the
+    # page was left saying "stopped" with Train disabled and nothing to redraw it (a CI
+    # failure of the browser test of Stop).
     import ui.copy_link
     import ui.timer
 
@@ -193,12 +197,14 @@ def test_a_run_that_ends_while_the_page_draws_keeps_its_redraw_timer(monkeypatch
 
     timers = []
     monkeypatch.setattr(ui.copy_link, "share_link_box", stop_then_share)
-    monkeypatch.setattr(ui.timer, "rerun_fragment_every", timers.append)
+    monkeypatch.setattr(ui.timer, "rerun_fragment_every", record(timers))
     at.run()
     assert not at.exception
     assert "Train" not in enabled(at)  # the buttons of the paused run...
     assert any("stopped" in t for t in texts(at.warning))  # ...above a stopped run
-    assert timers and timers[-1] is not None, "no redraw will bring the buttons up to date"
+    # ...and the browser told to redraw the buttons' fragment at once
+    nudged = [fragment for seconds, fragment in timers if seconds == ui.timer.NUDGE_S]
+    assert nudged and all(nudged), "nothing will bring the buttons up to date"
     monkeypatch.undo()
     at.run()
     assert "Train" in enabled(at)
@@ -252,20 +258,31 @@ def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_th
 ):
     import ui.timer
 
-    timers = []
-    monkeypatch.setattr(ui.timer, "rerun_fragment_every", timers.append)
+    calls = []
+    monkeypatch.setattr(ui.timer, "rerun_fragment_every", record(calls))
+
+    def live_timer(at) -> float | None:
+        """The live view's timer in a page run: the buttons' fragment stops its own as it
+        starts (a nudge's), the live view sets its own, and nothing nudges the buttons when
+        they were drawn for the run as the live view reads it."""
+        del calls[:]
+        at.run()
+        (stop, live) = calls
+        assert stop == (None, None) and live[1] is None
+        return live[0]
+
     at = page("train", {**LONGER, "epochs": "1000"}, timeout=120).run()
-    assert timers[-1] is None  # no run: nothing to redraw
+    assert live_timer(at) is None  # no run: nothing to redraw
     at.button(key="btn_step").click().run()
     wait_until(at, paused)
-    assert timers[-1] == 1.0  # paused: resumable from another tab, so still looked at
+    assert live_timer(at) == 1.0  # paused: resumable from another tab, so still looked at
     assert has_tooltip(at)
     at.button(key="btn_resume").click().run()
     wait_until(at, lambda r: r.status == "running")
-    assert timers[-1] == 0.4 and not has_tooltip(at)
+    assert live_timer(at) == 0.4 and not has_tooltip(at)
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
-    assert timers[-1] is None and has_tooltip(at)  # ended: nothing more to redraw
+    assert live_timer(at) is None and has_tooltip(at)  # ended: nothing more to redraw
 
 
 def test_leaving_the_page_does_not_pause_the_run():

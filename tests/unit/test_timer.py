@@ -34,7 +34,14 @@ def timer_script() -> None:
         timer.rerun_fragment_every(0.4)
         timer.rerun_fragment_every(None)
 
+    @st.fragment
+    def other() -> None:
+        st.session_state["other_id"] = timer.current_fragment_id()
+        timer.nudge(st.session_state["fragment_id"])
+        timer.nudge(None)  # no fragment to nudge: nothing
+
     redraw()
+    other()
     ctx.enqueue = enqueue
     found = [
         [round(m.auto_rerun.interval, 6), m.auto_rerun.fragment_id]
@@ -48,7 +55,14 @@ def timer_script() -> None:
 def test_the_timer_is_streamlits_auto_rerun_message_for_the_running_fragment():
     at = AppTest.from_function(timer_script).run()
     assert not at.exception
-    fragment_id = at.session_state["fragment_id"]
-    assert fragment_id
+    fragment_id, other_id = at.session_state["fragment_id"], at.session_state["other_id"]
+    assert fragment_id and other_id and other_id != fragment_id
     found = json.loads(at.text[0].value)
-    assert found == [[0.4, fragment_id], ["stop", fragment_id]]
+    # Another fragment nudges the first: a short timer for the first one's id.
+    assert found == [[0.4, fragment_id], ["stop", fragment_id], [timer_nudge(), fragment_id]]
+
+
+def timer_nudge() -> float:
+    from ui.timer import NUDGE_S
+
+    return NUDGE_S
