@@ -20,45 +20,17 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from pathlib import Path
 
+from dashboard import running_server, server_env  # the same server the dashboard measures
 from playwright.sync_api import Page, sync_playwright
 
-REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 SHORT = "dataset=xor&epochs=1"
 LIVE = "dataset=xor&epochs=2000&batch_size=8"
-
-
-def start_server(folder: str) -> tuple[subprocess.Popen, str]:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {**os.environ, "TAPEBOARD_DB": f"sqlite:///{folder}/runs.db"}
-    command = [
-        sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true",
-        "--server.port", str(port), "--server.address", "127.0.0.1",
-        "--server.fileWatcherType", "none", "--browser.gatherUsageStats", "false",
-    ]  # fmt: skip
-    with open(f"{folder}/server.log", "wb") as log:
-        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=log, stderr=log)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            urllib.request.urlopen(f"{url}/_stcore/health", timeout=2)
-            return process, url
-        except OSError:
-            time.sleep(0.5)
-    process.kill()
-    raise SystemExit(f"the server did not answer; its log: {folder}/server.log")
 
 
 def task_seconds(cdp) -> float:
@@ -127,33 +99,34 @@ def main() -> None:
     parser.add_argument("--window", type=float, default=5.0, help="seconds per live window")
     args = parser.parse_args()
     print(f"{os.cpu_count()} cores; load average {os.getloadavg()} at the start")
-    with tempfile.TemporaryDirectory(prefix="tapeboard-browser-cost-") as folder:
-        process, url = start_server(folder)
-        try:
-            time.sleep(10)  # the workers import TensorFlow and warm up
-            with sync_playwright() as playwright:
-                browser = playwright.chromium.launch(
-                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
-                )
-                for name, measure in (
-                    ("1. per short run (click -> finished + 1.5 s)", "short"),
-                    ("2. per second of a live run", "live"),
-                ):
-                    page = browser.new_page(viewport={"width": 1400, "height": 900})
-                    cdp = page.context.new_cdp_session(page)
-                    cdp.send("Performance.enable")
-                    if measure == "short":
-                        values = short_runs(page, cdp, url, args.short) if args.short else []
-                        print(f"{name}: {describe(values, 's of main thread')}")
-                    else:
-                        values = live_windows(page, cdp, url, args.live, args.window)
-                        print(f"{name}: {describe(values, 's of main thread a second')}")
-                    page.close()
-                browser.close()
-        finally:
-            process.terminate()
-            process.wait(timeout=30)
+    with (
+        tempfile.TemporaryDirectory(prefix="tapeboard-browser-cost-") as folder,
+        running_server(Path(folder) / "server.log", server_env(None)) as server,
+        sync_playwright() as playwright,
+    ):
+        time.sleep(10)  # the workers import TensorFlow and warm up
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--no-sandbox", "--disable-gpu"]
+        )
+        page, cdp = new_page(browser)
+        values = short_runs(page, cdp, server.url, args.short) if args.short else []
+        print(
+            f"1. per short run (click -> finished + 1.5 s): {describe(values, 's of main thread')}"
+        )
+        page.close()
+        page, cdp = new_page(browser)
+        values = live_windows(page, cdp, server.url, args.live, args.window)
+        print(f"2. per second of a live run: {describe(values, 's of main thread a second')}")
+        browser.close()
     print(f"load average {os.getloadavg()} at the end")
+
+
+def new_page(browser) -> tuple[Page, object]:
+    """A tab, and the CDP session that reports its renderer's task time."""
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("Performance.enable")
+    return page, cdp
 
 
 if __name__ == "__main__":

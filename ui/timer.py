@@ -48,8 +48,8 @@ def rerun_fragment_every(seconds: float | None, fragment_id: str | None = None) 
 
 def nudge(fragment_id: str | None) -> None:
     """Have the browser rerun the fragment `fragment_id` once, at once: it calls
-    `rerun_fragment_every(None)` as it starts. From a fragment nested in it, which cannot
-    rerun it otherwise (`st.rerun` reruns the app or the fragment that calls it)."""
+    `rerun_fragment_every(None)` as it starts. From another fragment's body, which `st.rerun`
+    cannot do (from a body it reruns the app or the fragment that calls it)."""
     if fragment_id:
         rerun_fragment_every(NUDGE_S, fragment_id)
 
