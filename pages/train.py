@@ -269,7 +269,7 @@ def live_view(setup: Setup) -> None:
         timer.rerun_fragment_every(None)
         return
     live.show_status(run)
-    live.draw_run(run, setup.view)
+    live.draw_run(run, setup.view, presenting=setup.presenting)
     if setup.presenting:
         present(run, setup.view)
     paused, finished = now

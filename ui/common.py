@@ -13,10 +13,12 @@ from ui.text import plain
 LINK_READ = "tb_present_link_read"  # session_state: the link's `present` has been applied
 # Presentation mode hides the sidebar (navigation, settings, share box) and the button that
 # brings it back. st.set_page_config's initial_sidebar_state applies only to a session's first
-# page, so the page hides it with CSS while presenting; a button in the page leaves.
+# page, so the page hides it with CSS while presenting; a button in the page leaves. The
+# page also starts higher (Streamlit leaves 6rem above it for a header a demo has no use for).
 HIDE_SIDEBAR = """<style>
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"],
 [data-testid="stExpandSidebarButton"] {display: none !important;}
+[data-testid="stMainBlockContainer"] {padding-top: 2rem;}
 </style>"""
 
 

@@ -22,7 +22,9 @@ from ui.text import plain
 MAX_POINTS = 600  # chart rows per redraw, whatever the length of the run...
 LIVE_POINTS = 300  # ...fewer while it trains: the browser redraws them several times a second
 BOUNDARY_POINTS = 600  # data points drawn on the decision boundary
-BOUNDARY_SIDE = 300  # px: the live decision boundary is a square plot this size
+BOUNDARY_SIDE = 300  # px: the live decision boundary is a square plot this size...
+PRESENT_SIDE = 260  # ...and beside the loss chart in presentation mode (with axes and legend
+# it fits the column a 1280-px screen gives it)
 # How long past its estimated end a redraw waits for a run due to end before the next redraw:
 # its batches reach the server every 0.1 s, then come the last epoch's validation and the model.
 END_MARGIN_S = 0.25
@@ -74,25 +76,39 @@ def wait_for_end(run, every_s: float) -> bool:
     return True
 
 
-def draw_run(run, view: dict) -> None:
+def draw_run(run, view: dict, *, presenting: bool = False) -> None:
     """The run as it stands: the loss chart, the epoch metric and, for 2-D data, the decision
     boundary (the points alone until the worker has drawn the model's output) in one column,
     progress and figures beside them: one row of columns, the fewest elements for the
-    browser to re-render on each redraw."""
-    chart_col, side_col = st.columns([3, 1], gap="medium")
+    browser to re-render on each redraw. `presenting`: the boundary beside the loss chart
+    instead of under the metric, so a demo's first screen (a 1280x720 projector) shows the
+    curve, what the model learned and the figures together."""
+    boundary = None
+    if run.dataset is not None and run.dataset.is_2d:
+        boundary = (run.id, run.dataset, run.boundary)
+    chart_col, board_col, side_col = run_columns(presenting and boundary is not None)
     batches, epochs = run.curves(
         LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
     )
     with run.lock:
         metric_epochs = run.history.epochs(MAX_POINTS)
-    boundary = None
-    if run.dataset is not None and run.dataset.is_2d:
-        boundary = (run.id, run.dataset, run.boundary)
     with chart_col:
         draw_loss(batches, epochs, view, hover=not run.live)
-        draw_insight_charts(metric_for(run.config), metric_epochs, boundary)
+        draw_insight_charts(metric_for(run.config), metric_epochs, None if board_col else boundary)
+    if board_col is not None:
+        with board_col:
+            draw_boundary(*boundary, side=PRESENT_SIDE)
     with side_col:
         st.html(panel_html(run))
+
+
+def run_columns(boundary_beside: bool) -> tuple:
+    """(charts, boundary or None, figures): the boundary's own column, wide enough for its
+    square and axes at 1280 px, only when it goes beside the loss chart."""
+    if not boundary_beside:
+        chart_col, side_col = st.columns([3, 1], gap="medium")
+        return chart_col, None, side_col
+    return tuple(st.columns([4.2, 4, 2.8], gap="medium"))
 
 
 def draw_empty(view: dict, config: RunConfig | None, dataset) -> None:
@@ -322,15 +338,13 @@ def draw_spec(spec: dict, datasets: dict, width: str = "stretch") -> None:
     st.vega_lite_chart(spec={**spec, "datasets": datasets}, width=width)
 
 
-def draw_boundary(key: str, dataset, values) -> None:
+def draw_boundary(key: str, dataset, values, side: int = BOUNDARY_SIDE) -> None:
     """The model's output `values` over the plane (computed by the worker as it trains; None:
     not yet) with the points on top, as TensorFlow Playground redraws it: one small image per
     redraw. `key` names the layout (`boundary_layout`)."""
     axes, points, domain = boundary_layout(key, dataset)
     names = dataset.class_names
-    spec = insight_charts.live_boundary_spec(
-        dataset.task, names, height=BOUNDARY_SIDE, target_domain=domain
-    )
+    spec = insight_charts.live_boundary_spec(dataset.task, names, height=side, target_domain=domain)
     frames = insight_charts.boundary_frames(axes, values, dataset.task, names, points, domain)
     draw_spec(spec, frames, width="content")  # square: its own size, not the column's
 

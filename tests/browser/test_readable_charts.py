@@ -161,6 +161,39 @@ def test_a_present_link_presents_without_the_sidebar(
     assert_no_exception(page)
 
 
+def test_a_presented_2d_run_shows_curve_boundary_and_figures_on_one_projector_screen(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    page.set_viewport_size({"width": 1280, "height": 720})  # a meeting room's projector
+    open_app(page, f"{server.url}/train?dataset=spiral&hidden_units=8,8&epochs=3", "Train")
+    start_run_and_finish(page)
+    page.get_by_text("Presentation mode").click()
+    expect(page.get_by_text("Summary.", exact=False)).to_be_visible()
+    row = page.get_by_test_id("stHorizontalBlock").filter(has=page.get_by_test_id("tb-progress"))
+    columns = row.get_by_test_id("stColumn")
+    expect(columns).to_have_count(3)
+    shown = {
+        "loss chart": columns.nth(0).locator(CHART).first,
+        "boundary": columns.nth(1).locator(CHART),
+        "figures": columns.nth(2).get_by_test_id("tb-progress").locator(".."),
+    }
+    for locator in shown.values():
+        expect(locator).to_be_visible()
+    page.wait_for_timeout(500)  # the charts at their final size
+    page.screenshot(path=tmp_path / "presenting-1280x720.png")
+    boxes = {name: locator.bounding_box() for name, locator in shown.items()}
+    measured = f"boxes {boxes}"
+    for box in boxes.values():
+        assert box["y"] >= 0 and box["y"] + box["height"] <= 720, measured
+        assert box["x"] >= 0 and box["x"] + box["width"] <= 1280, measured
+    left, board, figures = boxes.values()
+    # Side by side, none drawn over the next, the boundary big enough to read.
+    assert left["x"] + left["width"] <= board["x"], measured
+    assert board["x"] + board["width"] <= figures["x"], measured
+    assert board["height"] >= 250 and left["height"] >= 250, measured
+    assert_no_exception(page)
+
+
 def smallest_line_share(chart: Locator) -> float:
     """The flattest curve of the overlay: its height as a share of the plot's."""
     plot = plot_box(chart)
