@@ -423,21 +423,45 @@ def runs_chart(
     scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=False)
     if domain is not None:
         scale = alt.Scale(type="log" if log_scale else "linear", domain=list(domain), nice=False)
+    runs = list(pd.unique(data["run"]))
+    color, legend_rows = runs_color(runs)
     return (
         alt.Chart(data)
         .mark_line(strokeWidth=2, clip=True)
         .encode(
             x=alt.X("x:Q", title=title, scale=X_SCALE, axis=x_axis(x)),
             y=alt.Y("smoothed:Q", title="loss (smoothed)", scale=scale),
-            color=alt.Color("run:N", title="run"),
+            color=color,
             tooltip=[
                 "run:N",
                 alt.Tooltip("x:Q", title=title),
                 alt.Tooltip("smoothed:Q", format=".4~g"),
             ],
         )
-        .properties(height=height)
+        .properties(height=height + LEGEND_ROW_PX * legend_rows)
     )
+
+
+RIGHT_LEGEND_RUNS = 15  # the most runs a legend beside a 380-px chart lists (Vega cuts the rest)
+LEGEND_COLUMNS = 4  # under the chart, for more
+LEGEND_ROW_PX = 20
+THEME_COLORS = 10  # Streamlit's theme's categorical colours: more runs take tableau20's
+
+
+def runs_color(runs: list[str]) -> tuple[alt.Color, int]:
+    """The overlay's colour by run, its legend listing every run in the order compared (not
+    sorted as text: run 10 after run 9, not after run 1), and the rows its legend adds under
+    the chart: beside it for up to RIGHT_LEGEND_RUNS, else in LEGEND_COLUMNS columns below,
+    the chart taller by those rows so the plot keeps its height."""
+    many = len(runs) > RIGHT_LEGEND_RUNS
+    rows = -(-len(runs) // LEGEND_COLUMNS) if many else 0
+    legend = (
+        alt.Legend(title=None, orient="bottom", columns=LEGEND_COLUMNS, symbolLimit=0)
+        if many
+        else alt.Legend(title="run", symbolLimit=0)
+    )
+    scale = alt.Scale(scheme="tableau20") if len(runs) > THEME_COLORS else alt.Undefined
+    return alt.Color("run:N", sort=runs, scale=scale, legend=legend), rows
 
 
 # A run's smoothed loss this many times its starting level is an explosion (a diverged run, a

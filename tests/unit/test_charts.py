@@ -96,6 +96,28 @@ def test_runs_chart_colors_by_run():
     assert {r["run"] for r in next(iter(datasets(spec).values()))} == {"run 1", "run 2"}
 
 
+def test_the_runs_legend_lists_every_compared_run_in_the_order_compared():
+    import re
+
+    import vl_convert
+
+    for count in (3, charts.RIGHT_LEGEND_RUNS + 9):  # beside the chart, then under it
+        names = [f"run {i}" for i in range(count, 0, -1)]  # newest first, as compared
+        curves = pd.concat(
+            [history(20).decimated(smoothing=0.6).assign(run=name) for name in names]
+        )
+        spec = charts.runs_chart(curves).to_dict()
+        svg = vl_convert.vegalite_to_svg(spec)
+        drawn = re.findall(r">(run \d+)</text>", svg)
+        assert drawn == names, drawn  # as text, run 10 came before run 2; past 18, none
+        legend = spec["encoding"]["color"]["legend"]
+        assert legend["symbolLimit"] == 0
+        # Beside a 380-px chart a legend fits ~18 entries: Streamlit's chart cut the rest.
+        assert legend.get("orient", "right") == (
+            "right" if count <= charts.RIGHT_LEGEND_RUNS else "bottom"
+        )
+
+
 def test_small_charts_build():
     lr = charts.learning_rate_chart([(0, 0.1), (10, 0.05)]).to_dict()
     assert lr["encoding"]["y"]["field"] == "learning_rate"
