@@ -162,7 +162,9 @@ def controls(run, config_ok: bool, drawn: tuple[bool, bool]) -> None:
         )
 
 
-def view_controls() -> dict:
+def view_controls(boundary: bool) -> dict:
+    """The chart's options; `boundary`: the shown data draws a two-class decision boundary,
+    which TensorFlow Playground offers to discretize."""
     view = state.view()
     cols = st.columns([2, 1, 2, 1])
     cols[0].radio("X axis", list(charts.X_AXES), horizontal=True, **state.bound_view("x"))
@@ -177,6 +179,14 @@ def view_controls() -> dict:
         **state.bound_view("smoothing"),
     )
     cols[3].toggle("Log scale", **state.bound_view("log"))
+    if boundary:  # its own line: a fifth column cut the labels of the others short
+        st.toggle(
+            "Discretize the decision boundary",
+            help="The decision boundary in each point's predicted class colour, the line "
+            'between them sharp (TensorFlow Playground\'s "Discretize output"), instead of '
+            "shades of the probability.",
+            **state.bound_view("discretize"),
+        )
     return dict(view)
 
 
@@ -379,9 +389,21 @@ def header() -> Setup:
         # screen and pushed the chart below it.
         watching = run is not None and not state.owns(run)
         with st.expander("Chart options") if watching else st.container():
-            view = view_controls()
+            view = view_controls(draws_two_classes(run, dataset))
     trainable = config is not None and too_big is None
     return Setup(config, dataset, trainable, view, presenting, controls_place, share_place)
+
+
+def draws_two_classes(run, dataset) -> bool:
+    """Whether the page draws a decision boundary between two classes: the shown run's data,
+    else the data Train would use."""
+    shown = run.dataset if run is not None and run.dataset is not None else dataset
+    return (
+        shown is not None
+        and shown.is_2d
+        and shown.task == "classification"
+        and len(shown.class_names) == 2
+    )
 
 
 def drawn_state(run) -> tuple[bool, bool]:

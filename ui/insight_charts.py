@@ -98,15 +98,18 @@ def boundary_frames(
     class_names: Sequence[str],
     points: pd.DataFrame,
     target_domain: Sequence[float] = UNIT_RANGE,
+    *,
+    discrete: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The boundary chart's two tables, keyed by dataset name: the model's output as one image
     row (its URL and the extent it covers), and the points. `values` None (no model yet): a
-    transparent image over the same extent, so the points stay put when the model's comes."""
+    transparent image over the same extent, so the points stay put when the model's comes.
+    `discrete`: a two-class output in its classes' colours (`boundary_image`)."""
     x1, x2 = axes
     half1, half2 = _half_step(x1), _half_step(x2)
     url = BLANK_IMAGE
     if values is not None:
-        url = boundary_image(values, task, class_names, target_domain)
+        url = boundary_image(values, task, class_names, target_domain, discrete=discrete)
     image = pd.DataFrame(
         {
             "url": [url],
@@ -129,12 +132,23 @@ def boundary_image(
     task: str,
     class_names: Sequence[str] = (),
     target_domain: Sequence[float] = UNIT_RANGE,
+    *,
+    discrete: bool = False,
 ) -> str:
     """`values` (rows of x2, columns of x1) as a PNG data URL, one pixel per grid point, in the
     colours of the boundary's legend. The browser stretches and smooths it over the plot, as
     TensorFlow Playground paints its canvas: one image to swap per live redraw, where a grid of
-    rect marks makes Vega lay out thousands of marks each time (and showed seams)."""
-    rgb = _heat_rgb(np.asarray(values), task, class_names, target_domain)[::-1]  # top row first
+    rect marks makes Vega lay out thousands of marks each time (and showed seams).
+
+    `discrete` (two classes): each point in its predicted class's colour, the legend's ends,
+    as Playground's "Discretize output"; a probability of exactly 0.5 goes to the first
+    class, as the argmax of the model's predictions does. Other outputs are drawn as they are
+    (several classes are already one colour per class)."""
+    values = np.asarray(values)
+    if discrete and task == "classification" and len(class_names) == 2:
+        values = values.astype(float)
+        values = np.where(np.isfinite(values), (values > 0.5).astype(float), values)
+    rgb = _heat_rgb(values, task, class_names, target_domain)[::-1]  # top row first
     buffer = io.BytesIO()
     Image.fromarray(np.ascontiguousarray(rgb), "RGB").save(buffer, format="PNG")
     return "data:image/png;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")

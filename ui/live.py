@@ -94,10 +94,15 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
         metric_epochs = run.history.epochs(MAX_POINTS)
     with chart_col:
         draw_loss(batches, epochs, view, hover=not run.live)
-        draw_insight_charts(metric_for(run.config), metric_epochs, None if board_col else boundary)
+        draw_insight_charts(
+            metric_for(run.config),
+            metric_epochs,
+            None if board_col else boundary,
+            discrete=view["discretize"],
+        )
     if board_col is not None:
         with board_col:
-            draw_boundary(*boundary, side=PRESENT_SIDE)
+            draw_boundary(*boundary, side=PRESENT_SIDE, discrete=view["discretize"])
     with side_col:
         st.html(panel_html(run))
 
@@ -130,16 +135,19 @@ def draw_empty(view: dict, config: RunConfig | None, dataset) -> None:
         draw_insight_charts(metric_for(config), None, boundary)
 
 
-def draw_insight_charts(metric: str, epochs: pd.DataFrame | None, boundary: tuple | None) -> None:
+def draw_insight_charts(
+    metric: str, epochs: pd.DataFrame | None, boundary: tuple | None, *, discrete: bool = False
+) -> None:
     """The epoch metric chart, empty until the first epoch ends, and the boundary if
-    `boundary` is (a key for its layout, the dataset, the model's output or None)."""
+    `boundary` is (a key for its layout, the dataset, the model's output or None), in class
+    colours if `discrete`."""
     frame = charts.metric_frame(epochs, metric)
     blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
     draw_spec(
         charts.live_metric_spec(metric), {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
     )
     if boundary is not None:
-        draw_boundary(*boundary)
+        draw_boundary(*boundary, discrete=discrete)
 
 
 def data_key(dataset) -> str:
@@ -338,14 +346,18 @@ def draw_spec(spec: dict, datasets: dict, width: str = "stretch") -> None:
     st.vega_lite_chart(spec={**spec, "datasets": datasets}, width=width)
 
 
-def draw_boundary(key: str, dataset, values, side: int = BOUNDARY_SIDE) -> None:
+def draw_boundary(
+    key: str, dataset, values, side: int = BOUNDARY_SIDE, *, discrete: bool = False
+) -> None:
     """The model's output `values` over the plane (computed by the worker as it trains; None:
     not yet) with the points on top, as TensorFlow Playground redraws it: one small image per
-    redraw. `key` names the layout (`boundary_layout`)."""
+    redraw, in class colours if `discrete`. `key` names the layout (`boundary_layout`)."""
     axes, points, domain = boundary_layout(key, dataset)
     names = dataset.class_names
     spec = insight_charts.live_boundary_spec(dataset.task, names, height=side, target_domain=domain)
-    frames = insight_charts.boundary_frames(axes, values, dataset.task, names, points, domain)
+    frames = insight_charts.boundary_frames(
+        axes, values, dataset.task, names, points, domain, discrete=discrete
+    )
     draw_spec(spec, frames, width="content")  # square: its own size, not the column's
 
 

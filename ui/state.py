@@ -39,6 +39,7 @@ VIEW_DEFAULTS: dict[str, Any] = {
     "smoothing": 0.6,
     "log": False,
     "present": False,  # presentation mode: controls hidden, chart, key figures and a summary
+    "discretize": False,  # the decision boundary in class colours, not shades of probability
 }
 
 

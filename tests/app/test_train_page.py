@@ -12,6 +12,7 @@ import json
 import re
 import time
 
+import numpy as np
 import pyarrow as pa
 import pytest
 from apptest_helpers import (
@@ -436,9 +437,8 @@ def test_a_full_server_makes_the_run_wait_then_it_trains():
     assert all(other.end.reason == "stopped" for other in others)
 
 
-def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
-    at = page("train", TINY, timeout=120).run()
-    train_to_end(at)
+def boundary_png(at) -> tuple[dict, Image.Image]:
+    """The live boundary's image row and its PNG."""
     (boundary,) = boundary_charts(at)
     tables = [
         pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all() for d in boundary.proto.datasets
@@ -446,12 +446,25 @@ def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
     (image,) = [t.to_pylist() for t in tables if "url" in t.column_names]
     prefix = "data:image/png;base64,"
     assert len(image) == 1 and image[0]["url"].startswith(prefix)
-    png = Image.open(io.BytesIO(base64.b64decode(image[0]["url"][len(prefix) :])))
+    return image[0], Image.open(io.BytesIO(base64.b64decode(image[0]["url"][len(prefix) :])))
+
+
+def test_2d_data_gets_a_live_decision_boundary_and_images_do_not():
+    at = page("train", TINY, timeout=120).run()
+    train_to_end(at)
+    image, png = boundary_png(at)
     assert png.size == (32, 32)  # the model on the live grid, one pixel per point
-    assert image[0]["x1"] < image[0]["x1_end"] and image[0]["x2"] < image[0]["x2_end"]
+    assert image["x1"] < image["x1_end"] and image["x2"] < image["x2_end"]
+    shades = len(np.unique(np.asarray(png.convert("RGB")).reshape(-1, 3), axis=0))
+    # Discretize: each point in its class's colour, as Playground's "Discretize output".
+    at.toggle(key="w_view_discretize").set_value(True).run()
+    _, sharp = boundary_png(at)
+    sharp_colours = np.unique(np.asarray(sharp.convert("RGB")).reshape(-1, 3), axis=0)
+    assert sharp.size == png.size and len(sharp_colours) <= 2 < shades
     digits = page("train", {"epochs": "1"}, timeout=120).run()
     train_to_end(digits)
     assert not digits.exception and boundary_charts(digits) == []
+    assert "w_view_discretize" not in [t.key for t in digits.toggle]  # nothing to discretize
 
 
 def test_presentation_mode_hides_controls_and_summarizes_the_run():

@@ -336,6 +336,23 @@ def test_live_boundary_is_one_image_over_the_grid_extent_in_the_legend_colours()
     assert decode_png(blank["url"]).tolist() == [[[0, 0]]]
 
 
+def test_a_discrete_boundary_paints_each_point_in_its_predicted_class_colour():
+    from ui import insight_charts
+
+    values = np.array([[0.1, 0.5, 0.51, 0.9, np.nan]])
+    pixels = decode_png(
+        insight_charts.boundary_image(values, "classification", ["-1", "+1"], discrete=True)
+    )
+    orange, white, blue = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in
+                           insight_charts.PLAYGROUND_RANGE)  # fmt: skip
+    # 0.5 is the first class's, as argmax says; a diverged model's NaN stays neutral.
+    assert pixels[0].tolist() == [orange, orange, blue, blue, white]
+    three = np.array([[0, 1, 2]])  # several classes: already one colour per class
+    assert insight_charts.boundary_image(
+        three, "classification", ["a", "b", "c"], discrete=True
+    ) == insight_charts.boundary_image(three, "classification", ["a", "b", "c"])
+
+
 def test_boundary_chart_carries_the_image_and_points_inline_under_the_live_layers():
     from ui import insight_charts
 
