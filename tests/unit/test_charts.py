@@ -339,14 +339,22 @@ def test_live_boundary_is_one_image_over_the_grid_extent_in_the_legend_colours()
 def test_a_discrete_boundary_paints_each_point_in_its_predicted_class_colour():
     from ui import insight_charts
 
-    values = np.array([[0.1, 0.5, 0.51, 0.9, np.nan]])
-    pixels = decode_png(
-        insight_charts.boundary_image(values, "classification", ["-1", "+1"], discrete=True)
-    )
+    def discrete(values) -> list:
+        url = insight_charts.boundary_image(
+            np.array([values]), "classification", ["-1", "+1"], discrete=True
+        )
+        pixels = decode_png(url)
+        assert pixels.shape == (4, 4 * len(values), 3)  # four pixels a side per grid point
+        return pixels[0].tolist()
+
     orange, white, blue = ([int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in
                            insight_charts.PLAYGROUND_RANGE)  # fmt: skip
-    # 0.5 is the first class's, as argmax says; a diverged model's NaN stays neutral.
-    assert pixels[0].tolist() == [orange, orange, blue, blue, white]
+    # Between two grid points the line falls where the interpolated probability crosses 0.5:
+    # half-way between 0.2 and 0.8, a quarter of the way from 0.4 to 0.8.
+    assert discrete([0.2, 0.8]) == [orange] * 4 + [blue] * 4
+    assert discrete([0.4, 0.8]) == [orange] * 3 + [blue] * 5
+    assert discrete([0.5, 0.5]) == [orange] * 8  # 0.5 is the first class's, as argmax says
+    assert discrete([np.nan, np.nan]) == [white] * 8  # a diverged model's stays neutral
     three = np.array([[0, 1, 2]])  # several classes: already one colour per class
     assert insight_charts.boundary_image(
         three, "classification", ["a", "b", "c"], discrete=True
