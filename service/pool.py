@@ -18,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -56,6 +58,8 @@ class Worker:
     # and when; None once a job took it or dropped it.
     ready_for: dict | None = None
     ready_at: float = 0.0
+    # Its temporary folder (TMPDIR): removed once the process is gone (see `_spawn`).
+    tmp: str | None = None
     send_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -90,6 +94,12 @@ def describe_exit(code: int | None) -> str:
         hint = "; the machine may have run out of memory" if -code == signal.SIGKILL else ""
         return f"killed by signal {-code} ({name}){hint}"
     return f"exit code {code}"
+
+
+def remove_files(worker: Worker) -> None:
+    """Remove an ended worker's temporary folder, with whatever it left there."""
+    if worker.tmp is not None:
+        shutil.rmtree(worker.tmp, ignore_errors=True)
 
 
 class WorkerPool:
@@ -134,6 +144,11 @@ class WorkerPool:
     # -- lifecycle ---------------------------------------------------------------------------------
     def _spawn(self, role: str = "train") -> Worker | None:
         host, port = self._listener.address
+        # Its own temporary folder, removed when it is gone: TensorFlow's autograph writes the
+        # source of each function it converts to a temporary file that only an exit through
+        # atexit deletes, and a worker leaves with os._exit or is killed. Six files a worker
+        # stayed in /tmp for good, on a server that replaces its workers every few runs.
+        tmp = tempfile.mkdtemp(prefix="tapeboard-worker-")
         env = {
             **os.environ,
             **tensorflow_environment(self.settings),
@@ -143,13 +158,15 @@ class WorkerPool:
             "TAPEBOARD_PAUSE_LIMIT_S": str(self.settings.pause_limit_s),
             "TAPEBOARD_TASK_IDLE_S": str(self.settings.task_idle_s),
             "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+            **dict.fromkeys(("TMPDIR", "TEMP", "TMP", "TAPEBOARD_WORKER_TMP"), tmp),
         }
         env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
         with self._lock:  # never after close(): it would not know of this process
             if self._closed:
+                shutil.rmtree(tmp, ignore_errors=True)
                 return None
             process = subprocess.Popen([sys.executable, "-m", "service.worker"], cwd=ROOT, env=env)
-            worker = Worker(process, role)
+            worker = Worker(process, role, tmp=tmp)
             self.workers.append(worker)
             self.started += 1
         return worker
@@ -192,6 +209,7 @@ class WorkerPool:
             except subprocess.TimeoutExpired:
                 worker.process.kill()
                 worker.process.wait()
+            remove_files(worker)
         self._listener.close()
 
     def idle_worker(self, config: dict | None = None) -> Worker | None:
@@ -260,6 +278,7 @@ class WorkerPool:
         except subprocess.TimeoutExpired:
             worker.process.kill()
             worker.process.wait()
+        remove_files(worker)
         with self._lock:
             self._closing.append(worker)
 
@@ -328,6 +347,7 @@ class WorkerPool:
         except subprocess.TimeoutExpired:
             worker.process.kill()
             code = worker.process.wait()
+        remove_files(worker)
         if worker.retiring or self._closed:
             return
         if worker.role == "tasks":

@@ -110,9 +110,13 @@ def main() -> int:
 
 def _leave() -> None:
     """End the process now: no TensorFlow teardown (seconds, with its memory still held, while
-    a replacement already starts)."""
+    a replacement already starts). Its temporary folder goes first: a server that was killed
+    is not there to remove it (`service.pool` does for a worker that was)."""
     sys.stdout.flush()
     sys.stderr.flush()
+    folder = os.environ.get("TAPEBOARD_WORKER_TMP")
+    if folder:
+        shutil.rmtree(folder, ignore_errors=True)
     os._exit(0)
 
 

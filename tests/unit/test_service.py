@@ -8,9 +8,11 @@ TensorFlow's start-up is paid once. No fixed sleeps: every wait polls with a dea
 
 from __future__ import annotations
 
+import glob
 import io
 import os
 import signal
+import tempfile
 import time
 import zipfile
 from collections.abc import Callable
@@ -452,6 +454,9 @@ def test_a_killed_worker_fails_its_run_and_is_replaced(service):
     assert_contiguous(run)
     assert run.end.step == len(run.history) - 1
     assert worker.process.poll() == -signal.SIGKILL
+    # What it wrote in its temporary folder (autograph's sources of the functions it
+    # converted) went with it; nothing else removes it after a kill.
+    wait_for(lambda: not os.path.exists(worker.tmp), "the killed worker's folder to go")
 
     # A fresh process took its place; the server carries on.
     wait_for(lambda: len(service.pool.snapshot()) == 2, "a replacement worker")
@@ -515,10 +520,17 @@ def test_a_second_run_waits_in_line_until_the_first_ends(small):
     assert_contiguous(second)
 
 
+def autograph_files() -> set[str]:
+    """The sources TensorFlow's autograph left in this machine's temporary folder."""
+    return set(glob.glob(os.path.join(tempfile.gettempdir(), "__autograph_generated_file*")))
+
+
 def test_a_worker_is_replaced_after_worker_max_runs(small):
     assert small.settings.worker_max_runs == 2
     (worker,) = small.pool.snapshot()
-    started = small.pool.started
+    started, left_before = small.pool.started, autograph_files()
+    # A worker's temporary files go to a folder of its own, the server's to the usual place.
+    assert os.path.isdir(worker.tmp) and worker.tmp != tempfile.gettempdir()
     config, _, data = xor()
     for _ in range(2 - worker.runs_done):
         wait_idle(small)
@@ -535,6 +547,10 @@ def test_a_worker_is_replaced_after_worker_max_runs(small):
     assert small.pool.started == started + 1
     (replacement,) = small.pool.snapshot()
     assert replacement.pid != worker.pid
+    # A retired worker leaves with os._exit: autograph's sources stayed in /tmp for good (six
+    # a worker), as they would for every worker a long-lived server replaces.
+    wait_for(lambda: not os.path.exists(worker.tmp), "the retired worker's folder to go")
+    assert autograph_files() <= left_before
 
     wait_idle(small)
     run = small.start(config, data, owner="ken")

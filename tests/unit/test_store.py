@@ -355,12 +355,14 @@ time.sleep(600)  # killed long before
 
 def test_a_server_killed_mid_run_resumes_with_the_losses_of_an_uninterrupted_run(tmp_path):
     url = f"sqlite:///{tmp_path / 'runs.db'}"
+    temporary = tmp_path / "tmp"  # where the server's workers make their folders
+    temporary.mkdir()
     server = subprocess.Popen(
         [sys.executable, "-c", CRASHING_SERVER, url],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         text=True,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TMPDIR": str(temporary)},
     )
     try:
         run_id = server.stdout.readline().strip()
@@ -371,6 +373,8 @@ def test_a_server_killed_mid_run_resumes_with_the_losses_of_an_uninterrupted_run
     finally:
         server.send_signal(signal.SIGKILL)  # no goodbye; its workers follow it out
         server.wait()
+    # ...taking their temporary folders with them, with nobody left to remove them.
+    wait_for(lambda: not any(temporary.iterdir()), "the workers' folders to go", 30)
     again = RunService(Settings(max_concurrent=1, checkpoint_s=0), store_url=url)
     try:
         wait_for(lambda: again.get(run_id).finished, "the run to show as interrupted", 30)
