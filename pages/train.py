@@ -25,7 +25,7 @@ from streamlit.delta_generator import DeltaGenerator
 
 from service.runs import resumable
 from trainer.config import RunConfig
-from ui import charts, common, downloads, live, page_data, share, state, timer
+from ui import charts, common, downloads, insight_charts, live, page_data, share, state, timer
 from ui.browser import browser_key
 from ui.copy_link import share_link_box
 from ui.text import plain
@@ -401,8 +401,7 @@ def draws_two_classes(run, dataset) -> bool:
     return (
         shown is not None
         and shown.is_2d
-        and shown.task == "classification"
-        and len(shown.class_names) == 2
+        and insight_charts.is_two_class(shown.task, shown.class_names)
     )
 
 

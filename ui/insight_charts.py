@@ -145,7 +145,7 @@ def boundary_image(
     class, as the argmax of the model's predictions does. Other outputs are drawn as they are
     (several classes are already one colour per class)."""
     values = np.asarray(values)
-    if discrete and task == "classification" and len(class_names) == 2:
+    if discrete and is_two_class(task, class_names):
         # Thresholded on a finer grid, the probabilities interpolated between the model's
         # points: the line between the classes runs smooth instead of in the live grid's steps.
         values = finer(values.astype(float), DISCRETE_FINER)
@@ -157,6 +157,12 @@ def boundary_image(
 
 
 DISCRETE_FINER = 4  # a discretized boundary's pixels per grid point, along each axis
+
+
+def is_two_class(task: str, class_names: Sequence[str]) -> bool:
+    """Whether a boundary shows P(second class) (`trainer.evaluate.decision_values`): the one
+    output that discretizing changes."""
+    return task == "classification" and len(class_names) == 2
 
 
 def finer(values: np.ndarray, factor: int) -> np.ndarray:

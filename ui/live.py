@@ -97,7 +97,7 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
         draw_insight_charts(
             metric_for(run.config),
             metric_epochs,
-            None if board_col else boundary,
+            None if board_col is not None else boundary,
             discrete=view["discretize"],
         )
     if board_col is not None:
