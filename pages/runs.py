@@ -27,6 +27,9 @@ FIRST_COLUMNS = [
     "train time (s)",
 ]
 OVERLAY_DEFAULT = 5  # the newest runs drawn when the page opens
+# A cell with nothing to say (a regression run's accuracy, a run with no epoch yet): the
+# figures' "-", not Streamlit's default "None", which read to people as a value.
+EMPTY_CELL = "-"
 
 
 def overlay(summaries: list) -> list:
@@ -93,7 +96,7 @@ def diff(summaries: list) -> None:
     if table.empty:
         st.caption("Same config: any difference in their curves comes from the data order.")
     else:
-        st.dataframe(table, hide_index=True, width="stretch")
+        st.dataframe(table, hide_index=True, width="stretch", placeholder=EMPTY_CELL)
 
 
 def all_histories(labels: dict[str, str]) -> str:
@@ -216,7 +219,12 @@ def delete(run_id: str) -> None:
 
 def main() -> None:
     st.title("Runs")
+    # A run's link opened here (`/runs?run=...`): the run joins this browser's list, newest,
+    # so it is among the runs compared. Read before page_setup rewrites the URL.
+    wanted, linked = state.run_from_link()
     common.page_setup()
+    if wanted is not None and linked is None:
+        st.warning(state.MISSING_RUN)
     summaries = state.run_summaries()
     if not summaries:
         st.info("No runs yet: press **Train** on the Train page.")
@@ -230,7 +238,13 @@ def main() -> None:
     metrics = {name for s in summaries for name in s.metrics}
     metrics |= {downloads.best_column(task) for task in RANKING}
     formats = {n: st.column_config.NumberColumn(format="%.4g") for n in metrics if n in table}
-    st.dataframe(table[ordered], width="stretch", hide_index=True, column_config=formats)
+    st.dataframe(
+        table[ordered],
+        width="stretch",
+        hide_index=True,
+        column_config=formats,
+        placeholder=EMPTY_CELL,
+    )
     if len(summaries) >= state.LIST_LIMIT:
         st.caption(
             f"Your newest {state.LIST_LIMIT:,} of {state.stored_runs():,} kept runs are listed; "

@@ -254,5 +254,30 @@ def test_runs_of_two_tasks_on_one_chart_say_their_losses_differ_in_kind():
     at.switch_page("pages/runs.py").run()
     assert not at.exception
     assert any("losses are of two kinds" in t for t in texts(at.caption))
+    table = at.dataframe[0]
+    assert table.value[["run", "best val_accuracy"]].isna().to_dict("list") == {
+        "run": [False, False],
+        "best val_accuracy": [True, False],  # the regression run has no accuracy...
+    }
+    assert table.proto.placeholder == "-"  # ...and says "-" there, not "None"
     at.multiselect[0].set_value(["run 2"]).run()
     assert not any("two kinds" in t for t in texts(at.caption))
+
+
+def test_a_runs_link_lists_and_compares_that_run_in_another_browser():
+    owner = app(TINY, timeout=120).run()
+    owner.switch_page("pages/train.py").run()
+    run = train_to_end(owner)
+    viewer = page("runs", {"run": run.id}, timeout=120).run()  # a browser with no runs
+    assert not viewer.exception
+    assert viewer.dataframe[0].value["run"].tolist() == ["run 1 (shared)"]
+    assert viewer.multiselect[0].value == ["run 1 (shared)"]  # its curve is drawn
+    assert viewer.session_state["tb_draft"]["dataset"] == "xor"  # Train trains it again
+    assert not viewer.warning
+
+
+def test_a_runs_link_to_no_run_says_so():
+    at = page("runs", {"run": "no-such-run"}).run()
+    assert not at.exception
+    assert any("No run on this server has this link" in t for t in texts(at.warning))
+    assert any("No runs yet" in t for t in texts(at.info))
