@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from trainer.features import RAW, feature_layer_type
+
 # Variables an optimizer keeps per weight (Keras: SGD with momentum 1, Adam/AdamW m and v,
 # RMSprop one running average).
 OPTIMIZER_SLOTS = {"sgd": 0, "momentum": 1, "adam": 2, "rmsprop": 1, "adamw": 2}
@@ -55,6 +57,10 @@ def layer_table(config, input_shape: Sequence[int], num_outputs: int) -> list[di
     width = math.prod(shape) if shape else 1
     if len(shape) > 1:
         rows.append({"layer": "flatten", "type": "Flatten", "output shape": (width,), "params": 0})
+    if tuple(config.features) != RAW:
+        width = len(config.features)
+        kind = feature_layer_type(config.features)
+        rows.append({"layer": "features", "type": kind, "output shape": (width,), "params": 0})
     for i, units in enumerate(config.hidden_units, start=1):
         rows.append(_dense(f"dense_{i}", width, units))
         if config.dropout > 0:
@@ -98,10 +104,11 @@ def estimate_size(
     `item_bytes` is the size of one input value as stored (1 for uint8 images).
     """
     input_size = math.prod(input_shape) if input_shape else 1
-    params = count_params(config.hidden_units, input_size, num_outputs)
+    first = len(config.features) if tuple(config.features) != RAW else input_size
+    params = count_params(config.hidden_units, first, num_outputs)
     slots = OPTIMIZER_SLOTS.get(config.optimizer, 2)
     weight_bytes = params * FLOAT_BYTES * (2 + slots)
-    units = input_size + sum(config.hidden_units) + num_outputs
+    units = max(input_size, first) + sum(config.hidden_units) + num_outputs
     # A batch holds at most the whole training set (65,536 on 1,438 digits is one batch of
     # 1,438); evaluation goes in batches of EVAL_BATCH.
     train_batch = min(config.batch_size, max(num_train, 1))

@@ -40,6 +40,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 from trainer.budget import steps_per_epoch
 from trainer.config import RunConfig
 from trainer.events import STOP, BatchEnd, EpochEnd, Event, TrainingEnd
+from trainer.features import check_features
 from trainer.history import History
 from trainer.outputs import RunOutputs, check_config, check_data, fingerprint, read_config
 
@@ -97,9 +98,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def _choices(name: str) -> str | None:
     """The names a table-backed field takes, for --help (read from the tables themselves)."""
+    from trainer.features import FEATURES
     from trainer.optimizers import OPTIMIZERS
     from trainer.schedules import LR_SCHEDULES
 
+    if name == "features":  # several at once
+        return f"comma-separated, among {', '.join(FEATURES)} (two-feature data only)"
     table = {"optimizer": OPTIMIZERS, "lr_schedule": LR_SCHEDULES}.get(name)
     return f"one of {', '.join(table)}" if table else None
 
@@ -194,6 +198,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.resume:
             check_config(config, args.out)
         config, dataset = load_data(args, config)
+        check_features(config.features, dataset.input_shape, dataset.name)  # before any output
     except (ValueError, OSError) as err:
         return fail(err)
     set_threads(args.threads)

@@ -16,6 +16,8 @@ from dataclasses import dataclass, fields
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
+from trainer.features import FEATURES, RAW, in_order
+
 # The optimizer and schedule names are their tables' keys (one home each, read at check time).
 from trainer.optimizers import OPTIMIZERS
 from trainer.schedules import LR_SCHEDULES
@@ -38,6 +40,9 @@ class RunConfig:
     validation_split: float = 0.2  # held out (stratified, seeded) when the data has no val set
 
     # Model: Dense layers between the input and a linear output layer (logits).
+    # What the first layer sees of two-feature data (TensorFlow Playground's FEATURES column):
+    # names from trainer.features.FEATURES, computed inside the model; other data: x1,x2.
+    features: tuple[str, ...] = RAW
     hidden_units: tuple[int, ...] = (64, 64)
     activation: str = "relu"
     # Penalties on Dense kernels (TensorFlow Playground's L1 and L2 regularization), added to
@@ -88,6 +93,7 @@ class RunConfig:
         # deep-copies each value, 70% of the Runs page's table for 1,000 runs).
         data = {name: getattr(self, name) for name in _FIELD_TYPES}
         data["hidden_units"] = list(self.hidden_units)
+        data["features"] = list(self.features)
         return data
 
     @classmethod
@@ -153,6 +159,8 @@ def _coerce(name: str, value: Any, kind: type) -> Any:
     try:
         if kind is tuple:
             return _to_units(value)
+        if kind is Names:
+            return _to_names(value)
         if kind is bool:
             return _to_bool(value)
         if kind is int:
@@ -199,15 +207,34 @@ def _to_units(value: Any) -> tuple[int, ...]:
     return tuple(_to_int(v) for v in value)
 
 
+def _to_names(value: Any) -> tuple[str, ...]:
+    parts = re.split(r"[\s,]+", value) if isinstance(value, str) else list(value)
+    if not all(isinstance(p, str) for p in parts):
+        raise TypeError
+    return in_order([p.strip().lower() for p in parts if p.strip()])
+
+
+class Names(tuple):
+    """The kind of a field that is a list of names (`features`), for coercion."""
+
+
 _KIND_NAMES = {
     int: "an integer",
     float: "a number",
     bool: "true or false",
     str: "a string",
     tuple: "a list of integers (e.g. 64,64)",
+    Names: "a list of names (e.g. x1,x2)",
 }
 _FIELD_TYPES: dict[str, type] = {
-    f.name: {"tuple[int, ...]": tuple, "int": int, "float": float, "bool": bool, "str": str}[f.type]
+    f.name: {
+        "tuple[int, ...]": tuple,
+        "tuple[str, ...]": Names,
+        "int": int,
+        "float": float,
+        "bool": bool,
+        "str": str,
+    }[f.type]
     for f in fields(RunConfig)
 }
 
@@ -239,6 +266,17 @@ def _check_units(units: tuple[int, ...]) -> str | None:
     return None
 
 
+def _check_features(names: tuple[str, ...]) -> str | None:
+    if not names:
+        return "must name at least one feature"
+    unknown = [n for n in names if n not in FEATURES]
+    if unknown:
+        return f"must name features among {', '.join(FEATURES)} ({unknown[0]!r} is not one)"
+    if len(set(names)) < len(names):
+        return "must name each feature once"
+    return None
+
+
 def _check_dataset(name: str) -> str | None:
     return None if name and name.replace("_", "").replace("-", "").isalnum() else "must be a name"
 
@@ -249,6 +287,7 @@ _CHECKS: dict[str, Callable[[Any], str | None]] = {
     "num_samples": _between(10, 100_000),
     "task": _one_of(TASKS),
     "validation_split": _between(0, 0.9),
+    "features": _check_features,
     "hidden_units": _check_units,
     "activation": _one_of(ACTIVATIONS),
     "l1": _between(0, 1),

@@ -27,6 +27,7 @@ from trainer import playground, serving
 from trainer.config import RunConfig
 from trainer.data import Dataset
 from trainer.datasets import DATASETS, DatasetInfo
+from trainer.features import FEATURES, RAW, feature_layer_type, label
 from trainer.optimizers import optimizer_spec
 from trainer.schedules import schedule_spec
 
@@ -220,7 +221,7 @@ def _model_section(config: RunConfig) -> str:
         if config.l1 or config.l2
         else "None"
     )
-    layers = []
+    layers = _features_code(config)
     for i, units in enumerate(config.hidden_units, start=1):
         layers.append(
             f'x = keras.layers.Dense({units}, activation="{config.activation}", '
@@ -269,6 +270,21 @@ def _model_section(config: RunConfig) -> str:
             train_metric = keras.metrics.SparseCategoricalAccuracy()
             val_metric = keras.metrics.SparseCategoricalAccuracy()
     """
+
+
+def _features_code(config: RunConfig) -> list[str]:
+    """trainer.features.feature_layer, written out for the chosen features."""
+    if config.features == RAW:
+        return []
+    columns = [FEATURES[name][1] for name in config.features]
+    kind = feature_layer_type(config.features)
+    taken = f"[{', '.join(columns)}]" if kind == "Concatenate" else columns[0]
+    labels = ", ".join(label(name) for name in config.features)
+    return [
+        f"# TensorFlow Playground's input features, computed in the model: {labels}",
+        "x1, x2 = x[:, 0:1], x[:, 1:2]",
+        f'x = keras.layers.{kind}(name="features")({taken})',
+    ]
 
 
 def _optimizer_code(config: RunConfig) -> str:

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 import keras
 import numpy as np
 
+from trainer.features import RAW, check_features, feature_layer
 from trainer.optimizers import optimizer_spec
 from trainer.schedules import schedule_spec
 
@@ -17,6 +18,9 @@ if TYPE_CHECKING:
 
 def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
     """The seed's functional model: Dense(units, activation) per hidden layer, linear output.
+
+    Two-feature data goes in as its two columns; with `config.features` other than x1,x2 the
+    first Dense layer sees those features instead, computed in the model (trainer.features).
 
     Images are flattened first (the seed reshapes MNIST to 784 features). The output layer is
     linear: logits for classification (the loss applies softmax), one value for regression.
@@ -29,8 +33,11 @@ def build_model(config: RunConfig, dataset: Dataset) -> keras.Model:
     """
     keras.utils.set_random_seed(config.seed)
     regularizer = kernel_regularizer(config)
+    check_features(config.features, dataset.input_shape, dataset.name)
     inputs = keras.Input(shape=tuple(dataset.input_shape), name="inputs")
     x = keras.layers.Flatten(name="flatten")(inputs) if len(dataset.input_shape) > 1 else inputs
+    if config.features != RAW:  # TensorFlow Playground's features, computed in the model
+        x = feature_layer(x, config.features)
     for i, units in enumerate(config.hidden_units, start=1):
         x = keras.layers.Dense(
             units,

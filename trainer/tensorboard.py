@@ -30,6 +30,7 @@ def hparams_of(config: RunConfig) -> dict[str, Any]:
     """The config as HParams values (bool, int, float or str only)."""
     values = config.to_dict()
     values["hidden_units"] = ",".join(map(str, config.hidden_units)) or "none"
+    values["features"] = ",".join(config.features)
     return values
 
 

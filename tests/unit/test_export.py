@@ -38,6 +38,20 @@ CASES = {
     "digits-momentum-cosine": trainer.RunConfig(
         dataset="digits", epochs=1, optimizer="momentum", lr_schedule="cosine", decay_steps=30
     ),
+    "circle-squares-linear": trainer.RunConfig(
+        dataset="circle", num_samples=200, epochs=2, features="x1sq,x2sq", hidden_units=()
+    ),
+    "spiral-every-feature": trainer.RunConfig(
+        dataset="spiral",
+        num_samples=200,
+        epochs=2,
+        features="x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2",
+        hidden_units=(6,),
+        optimizer="adam",
+    ),
+    "gauss-one-feature": trainer.RunConfig(
+        dataset="gauss", num_samples=200, epochs=1, features="x1x2", hidden_units=(3,)
+    ),
     "plane-regression-no-shuffle": trainer.RunConfig(
         dataset="plane", task="regression", num_samples=200, epochs=2, shuffle=False
     ),
