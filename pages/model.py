@@ -7,6 +7,7 @@ import streamlit as st
 
 from trainer.budget import layer_table, steps_per_epoch
 from trainer.config import ACTIVATIONS, MAX_LAYERS, RunConfig
+from trainer.features import FEATURES, RAW, label
 from trainer.optimizers import OPTIMIZERS
 from trainer.schedules import LR_SCHEDULES, learning_rate_points
 from ui import charts, common, page_data, state
@@ -30,8 +31,34 @@ def _remove_layer() -> None:
     state.set_field("hidden_units", ",".join(_layer_widths()[:-1]))
 
 
+def input_features() -> None:
+    """TensorFlow Playground's FEATURES column: what the first layer sees of points in the
+    plane. Shown for such data, and for any other while it still has features set (so a
+    setup carried over from a Playground set can be put back)."""
+    draft = state.draft()
+    if not page_data.has_two_features(draft) and list(draft["features"]) == list(RAW):
+        return
+    kwargs = state.bound("features")
+    if "value" in kwargs:  # the pills' starting value is their default
+        kwargs["default"] = list(kwargs.pop("value"))
+    # Each feature a chip that a click turns on or off, all in sight, as Playground's boxes (in
+    # a column Streamlit keeps pills on one scrolled row, which hid the sines at 1280 px).
+    st.pills(
+        "Input features",
+        list(FEATURES),
+        selection_mode="multi",
+        format_func=label,
+        wrap=True,
+        help="What the first layer sees of each point, as in TensorFlow Playground: with "
+        "X₁² and X₂² a circle is one ring, with sin(X₁) and sin(X₂) a spiral takes fewer "
+        "units. Computed inside the model: the saved model still takes X₁ and X₂.",
+        **kwargs,
+    )
+
+
 def architecture() -> None:
     st.subheader("Network")
+    input_features()
     st.text_input(
         "Hidden units per layer",
         help="Comma-separated widths of the Dense layers, e.g. 64,64. Empty: no hidden layer "

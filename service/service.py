@@ -24,6 +24,7 @@ from service.settings import Settings, check_model_size, check_run_size
 from trainer.budget import estimate_size, steps_per_epoch
 from trainer.config import RunConfig
 from trainer.events import TrainingEnd
+from trainer.features import check_features
 from trainer.history import History
 
 BOUNDARY_GRID = 32  # cells per side of the live decision boundary
@@ -145,8 +146,13 @@ class RunService:
         return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
 
     def size_problem(self, config: RunConfig, dataset: Any) -> str | None:
-        """Why this server would refuse to train `config` on `dataset` (too long, too big),
-        naming the numbers, or None: the pages say it before Train is pressed."""
+        """Why this server would refuse to train `config` on `dataset` (features the data
+        does not have, too long, too big), naming the numbers, or None: the pages say it
+        before Train is pressed."""
+        try:
+            check_features(config.features, dataset.input_shape, dataset.name)
+        except ValueError as err:
+            return str(err)
         problem = check_run_size(config.epochs, dataset.num_train, self.settings)
         size = estimate_size(
             config,

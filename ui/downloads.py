@@ -45,6 +45,7 @@ def runs_table(summaries: list[RunSummary], run_label: Label = plain_name) -> pd
         }
         config = run.config.to_dict()
         config["hidden_units"] = ",".join(map(str, run.config.hidden_units))
+        config["features"] = ",".join(run.config.features)
         row.update(config)
         row["message"] = run.message
         row["_created"] = run.created

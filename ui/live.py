@@ -16,6 +16,7 @@ import pandas as pd
 import streamlit as st
 
 from trainer.config import RunConfig
+from trainer.features import RAW, label
 from ui import charts, insight_charts, page_data
 from ui.text import plain
 
@@ -213,8 +214,11 @@ def throughput(run) -> str:
 def describe(config: RunConfig, replicas: int = 1) -> str:
     units = ",".join(map(str, config.hidden_units)) or "none"
     per_replica = max(config.batch_size // max(replicas, 1), 1)
+    features = (
+        "" if config.features == RAW else f"features {', '.join(map(label, config.features))}, "
+    )
     text = (
-        f"{config.dataset}, hidden {units} {config.activation}, {config.optimizer} "
+        f"{config.dataset}, {features}hidden {units} {config.activation}, {config.optimizer} "
         f"lr {config.learning_rate:g}, batch {config.batch_size}, {config.epochs} epochs"
     )
     if replicas == 1 and config.strategy == "default":  # one device: nothing to say

@@ -45,6 +45,17 @@ def dataset_for(config: RunConfig) -> Dataset:
     return load_registry(config.dataset, config.noise, config.num_samples, config.seed)
 
 
+def has_two_features(draft: dict) -> bool:
+    """Whether the draft's data is points in the plane (a TensorFlow Playground set, a
+    two-column CSV), known without loading it: the data TensorFlow Playground's input
+    features apply to."""
+    if draft["dataset"] == "csv":
+        upload = state.csv_upload()
+        return upload is not None and upload.dataset.is_2d
+    info = DATASETS.get(draft["dataset"])
+    return info is not None and info.kind == "points"
+
+
 def with_validation(dataset: Dataset, config: RunConfig) -> Dataset:
     """The dataset as training will see it: the config's validation split held out. For a
     registry set the split is shared: every run on the same data holds the same arrays (a

@@ -124,3 +124,32 @@ def test_choices_are_the_tables_and_a_new_entry_shows(monkeypatch):
     at.selectbox(key="w_lr_schedule").set_value("cosine").run()  # takes decay_steps only
     labels = [n.label for n in at.number_input]
     assert "Decay steps" in labels and "Decay rate" not in labels
+
+
+def test_playground_data_offers_input_features_in_the_model_and_the_link():
+    at = page("model", {"dataset": "circle", "hidden_units": "4"}).run()
+    features = at.pills(key="w_features")
+    assert features.value == ["x1", "x2"]
+    assert features.options == ["X₁", "X₂", "X₁²", "X₂²", "X₁X₂", "sin(X₁)", "sin(X₂)"]
+    features.set_value(["x2sq", "x1sq"]).run()
+    assert not at.exception
+    assert not at.error
+    assert at.query_params["features"] == "x1sq,x2sq"  # the link reproduces the setup
+    layers = at.dataframe[0].value
+    assert layers["layer"].tolist() == ["inputs", "features", "dense_1", "predictions"]
+    assert layers["output shape"].tolist()[1] == "(None, 2)"
+    # 2 features -> 4 units -> 2 classes: (2 + 1) * 4 + (4 + 1) * 2
+    assert [m.value for m in at.metric if m.label == "Trainable parameters"] == ["22"]
+    at.pills(key="w_features").set_value([]).run()
+    assert any("RunConfig.features must name at least one feature" in t for t in texts(at.error))
+
+
+def test_features_are_not_offered_for_images_and_a_leftover_choice_is_said():
+    at = page("model").run()  # digits: 64 pixels, not points in the plane
+    assert not at.get("button_group")
+    at = page("model", {"features": "x1sq,x2sq"}).run()  # carried over from a Playground set
+    assert not at.exception
+    assert at.pills(key="w_features").value == ["x1sq", "x2sq"]  # there to put back
+    assert any("applies to two-feature data" in t and "'digits'" in t for t in texts(at.error))
+    at.pills(key="w_features").set_value(["x1", "x2"]).run()
+    assert not at.error

@@ -34,6 +34,7 @@ from apptest_helpers import (
 from PIL import Image
 
 from service import get_service
+from ui.live import describe
 
 # 2,000 XOR points: 1,600 train / 50 batches of 32 per epoch; 150 steps in all.
 LONGER = {**TINY, "num_samples": "2000", "epochs": "3", "log_every": "10"}
@@ -560,3 +561,19 @@ def test_a_link_to_a_run_this_server_does_not_have_says_so():
         "No run on this server has this link: it was deleted" in t for t in texts(at.warning)
     )
     assert "run" not in at.query_params
+
+
+def test_a_playground_link_with_input_features_trains_a_linear_model_on_the_circle():
+    """TensorFlow Playground's classic: X1² and X2², no hidden layer, and the ring is learned;
+    the worker draws the boundary of the model (which takes the raw points) as it trains."""
+    link = {"dataset": "circle", "num_samples": "300", "features": "x1sq,x2sq",
+            "hidden_units": "", "optimizer": "adam", "learning_rate": "0.1",
+            "batch_size": "16", "epochs": "15"}  # fmt: skip
+    at = page("train", link, timeout=120).run()
+    run = train_to_end(at)
+    assert not at.exception
+    assert run.end.reason == "completed"
+    assert describe(run.config).startswith("circle, features X₁², X₂², hidden none relu")
+    assert run.end.metrics["val_accuracy"] > 0.95
+    image, png = boundary_png(at)
+    assert png.size == (32, 32) and len(set(png.getdata())) > 2  # shades of the model's output
