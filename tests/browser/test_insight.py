@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,7 @@ from browser_helpers import (
     open_app,
     publish_screenshot,
     start_run_and_finish,
+    stat_value,
 )
 from playwright.sync_api import Page, expect
 
@@ -65,4 +67,35 @@ def test_presentation_mode_hides_the_controls_and_summarizes(
         page.get_by_role("button", name="Download chart (PNG)").click()
     assert Path(info.value.path()).read_bytes().startswith(b"\x89PNG")
     page.screenshot(path=tmp_path / "presentation.png", full_page=False)
+    assert_no_exception(page)
+
+
+def test_input_features_are_chosen_like_playgrounds_and_a_linear_model_learns_the_circle(
+    page: Page, server: Server, tmp_path: Path
+) -> None:
+    """TensorFlow Playground's lesson in the browser: no hidden layer, X1² and X2² picked on
+    the Model page, and the ring is learned; the link carries the choice."""
+    query = "dataset=circle&num_samples=300&hidden_units=&optimizer=adam&learning_rate=0.1"
+    open_app(page, f"{server.url}/model?{query}&batch_size=16&epochs=15", "Model")
+    features = page.get_by_test_id("stButtonGroup").filter(has_text="sin(X₁)")
+    clicks = {  # the squares on, the coordinates off: what the link then says
+        "X₁²": "x1,x2,x1sq",
+        "X₂²": "x1,x2,x1sq,x2sq",
+        "X₁": "x2,x1sq,x2sq",
+        "X₂": "x1sq,x2sq",
+    }
+    for label, chosen in clicks.items():
+        features.get_by_role("button", name=label, exact=True).click()
+        link = re.escape(chosen.replace(",", "%2C"))
+        expect(page).to_have_url(re.compile(rf"features={link}(&|$)"))
+    # Every chip in sight in the Network column at 1400 px (no scrolled row hides the sines)
+    column = features.bounding_box()
+    for label in ("X₁", "sin(X₂)"):
+        chip = features.get_by_role("button", name=label, exact=True).bounding_box()
+        assert chip["x"] + chip["width"] <= column["x"] + column["width"] + 1, label
+    features.screenshot(path=tmp_path / "input-features.png")
+    go_to(page, "Train")
+    start_run_and_finish(page)
+    accuracy = stat_value(page, "Validation accuracy")
+    assert float(accuracy.split()[0]) > 0.95, accuracy
     assert_no_exception(page)
