@@ -114,18 +114,30 @@ def test_the_starting_configs_fit_the_default_budget():
     assert mnist.total_mb < 200
 
 
-def test_the_layer_table_is_what_keras_builds():
+@pytest.mark.parametrize(
+    "config",
+    [
+        trainer.RunConfig(),
+        trainer.RunConfig(hidden_units=(8, 4), dropout=0.2),
+        # TensorFlow Playground's input features: a "features" layer of their number
+        trainer.RunConfig(dataset="circle", features="x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2"),
+        trainer.RunConfig(dataset="circle", features="x1sq", hidden_units=(5,)),  # Identity
+    ],
+    ids=["digits", "digits-dropout", "circle-every-feature", "circle-one-feature"],
+)
+def test_the_layer_table_is_what_keras_builds(config):
     from trainer.budget import layer_table
 
-    data = trainer.load_dataset("digits")
-    for config in (trainer.RunConfig(), trainer.RunConfig(hidden_units=(8, 4), dropout=0.2)):
-        model = trainer.build_model(config, data)
-        rows = layer_table(config, data.input_shape, data.num_outputs)
-        built = [
-            (layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
-            for layer in model.layers
-        ]
-        assert [(r["layer"], r["type"], r["output shape"], r["params"]) for r in rows] == built
+    data = trainer.load_dataset(config.dataset, num_samples=100)
+    model = trainer.build_model(config, data)
+    rows = layer_table(config, data.input_shape, data.num_outputs)
+    built = [
+        (layer.name, type(layer).__name__, tuple(layer.output.shape[1:]), layer.count_params())
+        for layer in model.layers
+    ]
+    assert [(r["layer"], r["type"], r["output shape"], r["params"]) for r in rows] == built
+    size = estimate_size(config, data.input_shape, data.num_outputs, 80, 20)
+    assert size.params == model.count_params()
 
 
 def test_the_pause_limit_is_said_in_seconds_or_whole_minutes():
