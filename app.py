@@ -11,6 +11,7 @@ service/tasks.py), so pages paint at once and no import can race another session
 from __future__ import annotations
 
 import os
+import threading
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -68,12 +69,15 @@ async def serve(_app):
     # live charts' specs (the first run's redraws took 70 ms more of this process than later
     # runs', as other visitors' pages loaded).
     import trainer
-    from ui import live
+    from ui import live, live_feed
     from ui.preload import prepare_hints
 
     trainer.load_dataset("digits")
     prepare_hints()
     live.prepare()
+    # Vega for the live views, built off the event loop: ~3 s that would otherwise fall on
+    # the first visitor who watches a run.
+    threading.Thread(target=live_feed.prepare, name="tapeboard-vega", daemon=True).start()
     yield
     close_service()
 
@@ -96,7 +100,14 @@ if __name__ == "__main__":
 else:
     from starlette.middleware import Middleware
 
+    from ui import live_feed
     from ui.preload import PreloadMiddleware
 
-    # The Train and Runs pages' chart and table scripts load with the page, not after it.
-    app = st.App(__file__, lifespan=serve, middleware=[Middleware(PreloadMiddleware)])
+    # The Train and Runs pages' chart and table scripts load with the page, not after it; a
+    # training run's live view reads its rows from live_feed's routes.
+    app = st.App(
+        __file__,
+        lifespan=serve,
+        routes=live_feed.routes(),
+        middleware=[Middleware(PreloadMiddleware)],
+    )

@@ -77,6 +77,12 @@ def wait_for_end(run, every_s: float) -> bool:
     return True
 
 
+def streams(run) -> bool:
+    """Whether the browser keeps `run`'s loss chart and figures live itself (ui.live_feed):
+    while a worker trains it. Queued, paused or ended, the page draws them."""
+    return run.status in ("running", "stepping") and not run.finished
+
+
 def draw_run(run, view: dict, *, presenting: bool = False) -> None:
     """The run as it stands: the loss chart, the epoch metric and, for 2-D data, the decision
     boundary (the points alone until the worker has drawn the model's output) in one column,
@@ -88,13 +94,22 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
     if run.dataset is not None and run.dataset.is_2d:
         boundary = (run.id, run.dataset, run.boundary)
     chart_col, board_col, side_col = run_columns(presenting and boundary is not None)
-    batches, epochs = run.curves(
-        LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
-    )
+    feed = None
+    if streams(run):
+        from ui import live_feed
+
+        feed = live_feed.feed(run, view)
+    else:
+        batches, epochs = run.curves(
+            LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
+        )
     with run.lock:
         metric_epochs = run.history.epochs(MAX_POINTS)
     with chart_col:
-        draw_loss(batches, epochs, view, hover=not run.live)
+        if feed is not None:
+            live_feed.draw(run, view, "chart", feed)
+        else:
+            draw_loss(batches, epochs, view, hover=not run.live)
         draw_insight_charts(
             metric_for(run.config),
             metric_epochs,
@@ -105,7 +120,10 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
         with board_col:
             draw_boundary(*boundary, side=PRESENT_SIDE, discrete=view["discretize"])
     with side_col:
-        st.html(panel_html(run))
+        if feed is not None:
+            live_feed.draw(run, view, "panel", feed)
+        else:
+            st.html(panel_html(run))
 
 
 def run_columns(boundary_beside: bool) -> tuple:

@@ -34,6 +34,7 @@ from apptest_helpers import (
 from PIL import Image
 
 from service import get_service
+from ui import charts as charts_module
 from ui.live import describe
 
 # 2,000 XOR points: 1,600 train / 50 batches of 32 per epoch; 150 steps in all.
@@ -221,15 +222,34 @@ def has_tooltip(at) -> bool:
     return dataset_rows(loss_chart(at))["loss_hover"] > 0
 
 
+def live_parts(at) -> dict[str, dict]:
+    """The parts of the live view the browser keeps live itself (ui.live_feed) by role
+    ("chart", "panel"): the data each was drawn with."""
+    parts = {}
+    for element in elements(at, "bidi_component"):
+        if element.proto.component_name == "tapeboard_live_run":
+            data = json.loads(element.proto.json)
+            parts[data["role"]] = data
+    return parts
+
+
+def layers(spec: dict) -> list:
+    return spec["layer"]
+
+
 def chart_places(at) -> dict[tuple[int, ...], str]:
     """Each chart's spec (its rows aside) by its place in the page's tree, the address by
-    which the browser keeps the chart it drew there."""
+    which the browser keeps the chart it drew there; the live loss chart's as its spec."""
     places = {}
 
     def walk(node, path):
         for index, child in getattr(node, "children", {}).items():
             if getattr(child, "type", None) == "vega_lite_chart":
                 places[(*path, index)] = child.proto.spec
+            if getattr(child, "type", None) == "bidi_component":
+                data = json.loads(child.proto.json)
+                if data.get("role") == "chart":
+                    places[(*path, index)] = data["spec"]
             walk(child, (*path, index))
 
     walk(at._tree, ())
@@ -248,8 +268,18 @@ def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
     assert boundary["boundary_points"] > 0 and boundary["boundary_grid"] == 1  # blank image
     at.button(key="btn_train").click().run()
     wait_until(at, lambda run: run.steps_done > 0 and run.history.epochs().shape[0] > 0)
-    assert chart_places(at) == empty and not has_tooltip(at)
-    assert dataset_rows(charts(at)[1])["metric_epochs"] > 0
+    # While it trains, the browser keeps the loss chart live itself (ui.live_feed), at the
+    # place of the empty chart and with its layers; the other charts are the page's.
+    training = chart_places(at)
+    assert training.keys() == empty.keys()
+    (live_place,) = [place for place, spec in training.items() if isinstance(spec, dict)]
+    assert "loss_batches" in empty[live_place]  # where the empty loss chart was...
+    assert layers(training[live_place]) == layers(charts_module.live_loss_spec())  # ...it is
+    assert {k: v for k, v in training.items() if k != live_place} == {
+        k: v for k, v in empty.items() if k != live_place
+    }
+    assert not live_parts(at)["chart"]["first"]["datasets"]["loss_hover"]  # no tooltip rows
+    assert dataset_rows(charts(at)[0])["metric_epochs"] > 0
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
     assert chart_places(at) == empty and has_tooltip(at)
@@ -281,7 +311,8 @@ def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_th
     assert has_tooltip(at)
     at.button(key="btn_resume").click().run()
     wait_until(at, lambda r: r.status == "running")
-    assert live_timer(at) == 0.4 and not has_tooltip(at)
+    # the browser keeps the loss chart and figures live; the page redraws the rest slower
+    assert live_timer(at) == 1.0 and set(live_parts(at)) == {"chart", "panel"}
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
     assert live_timer(at) is None and has_tooltip(at)  # ended: nothing more to redraw
