@@ -35,10 +35,10 @@ from ui.text import plain
 # on a 2-core box, trained 0.82x as fast as a script; at 2.5, 50% and 0.90x.
 LIVE_EVERY_S = 0.4
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
-# While a worker trains the run, the browser keeps its loss chart and figures live by itself
-# (ui.live_feed, LIVE_EVERY_S apart) and says when the run pauses or ends; Streamlit redraws
-# the rest of the view (the epoch metric, the decision boundary) this often.
-STREAM_EVERY_S = 1.0
+# While a worker trains the run, the browser keeps its charts and figures live by itself
+# (ui.live_feed) and has the live view redrawn when the run pauses or ends. Streamlit redraws
+# it anyway this often, should the browser's feed stall: each redraw costs the tab ~0.2 s.
+STREAM_EVERY_S = 5.0
 
 
 # -- commands (button callbacks: they run just before the run's fragments rerun) ------------
@@ -291,9 +291,8 @@ def live_view(setup: Setup) -> None:
 
 
 def redraw_every(run, paused: bool, finished: bool) -> float | None:
-    """Seconds between the live view's redraws by Streamlit: none once the run ended; while
-    the browser keeps its chart and figures live itself, only as often as the epoch metric and
-    the boundary need."""
+    """Seconds between the live view's redraws by Streamlit: none once the run ended, rarely
+    while the browser keeps it live itself."""
     if finished:
         return None
     if paused:

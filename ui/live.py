@@ -78,7 +78,7 @@ def wait_for_end(run, every_s: float) -> bool:
 
 
 def streams(run) -> bool:
-    """Whether the browser keeps `run`'s loss chart and figures live itself (ui.live_feed):
+    """Whether the browser keeps `run`'s charts and figures live itself (ui.live_feed):
     while a worker trains it. Queued, paused or ended, the page draws them."""
     return run.status in ("running", "stepping") and not run.finished
 
@@ -94,22 +94,16 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
     if run.dataset is not None and run.dataset.is_2d:
         boundary = (run.id, run.dataset, run.boundary)
     chart_col, board_col, side_col = run_columns(presenting and boundary is not None)
-    feed = None
     if streams(run):
-        from ui import live_feed
-
-        feed = live_feed.feed(run, view)
-    else:
-        batches, epochs = run.curves(
-            LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
-        )
+        draw_streamed(run, view, (chart_col, board_col, side_col), boundary is not None)
+        return
+    batches, epochs = run.curves(
+        LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
+    )
     with run.lock:
         metric_epochs = run.history.epochs(MAX_POINTS)
     with chart_col:
-        if feed is not None:
-            live_feed.draw(run, view, "chart", feed)
-        else:
-            draw_loss(batches, epochs, view, hover=not run.live)
+        draw_loss(batches, epochs, view, hover=not run.live)
         draw_insight_charts(
             metric_for(run.config),
             metric_epochs,
@@ -120,10 +114,26 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
         with board_col:
             draw_boundary(*boundary, side=PRESENT_SIDE, discrete=view["discretize"])
     with side_col:
-        if feed is not None:
-            live_feed.draw(run, view, "panel", feed)
-        else:
-            st.html(panel_html(run))
+        st.html(panel_html(run))
+
+
+def draw_streamed(run, view: dict, columns: tuple, boundary: bool) -> None:
+    """`draw_run`'s charts and figures in the same places, as elements the browser keeps live
+    by itself while the run trains (ui.live_feed): no page rerun per update."""
+    from ui import live_feed
+
+    chart_col, board_col, side_col = columns
+    first = live_feed.feed(run, view)
+    with chart_col:
+        live_feed.draw(run, view, "loss", first)
+        live_feed.draw(run, view, "metric", first)
+        if boundary and board_col is None:
+            live_feed.draw(run, view, "boundary", first)
+    if board_col is not None:
+        with board_col:
+            live_feed.draw(run, view, "boundary", first, side=PRESENT_SIDE)
+    with side_col:
+        live_feed.draw(run, view, "panel", first)
 
 
 def run_columns(boundary_beside: bool) -> tuple:

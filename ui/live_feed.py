@@ -1,15 +1,14 @@
-"""A training run's loss chart and figures, kept live in the browser without rerunning the page.
+"""A training run's charts and figures, kept live in the browser without rerunning the page.
 
 Measured on the Train page with Chromium on the server's 2 cores: redrawing the live view by
-rerunning its fragment 2.5 times a second cost the tab's renderer 0.68 s of every second, most
-of it Streamlit's work over the whole page per rerun (a bare page rerunning one fragment at that
-rate: 0.08 s/s; with the Train page's 40 widgets around it: 0.21 s/s), and the worker training
-beside it lost that core time. Here the browser asks the server for the run's new rows instead
-(`GET tb/live/<run id>`, a few kB of JSON, 2.5 times a second) and hands them to the Vega view it
-already has: the same spec and rows `live.draw_loss` draws, the same figures as `live.panel_html`.
-Streamlit reruns the live view only when something else changes: when the run pauses or ends
-the element says so (a trigger), and the fragment's own timer, slower, brings the epoch metric
-and the decision boundary.
+rerunning its fragment 2.5 times a second cost the tab's renderer 0.5-0.7 s of every second,
+most of it Streamlit's work over the whole page per rerun (a bare page rerunning one fragment
+at that rate: 0.08 s/s; with the Train page's 40 widgets around it: 0.21 s/s), and the worker
+training beside it lost that core time. Here the browser asks the server for the run's new
+rows instead (`GET tb/live/<run id>`, a few kB of JSON, 3.3 times a second) and hands them to
+the Vega views it already has: the same specs and rows `ui.live` draws (loss, epoch metric,
+decision boundary), the same figures as `live.panel_html`. Streamlit redraws the live view when
+the run pauses or ends (the element says so with a trigger), and rarely otherwise.
 
 Vega comes from vl-convert's bundle (already installed for the chart downloads), served by this
 app once per browser (`tb/vega-<version>.js`, cached for good), so nothing is fetched from a CDN.
@@ -24,10 +23,9 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from ui import charts, live
+from ui import charts, insight_charts, live
 
 FEED_PATH = "tb/live"  # + "/<run id>?<view>", relative to the page: the app may not sit at /
-LOSS_HEIGHT = 360  # px: live_loss_spec's
 POLL_S = 0.3  # 3.3 updates a second (the bar is 2; at 2.5 a 4-s sample could count 2.0)
 RETRY_S = 2.0  # after a failed poll (the server restarting): keep trying, slower
 
@@ -80,11 +78,19 @@ def prepare() -> None:
 
 
 # -- what the browser is sent ---------------------------------------------------------------------
+ROLES = ("loss", "metric", "boundary", "panel")  # the parts of the live view kept live here
+
+
 def view_query(view: dict) -> str:
     """The chart options a feed draws with, as its URL's query."""
     x = view["x"] if view["x"] in charts.X_AXES else "step"
     return urlencode(
-        {"x": x, "log": int(bool(view["log"])), "smoothing": charts.view_smoothing(view)}
+        {
+            "x": x,
+            "log": int(bool(view["log"])),
+            "smoothing": charts.view_smoothing(view),
+            "discretize": int(bool(view.get("discretize"))),
+        }
     )
 
 
@@ -97,7 +103,20 @@ def view_from_query(params) -> dict:
     if not 0 <= smoothing < 1:
         raise ValueError(f"smoothing must be in [0, 1). Received: smoothing={smoothing!r}")
     return {"x": x, "log": params.get("log") == "1", "smooth": smoothing > 0,
-            "smoothing": smoothing}  # fmt: skip
+            "smoothing": smoothing, "discretize": params.get("discretize") == "1"}  # fmt: skip
+
+
+def have_from_query(params) -> tuple[int | None, int | None]:
+    """(epoch rows, boundary step) the browser says it has (`e`, `b`), None where it says
+    nothing; ValueError for a value that is not a whole number."""
+    have = []
+    for name in ("e", "b"):
+        value = params.get(name)
+        try:
+            have.append(None if value is None else int(value))
+        except ValueError:
+            raise ValueError(f"{name} must be a whole number. Received: {name}={value!r}") from None
+    return have[0], have[1]
 
 
 def run_state(run) -> list[bool]:
@@ -107,39 +126,84 @@ def run_state(run) -> list[bool]:
     return [not finished and paused, finished]
 
 
-def feed(run, view: dict) -> dict:
-    """What the browser shows of `run` now: the loss chart's rows by dataset name, the figures
-    beside it as HTML, and the run's state (a change has Streamlit redraw the live view)."""
+def feed(run, view: dict, have_epochs: int | None = None, have_boundary: int | None = None) -> dict:
+    """What the browser shows of `run` now: each chart's rows by dataset name ("charts"), the
+    figures beside them as HTML, the run's state (a change has Streamlit redraw the live view)
+    and what was sent ("have"). The epoch metric's rows and the boundary's image go only when
+    they differ from `have_epochs` / `have_boundary` (the image is a PNG encoded per send);
+    None: everything (a first draw, the boundary's points with it)."""
     x = view["x"] if view["x"] in charts.X_AXES else "step"
-    log_scale = bool(view["log"])
     batches, epochs = run.curves(live.LIVE_POINTS, charts.view_smoothing(view))
-    frames = charts.loss_frames(batches, epochs, x=x, log_scale=log_scale, hover=False)
+    loss = charts.loss_frames(batches, epochs, x=x, log_scale=bool(view["log"]), hover=False)
+    sent = {"loss": loss}
+    with run.lock:
+        metric_epochs = run.history.epochs(live.MAX_POINTS)
+        values, step = run.boundary, run.boundary_step
+    if len(metric_epochs) != have_epochs:
+        frame = charts.metric_frame(metric_epochs, live.metric_for(run.config))
+        blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
+        sent["metric"] = {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
+    if has_boundary(run) and step != have_boundary:
+        sent["boundary"] = boundary_frames(run, values, bool(view.get("discretize")))
+        if have_boundary is not None:  # the points never change: sent with the first draw
+            del sent["boundary"][insight_charts.POINTS_DATA]
     return {
-        "datasets": {
-            name: json.loads(frame.to_json(orient="records", double_precision=7))
-            for name, frame in frames.items()
+        "charts": {
+            role: {name: rows(frame) for name, frame in frames.items()}
+            for role, frames in sent.items()
         },  # fmt: skip
+        "have": {"epochs": len(metric_epochs), "boundary": step},
         "panel": live.panel_html(run),
         "state": run_state(run),
     }
 
 
-def spec_for(view: dict) -> dict:
-    """The live loss chart's spec (`live.draw_loss`'s), in Streamlit's theme, filling its
-    column's width."""
-    x = view["x"] if view["x"] in charts.X_AXES else "step"
-    spec = charts.live_loss_spec(
-        x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
+def rows(frame) -> list[dict]:
+    """A frame as JSON rows (NaN as null), floats to 7 significant digits."""
+    return json.loads(frame.to_json(orient="records", double_precision=7))
+
+
+def has_boundary(run) -> bool:
+    return run.dataset is not None and run.dataset.is_2d
+
+
+def boundary_frames(run, values, discrete: bool) -> dict:
+    """The decision boundary's datasets as `live.draw_boundary` draws them."""
+    axes, points, domain = live.boundary_layout(run.id, run.dataset)
+    names = run.dataset.class_names
+    return insight_charts.boundary_frames(
+        axes, values, run.dataset.task, names, points, domain, discrete=discrete
     )
+
+
+def spec_for(run, view: dict, role: str, side: int = live.BOUNDARY_SIDE) -> dict:
+    """The spec of the chart `role` ("loss", "metric" or "boundary", a square `side` px) as
+    the page draws it, in Streamlit's theme; the first two fill their column's width."""
+    if role == "loss":
+        x = view["x"] if view["x"] in charts.X_AXES else "step"
+        spec = charts.live_loss_spec(
+            x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
+        )
+    elif role == "metric":
+        spec = charts.live_metric_spec(live.metric_for(run.config))
+    else:
+        _, _, domain = live.boundary_layout(run.id, run.dataset)
+        names = run.dataset.class_names
+        spec = insight_charts.live_boundary_spec(
+            run.dataset.task, names, height=side, target_domain=domain
+        )
     spec["config"] = {**THEME, **spec.get("config", {})}
-    spec["width"] = "container"
+    if role != "boundary":
+        spec["width"] = "container"
     return spec
 
 
 # -- the element ----------------------------------------------------------------------------------
-# One poll per feed for every element of the page that shows it (the chart and the figures),
+# One poll per feed for every element of the page that shows it (the charts and the figures),
 # kept on `window` so that a fragment's redraw, which calls this function again, reuses the
-# poll and the Vega view it already has instead of building new ones.
+# poll and the Vega views it already has instead of building new ones. The poll keeps the
+# latest of every part (the metric's rows and the boundary come only when they changed, see
+# `feed`) with a version per part, so each element draws a part once, whenever it mounted.
 _JS = """
 const feeds = window.__tbFeeds || (window.__tbFeeds = new Map());
 const mounted = window.__tbMounted || (window.__tbMounted = new WeakMap());
@@ -158,19 +222,32 @@ function loadVega(src) {
   return window.__tbVega;
 }
 
-function subscribe(url, everyMs, retryMs, listener) {
+function merge(feed, payload) {
+  for (const [role, datasets] of Object.entries(payload.charts)) {
+    feed.charts[role] = { ...(feed.charts[role] || {}), ...datasets };
+    feed.versions[role] = (feed.versions[role] || 0) + 1;
+  }
+  feed.panel = payload.panel;
+  feed.state = payload.state;
+  feed.have = payload.have;
+  feed.versions.panel = (feed.versions.panel || 0) + 1;
+}
+
+function subscribe(url, first, everyMs, retryMs, listener) {
   let feed = feeds.get(url);
   if (!feed) {
-    feed = { listeners: new Set(), last: null, timer: null };
+    feed = { listeners: new Set(), timer: null, charts: {}, versions: {} };
+    merge(feed, first);
     feeds.set(url, feed);
     const poll = async () => {
       const started = performance.now();
       let wait = retryMs;
       try {
-        const response = await fetch(url, { cache: "no-store" });
+        const have = `&e=${feed.have.epochs}&b=${feed.have.boundary}`;
+        const response = await fetch(url + have, { cache: "no-store" });
         if (response.ok) {
-          feed.last = await response.json();
-          feed.listeners.forEach((notify) => notify(feed.last));
+          merge(feed, await response.json());
+          feed.listeners.forEach((notify) => notify(feed));
           wait = everyMs;
         }
       } catch (err) {}  // the server restarting: try again, slower
@@ -180,68 +257,70 @@ function subscribe(url, everyMs, retryMs, listener) {
     feed.timer = setTimeout(poll, everyMs);
   }
   feed.listeners.add(listener);
-  return () => {
+  return [feed, () => {
     feed.listeners.delete(listener);
     if (!feed.listeners.size) {
       clearTimeout(feed.timer);
       if (feeds.get(url) === feed) feeds.delete(url);
     }
-  };
+  }];
 }
 
 function sameState(a, b) { return a[0] === b[0] && a[1] === b[1]; }
 
-async function showChart(place, data, isCurrent) {
-  await loadVega(data.vega);
-  if (!isCurrent()) return null;
-  const spec = { ...data.spec, datasets: data.first.datasets };
-  const result = await window.vegaEmbed(place, spec, { actions: false, renderer: "canvas" });
-  return result.view;
-}
-
 export default function ({ data, parentElement, setTriggerValue }) {
-  const key = data.url + "|" + data.role + "|" + JSON.stringify(data.spec || null);
+  const role = data.role;
+  const key = data.url + "|" + role + "|" + JSON.stringify(data.spec || null);
   const had = mounted.get(parentElement);
   if (had && had.key === key) { clearTimeout(had.dropping); return had.cleanup; }
   if (had) had.drop();
   parentElement.replaceChildren();
   const place = document.createElement("div");
-  place.className = data.role === "chart" ? "tb-live-chart" : "tb-live-panel";
-  if (data.role === "chart") {  // inline: vega-embed's own sheet makes it an inline-block
-    place.style.cssText = "display: block; width: 100%; min-height: " + data.height + "px";
+  place.className = role === "panel" ? "tb-live-panel" : `tb-live-chart tb-live-${role}`;
+  if (role !== "panel") {  // inline: vega-embed's own sheet makes it an inline-block
+    const width = data.spec.width === "container" ? "width: 100%; " : "";
+    place.style.cssText = `display: block; ${width}min-height: ${data.spec.height}px`;
   }
   parentElement.appendChild(place);
-  const entry = { key, dropping: null, view: null, pending: null, told: false };
+  const entry = { key, dropping: null, view: null, drawn: 0, told: false };
   let alive = true;
-  const apply = async (payload) => {
-    if (data.role === "panel") {
-      place.innerHTML = payload.panel;
-    } else if (entry.view) {
-      for (const [name, rows] of Object.entries(payload.datasets)) entry.view.data(name, rows);
+  const draw = async (feed) => {
+    if (!alive) return;
+    const version = feed.versions[role] || 0;
+    if (role === "panel") {
+      if (version > entry.drawn) place.innerHTML = feed.panel;
+      entry.drawn = version;
+    } else if (entry.view && version > entry.drawn) {
+      entry.drawn = version;
+      for (const [name, rows] of Object.entries(feed.charts[role])) entry.view.data(name, rows);
+      // "fit" sizing lays the chart out again only when asked: without this, axis labels
+      // wider than the first (empty) chart's pushed the y title out of the canvas.
+      entry.view.resize();
       await entry.view.runAsync();
-      const rows = payload.datasets.loss_batches;  // for tests: the last step drawn
-      place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
-    } else {
-      entry.pending = payload;  // drawn once the view exists
+      const rows = feed.charts[role].loss_batches;  // for tests: the last step drawn
+      if (rows) place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
     }
-    if (data.role === "chart" && !entry.told && !sameState(payload.state, data.state)) {
+    if (role === "loss" && !entry.told && !sameState(feed.state, data.state)) {
       entry.told = true;  // paused, resumed or ended: Streamlit redraws the live view
-      setTriggerValue("state", payload.state);
+      setTriggerValue("state", feed.state);
     }
   };
-  if (data.role === "panel") {
-    place.innerHTML = data.first.panel;
+  const url = new URL(data.url, window.location.href).href;
+  const [feed, unsubscribe] = subscribe(url, data.first, data.every_ms, data.retry_ms, draw);
+  if (role === "panel") {
+    draw(feed);
   } else {
-    showChart(place, data, () => alive).then((view) => {
-      if (!alive) { if (view) view.finalize(); return; }
-      entry.view = view;
-      if (entry.pending) apply(entry.pending);
+    loadVega(data.vega).then(async () => {
+      if (!alive) return;
+      const spec = { ...data.spec, datasets: feed.charts[role] };
+      const version = feed.versions[role] || 0;
+      const result = await window.vegaEmbed(place, spec, { actions: false, renderer: "canvas" });
+      if (!alive) { result.view.finalize(); return; }
+      entry.view = result.view;
+      entry.drawn = version;
+      draw(feed);  // anything newer that came meanwhile
     }).catch(() => {});
   }
-  const url = new URL(data.url, window.location.href).href;
-  const unsubscribe = subscribe(url, data.every_ms, data.retry_ms, (payload) => {
-    if (alive) apply(payload);
-  });
   entry.drop = () => {
     if (!alive) return;
     alive = false;
@@ -265,16 +344,15 @@ def _redraw() -> None:
     """The element's trigger (the run paused, resumed or ended): the rerun it starts redraws."""
 
 
-def draw(run, view: dict, role: str, first: dict) -> None:
-    """The part `role` of `run`'s live view: "chart" (the loss chart) or "panel" (progress and
-    figures), drawn from `first` (this page run's `feed`) and kept live by the browser."""
+def draw(run, view: dict, role: str, first: dict, side: int = live.BOUNDARY_SIDE) -> None:
+    """The part `role` (one of ROLES) of `run`'s live view, drawn from `first` (this page
+    run's `feed`) and kept live by the browser; `side`: the boundary's square, in px."""
     _live(
         data={
             "role": role,
             "url": f"{FEED_PATH}/{run.id}?{view_query(view)}",
             "vega": vega_path(),
-            "spec": spec_for(view) if role == "chart" else None,
-            "height": LOSS_HEIGHT,
+            "spec": None if role == "panel" else spec_for(run, view, role, side),
             "first": first,
             "state": run_state(run),
             "every_ms": int(POLL_S * 1000),
@@ -307,13 +385,14 @@ def serve_feed(request):
 
     try:
         view = view_from_query(request.query_params)
+        have = have_from_query(request.query_params)
         run = get_service().get(request.path_params["run_id"])
     except ValueError as err:
         return JSONResponse({"error": str(err)}, status_code=400)
     if run is None:
         return JSONResponse({"error": "No run on this server has this id."}, status_code=404)
     live.hold_redraw(run, POLL_S)
-    return JSONResponse(feed(run, view), headers={"Cache-Control": "no-store"})
+    return JSONResponse(feed(run, view, *have), headers={"Cache-Control": "no-store"})
 
 
 def serve_vega(request):

@@ -10,34 +10,79 @@ import gzip
 import json
 import math
 
+import numpy as np
 import pytest
 from starlette.requests import Request
 
 from service import protocol
 from service.runs import apply_report
+from service.service import BOUNDARY_GRID
 from tests.unit.test_live import running_run
-from ui import charts, live, live_feed
+from trainer import load_dataset
+from ui import charts, insight_charts, live, live_feed
 
-VIEW = {"x": "samples seen", "log": True, "smooth": True, "smoothing": 0.9}
+VIEW = {"x": "samples seen", "log": True, "smooth": True, "smoothing": 0.9, "discretize": True}
+
+
+def assert_rows_equal(rows: list[dict], frame) -> None:
+    """JSON rows as the browser receives them equal `frame` (NaN as null, 7 digits)."""
+    assert len(rows) == len(frame) and (not rows or list(rows[0]) == list(frame.columns))
+    for row, (_, expected) in zip(rows, frame.iterrows(), strict=True):
+        for column, value in expected.items():
+            got = row[column]
+            if isinstance(value, str):
+                assert got == value
+            else:
+                assert (got is None and math.isnan(value)) or got == pytest.approx(value, 1e-6)
+
+
+def received(payload: dict) -> dict:
+    return json.loads(json.dumps(payload))  # through the wire, as the browser gets it
 
 
 def test_the_feed_carries_the_rows_and_figures_the_page_draws():
     run = running_run(steps_done=700, total_steps=1000, steps_per_s=500.0)
-    sent = json.loads(json.dumps(live_feed.feed(run, VIEW)))  # as the browser receives it
+    sent = received(live_feed.feed(run, VIEW))
     batches, epochs = run.curves(live.LIVE_POINTS, 0.9)
     frames = charts.loss_frames(batches, epochs, x="samples seen", log_scale=True, hover=False)
-    assert set(sent["datasets"]) == set(frames)
+    assert set(sent["charts"]) == {"loss", "metric"}  # not 2-D data: no boundary
+    assert set(sent["charts"]["loss"]) == set(frames)
     for name, frame in frames.items():
-        rows = sent["datasets"][name]
-        assert len(rows) == len(frame) and (not rows or list(rows[0]) == list(frame.columns))
-        for row, (_, expected) in zip(rows, frame.iterrows(), strict=True):
-            for column, value in expected.items():
-                got = row[column]
-                assert (got is None and math.isnan(value)) or got == pytest.approx(value, 1e-6)
-    assert len(sent["datasets"][charts.BATCH_DATA]) <= live.LIVE_POINTS
-    assert sent["datasets"][charts.HOVER_DATA] == []  # no tooltip rows while it trains
+        assert_rows_equal(sent["charts"]["loss"][name], frame)
+    assert len(sent["charts"]["loss"][charts.BATCH_DATA]) <= live.LIVE_POINTS
+    assert sent["charts"]["loss"][charts.HOVER_DATA] == []  # no tooltip rows while it trains
+    assert sent["charts"]["metric"][charts.METRIC_DATA] == []  # no epoch has ended yet
     assert sent["panel"] == live.panel_html(run) and "Step 700 of 1,000" in sent["panel"]
     assert sent["state"] == [False, False]
+    assert sent["have"] == {"epochs": 0, "boundary": -1}
+
+
+def test_the_metric_and_the_boundary_go_only_when_they_changed():
+    run = running_run(steps_done=100, total_steps=1000, steps_per_s=500.0)
+    run.dataset = load_dataset("circle", num_samples=200, seed=1)
+    first = received(live_feed.feed(run, VIEW))
+    assert set(first["charts"]) == {"loss", "metric", "boundary"}
+    points = first["charts"]["boundary"][insight_charts.POINTS_DATA]
+    assert len(points) == 200 and first["charts"]["boundary"][insight_charts.GRID_DATA]
+    assert first["charts"]["boundary"][insight_charts.GRID_DATA][0]["url"] == (
+        insight_charts.BLANK_IMAGE  # no model output yet: the points alone
+    )
+    have = first["have"]["epochs"], first["have"]["boundary"]
+    assert set(live_feed.feed(run, VIEW, *have)["charts"]) == {"loss"}  # nothing new
+    values = np.linspace(0, 1, BOUNDARY_GRID**2).reshape(BOUNDARY_GRID, BOUNDARY_GRID)
+    with run.lock:
+        apply_report(run, protocol.Boundary("r", values, 99))
+        apply_report(run, protocol.Epoch("r", 0, {"loss": 0.5, "accuracy": 0.8}, 99, 0.2))
+    later = received(live_feed.feed(run, VIEW, *have))
+    assert set(later["charts"]) == {"loss", "metric", "boundary"}
+    assert set(later["charts"]["boundary"]) == {insight_charts.GRID_DATA}  # points: sent once
+    axes, points, domain = live.boundary_layout(run.id, run.dataset)
+    page = insight_charts.boundary_frames(axes, values, "classification", ("-1", "+1"),
+                                          points, domain, discrete=True)  # fmt: skip
+    assert_rows_equal(later["charts"]["boundary"][insight_charts.GRID_DATA],
+                      page[insight_charts.GRID_DATA])  # fmt: skip
+    assert later["charts"]["metric"][charts.METRIC_DATA]
+    assert later["have"] == {"epochs": 1, "boundary": 99}
 
 
 def test_the_state_says_paused_and_ended_as_the_buttons_read_them():
@@ -56,19 +101,34 @@ def test_the_view_goes_through_the_url_and_bad_values_name_the_field():
     params["x"] = params["x"].replace("+", " ")
     assert live_feed.view_from_query(params) == VIEW
     off = live_feed.view_from_query({"x": "step", "log": "0", "smoothing": "0.0"})
-    assert off == {"x": "step", "log": False, "smooth": False, "smoothing": 0.0}
+    assert off == {"x": "step", "log": False, "smooth": False, "smoothing": 0.0,
+                   "discretize": False}  # fmt: skip
     with pytest.raises(ValueError, match=r"x must be one of .* Received: x='time'"):
         live_feed.view_from_query({"x": "time"})
     with pytest.raises(ValueError, match=r"smoothing must be in \[0, 1\). Received: smoothing=1.5"):
         live_feed.view_from_query({"x": "step", "smoothing": "1.5"})
+    assert live_feed.have_from_query({"e": "3", "b": "-1"}) == (3, -1)
+    assert live_feed.have_from_query({}) == (None, None)
+    with pytest.raises(ValueError, match=r"b must be a whole number. Received: b='x'"):
+        live_feed.have_from_query({"e": "3", "b": "x"})
 
 
-def test_the_live_chart_is_the_pages_loss_chart_in_streamlits_theme():
-    spec = live_feed.spec_for(VIEW)
-    page = charts.live_loss_spec(x="samples seen", log_scale=True, show_smoothed=True)
-    assert spec["layer"] == page["layer"] and spec["height"] == live_feed.LOSS_HEIGHT
-    assert spec["config"]["aria"] is False and spec["config"]["font"] == live_feed.FONT
-    assert spec["width"] == "container"
+def test_the_live_charts_are_the_pages_charts_in_streamlits_theme():
+    run = running_run(steps_done=10, total_steps=100, steps_per_s=500.0)
+    run.dataset = load_dataset("xor", num_samples=100, seed=1)
+    page = {
+        "loss": charts.live_loss_spec(x="samples seen", log_scale=True, show_smoothed=True),
+        "metric": charts.live_metric_spec("accuracy"),
+        "boundary": insight_charts.live_boundary_spec(
+            "classification", ("-1", "+1"), height=260,
+            target_domain=live.boundary_layout(run.id, run.dataset)[2],
+        ),
+    }  # fmt: skip
+    for role, expected in page.items():
+        spec = live_feed.spec_for(run, VIEW, role, side=260)
+        assert spec["layer"] == expected["layer"] and spec["height"] == expected["height"]
+        assert spec["config"]["aria"] is False and spec["config"]["font"] == live_feed.FONT
+        assert (spec.get("width") == "container") == (role != "boundary")  # the boundary: square
 
 
 def request(encoding: str) -> Request:
