@@ -25,7 +25,18 @@ from streamlit.delta_generator import DeltaGenerator
 
 from service.runs import resumable
 from trainer.config import RunConfig
-from ui import charts, common, downloads, insight_charts, live, page_data, share, state, timer
+from ui import (
+    charts,
+    common,
+    downloads,
+    insight_charts,
+    live,
+    live_feed,
+    page_data,
+    share,
+    state,
+    timer,
+)
 from ui.browser import browser_key
 from ui.copy_link import share_link_box
 from ui.text import plain
@@ -280,12 +291,14 @@ def live_view(setup: Setup) -> None:
         timer.nudge(controls_id)
     if run is None:
         show_no_run(setup)
+        live_feed.preload()
         timer.rerun_fragment_every(None)
         return
     live.show_status(run)
     live.draw_run(run, setup.view, presenting=setup.presenting)
     if setup.presenting:
         present(run, setup.view)
+    live_feed.preload()
     paused, finished = now
     timer.rerun_fragment_every(redraw_every(run, paused, finished))
 

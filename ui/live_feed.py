@@ -195,6 +195,8 @@ def spec_for(run, view: dict, role: str, side: int = live.BOUNDARY_SIDE) -> dict
     spec["config"] = {**THEME, **spec.get("config", {})}
     if role != "boundary":
         spec["width"] = "container"
+    else:  # its own size, axes and legend around it, as Streamlit draws width="content"
+        spec["autosize"] = {"type": "pad"}
     return spec
 
 
@@ -270,6 +272,12 @@ function sameState(a, b) { return a[0] === b[0] && a[1] === b[1]; }
 
 export default function ({ data, parentElement, setTriggerValue }) {
   const role = data.role;
+  if (role === "preload") {  // Vega loaded while the page is idle, before it is needed
+    const load = () => loadVega(data.vega).catch(() => {});
+    if (window.requestIdleCallback) requestIdleCallback(load, { timeout: 3000 });
+    else setTimeout(load, 500);
+    return;
+  }
   const key = data.url + "|" + role + "|" + JSON.stringify(data.spec || null);
   const had = mounted.get(parentElement);
   if (had && had.key === key) { clearTimeout(had.dropping); return had.cleanup; }
@@ -316,6 +324,8 @@ export default function ({ data, parentElement, setTriggerValue }) {
       const version = feed.versions[role] || 0;
       const result = await window.vegaEmbed(place, spec, { actions: false, renderer: "canvas" });
       if (!alive) { result.view.finalize(); return; }
+      const canvas = place.querySelector("canvas");
+      if (canvas) canvas.style.verticalAlign = "bottom";  // no descender gap under it
       entry.view = result.view;
       entry.drawn = version;
       draw(feed);  // anything newer that came meanwhile
@@ -361,6 +371,14 @@ def draw(run, view: dict, role: str, first: dict, side: int = live.BOUNDARY_SIDE
         key=f"tb_live_{role}",
         on_state_change=_redraw,
     )
+
+
+def preload() -> None:
+    """Have the browser load Vega while the page is idle, so that a run's live charts are
+    built at once when it starts (the 900 kB bundle took ~0.1 s of a fresh tab's main thread
+    to load and compile, after the click). Drawn last on the Train page: it adds no element
+    before any other."""
+    _live(data={"role": "preload", "vega": vega_path()}, key="tb_live_preload")
 
 
 # -- the server's side ----------------------------------------------------------------------------

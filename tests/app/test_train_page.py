@@ -317,7 +317,7 @@ def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_th
     wait_until(at, lambda r: r.status == "running")
     # the browser keeps the loss chart and figures live; the page redraws the rest slower
     assert live_timer(at) == 5.0  # only should the browser's own updates stall
-    assert set(live_parts(at)) == {"loss", "metric", "boundary", "panel"}
+    assert set(live_parts(at)) == {"loss", "metric", "boundary", "panel", "preload"}
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
     assert live_timer(at) is None and has_tooltip(at)  # ended: nothing more to redraw

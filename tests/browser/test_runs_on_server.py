@@ -112,7 +112,7 @@ def test_a_spectator_watches_live_and_cannot_steer(browser: Browser, server: Ser
         for key in ("btn_pause", "btn_resume", "btn_stop", "btn_step"):
             expect(button(viewer, key)).to_be_disabled()
         expect(viewer.get_by_text("only that browser can pause, step or stop it")).to_be_visible()
-        expect(viewer.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+        expect(viewer.locator(".tb-live-chart canvas").first).to_be_visible()  # live charts
         # The owner pauses: the spectator sees it; resumes: the spectator sees steps again.
         button(owner, "btn_pause").click()
         expect(viewer.get_by_text("run 1: Paused")).to_be_visible()

@@ -220,6 +220,8 @@ def test_the_charts_are_updated_in_place_from_the_empty_page_to_the_runs_end(
     marks = page.locator(f"{LOSS_CHART} .marks")
     expect(marks).to_have_count(3)  # loss, epoch metric, boundary (the points, no model yet)
     empty = [marks.nth(index).bounding_box() for index in range(3)]
+    # Vega for the live charts, loaded while the page was idle (not after the click)
+    page.wait_for_function("typeof window.vegaEmbed === 'function'", timeout=RUN_MS)
     button(page, "btn_train").click()
     done = wait_steps_above(page, 0)
     live = page.locator(".tb-live-chart canvas")
@@ -227,8 +229,11 @@ def test_the_charts_are_updated_in_place_from_the_empty_page_to_the_runs_end(
     expect(marks).to_have_count(0)
     drawn = [live.nth(index).element_handle() for index in range(3)]
     boxes = [live.nth(index).bounding_box() for index in range(3)]
-    for before, now in zip(empty, boxes, strict=True):  # the page did not jump
-        assert abs(before["x"] - now["x"]) <= 2 and abs(before["y"] - now["y"]) <= 40
+    # Where the empty charts were (the status and captions above them change with the run,
+    # so measured from the loss chart): the page does not jump around the charts.
+    for before, now in zip(empty, boxes, strict=True):
+        assert abs(before["x"] - now["x"]) <= 2
+        assert abs((before["y"] - empty[0]["y"]) - (now["y"] - boxes[0]["y"])) <= 2
     for _ in range(6):  # six more updates, each with more steps
         done = wait_steps_above(page, done)
     for index, first in enumerate(drawn):
