@@ -124,6 +124,8 @@ def draw_streamed(run, view: dict, columns: tuple, boundary: bool) -> None:
 
     chart_col, board_col, side_col = columns
     first = live_feed.feed(run, view)
+    with side_col:  # sent first: the browser shows the progress before it builds the charts
+        live_feed.draw(run, view, "panel", first)
     with chart_col:
         live_feed.draw(run, view, "loss", first)
         live_feed.draw(run, view, "metric", first)
@@ -132,8 +134,6 @@ def draw_streamed(run, view: dict, columns: tuple, boundary: bool) -> None:
     if board_col is not None:
         with board_col:
             live_feed.draw(run, view, "boundary", first, side=PRESENT_SIDE)
-    with side_col:
-        live_feed.draw(run, view, "panel", first)
 
 
 def run_columns(boundary_beside: bool) -> tuple:

@@ -318,7 +318,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
   if (role === "panel") {
     draw(feed);
   } else {
-    loadVega(data.vega).then(async () => {
+    // Built after the page's other new elements have mounted (a chart's compile takes a
+    // tenth of a second of the main thread, and the progress beside it came after three).
+    loadVega(data.vega).then(() => new Promise((ready) => setTimeout(ready, 0))).then(async () => {
       if (!alive) return;
       const spec = { ...data.spec, datasets: feed.charts[role] };
       const version = feed.versions[role] || 0;
