@@ -438,10 +438,8 @@ def drawn_state(run) -> tuple[bool, bool]:
     disabled and no timer left to redraw it (a CI failure)."""
     if run is None:
         return False, True  # nothing in flight: the buttons of an ended run
-    finished = run.finished
-    # A run paused while it waited for a worker is paused too: it will start so.
-    paused = run.status == "paused" or (run.status == "queued" and run.queued_mode == "paused")
-    return not finished and paused, finished
+    paused, finished = live_feed.run_state(run)  # what the browser's live view compares too
+    return paused, finished
 
 
 main()

@@ -281,9 +281,15 @@ def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
         layers(charts_module.live_loss_spec()),
         layers(charts_module.live_metric_spec("accuracy")),
     ]
-    first = parts["loss"]["first"]["charts"]
-    assert not first["loss"]["loss_hover"]  # no tooltip rows while it trains
-    assert first["metric"]["metric_epochs"] and first["boundary"]["boundary_points"]
+    # each part is sent with its own rows only
+    assert [set(parts[role]["first"]["charts"]) for role in ("loss", "metric", "panel")] == [
+        {"loss"},
+        {"metric"},
+        set(),
+    ]
+    first = {role: parts[role]["first"]["charts"][role] for role in ("loss", "metric", "boundary")}
+    assert not first["loss"]["loss_hover"]["step"]  # no tooltip rows while it trains
+    assert first["metric"]["metric_epochs"]["epoch"] and first["boundary"]["boundary_points"]["x1"]
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
     assert chart_places(at) == empty and has_tooltip(at)
