@@ -26,6 +26,7 @@ from ui import charts, insight_charts, live
 
 FEED_PATH = "tb/live"  # + "/<run id>?<view>", relative to the page: the app may not sit at /
 POLL_S = 0.3  # 3.3 updates a second (the bar is 2; at 2.5 a 4-s sample could count 2.0)
+SLOW_S = 1.0  # the epoch metric and the boundary: redrawn at most this often
 RETRY_S = 2.0  # after a failed poll (the server restarting): keep trying, slower
 
 # Streamlit's light theme for Vega-Lite charts (read off its frontend's chart config and the
@@ -318,7 +319,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
     place.style.cssText = `display: block; ${width}min-height: ${data.spec.height}px`;
   }
   parentElement.appendChild(place);
-  const entry = { key, dropping: null, view: null, drawn: 0, told: false };
+  const entry = { key, dropping: null, view: null, drawn: 0, told: false, at: 0, later: null };
   let alive = true;
   const draw = async (feed) => {
     if (!alive) return;
@@ -327,6 +328,15 @@ export default function ({ data, parentElement, setTriggerValue }) {
       if (version > entry.drawn) place.innerHTML = feed.panel;
       entry.drawn = version;
     } else if (entry.view && version > entry.drawn) {
+      // The loss chart at every update; the epoch metric and the boundary at most once a
+      // second (with short epochs they changed at every update: three redrawn charts a
+      // poll cost the tab as much as the page's reruns had), the latest whenever drawn.
+      const wait = role === "loss" ? 0 : data.slow_ms - (performance.now() - entry.at);
+      if (wait > 0) {
+        if (!entry.later) entry.later = setTimeout(() => { entry.later = null; draw(feed); }, wait);
+        return;
+      }
+      entry.at = performance.now();
       entry.drawn = version;
       for (const [name, rows] of Object.entries(feed.charts[role])) entry.view.data(name, rows);
       // "fit" sizing lays the chart out again only when asked: without this, axis labels
@@ -364,6 +374,7 @@ export default function ({ data, parentElement, setTriggerValue }) {
   entry.drop = () => {
     if (!alive) return;
     alive = false;
+    clearTimeout(entry.later);
     unsubscribe();
     if (entry.view) entry.view.finalize();
     mounted.delete(parentElement);
@@ -396,6 +407,7 @@ def draw(run, view: dict, role: str, first: dict, side: int = live.BOUNDARY_SIDE
             "first": part_of(first, role),
             "state": run_state(run),
             "every_ms": int(POLL_S * 1000),
+            "slow_ms": int(SLOW_S * 1000),
             "retry_ms": int(RETRY_S * 1000),
         },
         key=f"tb_live_{role}",
