@@ -291,14 +291,12 @@ def live_view(setup: Setup) -> None:
         timer.nudge(controls_id)
     if run is None:
         show_no_run(setup)
-        live_feed.preload()
         timer.rerun_fragment_every(None)
         return
     live.show_status(run)
     live.draw_run(run, setup.view, presenting=setup.presenting)
     if setup.presenting:
         present(run, setup.view)
-    live_feed.preload()
     paused, finished = now
     timer.rerun_fragment_every(redraw_every(run, paused, finished))
 

@@ -172,9 +172,8 @@ def draw_insight_charts(
     colours if `discrete`."""
     frame = charts.metric_frame(epochs, metric)
     blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
-    draw_spec(
-        charts.live_metric_spec(metric), {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
-    )
+    datasets = {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
+    draw_spec("metric", charts.live_metric_spec(metric), datasets)
     if boundary is not None:
         draw_boundary(*boundary, discrete=discrete)
 
@@ -368,29 +367,41 @@ def draw_loss(batches, epochs, view: dict, *, hover: bool) -> None:
     x = view["x"] if view["x"] in charts.X_AXES else "step"
     log_scale, smooth = bool(view["log"]), bool(view["smooth"])
     spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth)
-    draw_spec(spec, charts.loss_frames(batches, epochs, x=x, log_scale=log_scale, hover=hover))
+    frames = charts.loss_frames(batches, epochs, x=x, log_scale=log_scale, hover=hover)
+    draw_spec("loss", spec, frames)
 
 
-def draw_spec(spec: dict, datasets: dict, width: str = "stretch") -> None:
-    """A chart as a fixed spec plus named datasets: redraws send new rows under the same spec,
-    which the browser applies to the chart it has (Streamlit's frontend recompiles a Vega-Lite
-    chart only when its spec changes). `width="content"`: the spec's own size (a square)."""
-    st.vega_lite_chart(spec={**spec, "datasets": datasets}, width=width)
+def draw_spec(role: str, spec: dict, datasets: dict) -> None:
+    """The chart `role` ("loss", "metric" or "boundary") as a fixed spec plus named datasets,
+    drawn by the element that also keeps a training run's charts live (ui.live_feed): the
+    empty page's charts, a run's live ones and the ended run's are one Vega view per role,
+    given new rows. Built anew (Vega compiles a spec: a tenth of a second of the browser's
+    main thread, on a 2-core box taken from the worker beside it) only when its spec changes:
+    other view options, other data."""
+    from ui import live_feed
+
+    live_feed.draw_rows(role, spec, datasets)
 
 
 def draw_boundary(
-    key: str, dataset, values, side: int = BOUNDARY_SIDE, *, discrete: bool = False
+    key: str,
+    dataset,
+    values,
+    side: int = BOUNDARY_SIDE,
+    *,
+    discrete: bool = False,
 ) -> None:
     """The model's output `values` over the plane (computed by the worker as it trains; None:
     not yet) with the points on top, as TensorFlow Playground redraws it: one small image per
-    redraw, in class colours if `discrete`. `key` names the layout (`boundary_layout`)."""
+    redraw, in class colours if `discrete`. `key` names the layout (`boundary_layout`).
+    Square: its own size, not its column's."""
     axes, points, domain = boundary_layout(key, dataset)
     names = dataset.class_names
     spec = insight_charts.live_boundary_spec(dataset.task, names, height=side, target_domain=domain)
     frames = insight_charts.boundary_frames(
         axes, values, dataset.task, names, points, domain, discrete=discrete
     )
-    draw_spec(spec, frames, width="content")  # square: its own size, not the column's
+    draw_spec("boundary", spec, frames)
 
 
 @st.cache_resource(max_entries=32, show_spinner=False)

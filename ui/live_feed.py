@@ -1,4 +1,5 @@
-"""A training run's charts and figures, kept live in the browser without rerunning the page.
+"""The Train page's charts and figures, built once in the browser and kept live without
+rerunning the page.
 
 Measured on the Train page with Chromium on the server's 2 cores: redrawing the live view by
 rerunning its fragment 2.5 times a second cost the tab's renderer 0.5-0.7 s of every second,
@@ -9,6 +10,13 @@ rows instead (`GET tb/live/<run id>`, a few kB of JSON, 3.3 times a second) and 
 the Vega views it already has: the same specs and rows `ui.live` draws (loss, epoch metric,
 decision boundary), the same figures as `live.panel_html`. Streamlit redraws the live view when
 the run pauses or ends (the element says so with a trigger), and rarely otherwise.
+
+The same elements draw the charts when no worker trains the shown run (the page before any
+run, a queued, paused or ended run), from rows that do not change: one Vega view per chart
+for as long as the tab shows the page and its view options, given new rows. Vega compiles a
+spec and builds its view in a tenth of a second of the browser's main thread; built anew by
+Streamlit at the click and again at the run's end, the three charts cost a short run 1.1 s
+of the tab's main thread, taken from the worker beside it on a 2-core box.
 
 Vega comes from vl-convert's bundle (already installed for the chart downloads), served by this
 app once per browser (`tb/vega-<version>.js`, cached for good), so nothing is fetched from a CDN.
@@ -195,7 +203,13 @@ def spec_for(run, view: dict, role: str, side: int = live.BOUNDARY_SIDE) -> dict
         spec = insight_charts.live_boundary_spec(
             run.dataset.task, names, height=side, target_domain=domain
         )
-    spec["config"] = {**THEME, **spec.get("config", {})}
+    return themed(spec, role)
+
+
+def themed(spec: dict, role: str) -> dict:
+    """A chart's spec as the browser draws it here: in Streamlit's theme; the loss and metric
+    charts fill their column's width."""
+    spec = {**spec, "config": {**THEME, **spec.get("config", {})}}
     if role != "boundary":
         spec["width"] = "container"
     else:  # its own size, axes and legend around it, as Streamlit draws width="content"
@@ -212,6 +226,7 @@ def spec_for(run, view: dict, role: str, side: int = live.BOUNDARY_SIDE) -> dict
 _JS = """
 const feeds = window.__tbFeeds || (window.__tbFeeds = new Map());
 const mounted = window.__tbMounted || (window.__tbMounted = new WeakMap());
+const views = window.__tbViews || (window.__tbViews = new Map());  // by role and spec
 
 function loadVega(src) {
   if (window.vegaEmbed) return Promise.resolve();
@@ -295,89 +310,176 @@ function subscribe(url, first, everyMs, retryMs, listener) {
 
 function sameState(a, b) { return a[0] === b[0] && a[1] === b[1]; }
 
-export default function ({ data, parentElement, setTriggerValue }) {
-  const role = data.role;
-  if (role === "preload") {  // Vega loaded while the page is idle, before it is needed
-    const load = () => loadVega(data.vega).catch(() => {});
-    if (window.requestIdleCallback) requestIdleCallback(load, { timeout: 3000 });
-    else setTimeout(load, 500);
-    return;
+// Rows that will not change (the page before any run): drawn like a feed, never polled.
+function staticFeed(first) {
+  const feed = { charts: {}, versions: { panel: 1 }, panel: first.panel, state: first.state };
+  for (const [role, datasets] of Object.entries(first.charts)) {
+    feed.charts[role] = rowsByName(datasets);
+    feed.versions[role] = 1;
   }
-  const key = data.url + "|" + role + "|" + JSON.stringify(data.spec || null);
-  const had = mounted.get(parentElement);
-  if (had && had.key === key) { clearTimeout(had.dropping); return had.cleanup; }
-  if (had) had.drop();
+  return feed;
+}
+
+async function drawEntry(entry, feed) {
+  if (!entry.alive || feed !== entry.feed) return;
+  const { role, place } = entry;
+  const version = feed.versions[role] || 0;
+  if (role === "panel") {
+    if (version > entry.drawn) place.innerHTML = feed.panel;
+    entry.drawn = version;
+  } else if (entry.view && version > entry.drawn) {
+    // The loss chart at every update; the epoch metric and the boundary at most once a
+    // second (with short epochs they changed at every update: three redrawn charts a
+    // poll cost the tab as much as the page's reruns had), the latest whenever drawn.
+    const slow = role !== "loss" && entry.url;
+    const wait = slow ? entry.data.slow_ms - (performance.now() - entry.at) : 0;
+    if (wait > 0) {
+      if (!entry.later) {
+        entry.later = setTimeout(() => { entry.later = null; drawEntry(entry, entry.feed); }, wait);
+      }
+      return;
+    }
+    entry.at = performance.now();
+    entry.drawn = version;
+    const datasets = feed.charts[role] || {};
+    for (const [name, rows] of Object.entries(datasets)) entry.view.data(name, rows);
+    // "fit" sizing lays the chart out again only when asked: without this, axis labels
+    // wider than the first (empty) chart's pushed the y title out of the canvas.
+    entry.view.resize();
+    await entry.view.runAsync();
+    const rows = datasets.loss_batches;  // for tests: the last step drawn
+    if (rows) place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
+  }
+  if (role === "loss" && entry.url && !entry.told && !sameState(feed.state, entry.data.state)) {
+    entry.told = true;  // paused, resumed or ended: Streamlit redraws the live view
+    entry.trigger("state", feed.state);
+  }
+}
+
+// The chart (or figures) of one role, built once. Streamlit calls the element's function
+// again with each new page run's data: a run starting on the page with no run yet, the same
+// chart's new rows or a new feed, which the entry takes into the Vega view it has.
+function create(key, role, parentElement) {
   parentElement.replaceChildren();
   const place = document.createElement("div");
   place.className = role === "panel" ? "tb-live-panel" : `tb-live-chart tb-live-${role}`;
-  if (role !== "panel") {  // inline: vega-embed's own sheet makes it an inline-block
-    const width = data.spec.width === "container" ? "width: 100%; " : "";
-    place.style.cssText = `display: block; ${width}min-height: ${data.spec.height}px`;
-  }
   parentElement.appendChild(place);
-  const entry = { key, dropping: null, view: null, drawn: 0, told: false, at: 0, later: null };
-  let alive = true;
-  const draw = async (feed) => {
-    if (!alive) return;
-    const version = feed.versions[role] || 0;
-    if (role === "panel") {
-      if (version > entry.drawn) place.innerHTML = feed.panel;
-      entry.drawn = version;
-    } else if (entry.view && version > entry.drawn) {
-      // The loss chart at every update; the epoch metric and the boundary at most once a
-      // second (with short epochs they changed at every update: three redrawn charts a
-      // poll cost the tab as much as the page's reruns had), the latest whenever drawn.
-      const wait = role === "loss" ? 0 : data.slow_ms - (performance.now() - entry.at);
-      if (wait > 0) {
-        if (!entry.later) entry.later = setTimeout(() => { entry.later = null; draw(feed); }, wait);
-        return;
-      }
-      entry.at = performance.now();
-      entry.drawn = version;
-      for (const [name, rows] of Object.entries(feed.charts[role])) entry.view.data(name, rows);
-      // "fit" sizing lays the chart out again only when asked: without this, axis labels
-      // wider than the first (empty) chart's pushed the y title out of the canvas.
-      entry.view.resize();
-      await entry.view.runAsync();
-      const rows = feed.charts[role].loss_batches;  // for tests: the last step drawn
-      if (rows) place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
-    }
-    if (role === "loss" && !entry.told && !sameState(feed.state, data.state)) {
-      entry.told = true;  // paused, resumed or ended: Streamlit redraws the live view
-      setTriggerValue("state", feed.state);
-    }
+  const entry = {
+    key, role, place, parent: parentElement, alive: true, view: null, feed: null, url: null,
+    unsubscribe: null, drawn: 0, told: false, at: 0, later: null, dropping: null, observer: null,
   };
-  const url = new URL(data.url, window.location.href).href;
-  const [feed, unsubscribe] = subscribe(url, data.first, data.every_ms, data.retry_ms, draw);
-  if (role === "panel") {
-    draw(feed);
-  } else {
-    // Built after the page's other new elements have mounted (a chart's compile takes a
-    // tenth of a second of the main thread, and the progress beside it came after three).
-    loadVega(data.vega).then(() => new Promise((ready) => setTimeout(ready, 0))).then(async () => {
-      if (!alive) return;
-      const spec = { ...data.spec, datasets: feed.charts[role] };
-      const version = feed.versions[role] || 0;
-      const result = await window.vegaEmbed(place, spec, { actions: false, renderer: "canvas" });
-      if (!alive) { result.view.finalize(); return; }
-      const canvas = place.querySelector("canvas");
-      if (canvas) canvas.style.verticalAlign = "bottom";  // no descender gap under it
-      entry.view = result.view;
-      entry.drawn = version;
-      draw(feed);  // anything newer that came meanwhile
-    }).catch(() => {});
-  }
   entry.drop = () => {
-    if (!alive) return;
-    alive = false;
+    if (!entry.alive) return;
+    entry.alive = false;
     clearTimeout(entry.later);
-    unsubscribe();
+    if (entry.unsubscribe) entry.unsubscribe();
+    if (entry.observer) entry.observer.disconnect();
     if (entry.view) entry.view.finalize();
-    mounted.delete(parentElement);
+    if (mounted.get(entry.parent) === entry) mounted.delete(entry.parent);
+    if (views.get(entry.key) === entry) views.delete(entry.key);
   };
   // Streamlit may unmount and mount again for one redraw: drop a moment later unless it did.
   entry.cleanup = () => { entry.dropping = setTimeout(entry.drop, 0); };
+  views.set(key, entry);
+  return entry;
+}
+
+// A chart whose element Streamlit has just unmounted (its place in the page changed) goes
+// to the element that mounts with the same spec, with its Vega view: no new compile.
+function adopt(key, parentElement) {
+  const entry = views.get(key);
+  if (!entry || !entry.alive || entry.dropping === null) return null;
+  clearTimeout(entry.dropping);
+  entry.dropping = null;
+  if (mounted.get(entry.parent) === entry) mounted.delete(entry.parent);
+  entry.parent = parentElement;
+  parentElement.replaceChildren(entry.place);
+  return entry;
+}
+
+function build(entry) {
+  const { role, place } = entry;
+  const width = entry.data.spec.width === "container" ? "width: 100%; " : "";
+  // inline: vega-embed's own sheet makes it an inline-block
+  place.style.cssText = `display: block; ${width}min-height: ${entry.data.spec.height}px`;
+  // Built after the page's other new elements have mounted (a chart's compile takes a
+  // tenth of a second of the main thread, and the progress beside it came after three).
+  const mountedAll = () => new Promise((ready) => setTimeout(ready, 0));
+  loadVega(entry.data.vega).then(mountedAll).then(async () => {
+    if (!entry.alive) return;
+    const feed = entry.feed;
+    const spec = { ...entry.data.spec, datasets: feed.charts[role] || {} };
+    const version = feed.versions[role] || 0;
+    const result = await window.vegaEmbed(place, spec, { actions: false, renderer: "canvas" });
+    if (!entry.alive) { result.view.finalize(); return; }
+    const canvas = place.querySelector("canvas");
+    if (canvas) canvas.style.verticalAlign = "bottom";  // no descender gap under it
+    entry.view = result.view;
+    entry.drawn = entry.feed === feed ? version : 0;
+    if (entry.data.spec.width === "container") follow(entry, result.view.container() || place);
+    drawEntry(entry, entry.feed);  // anything newer that came meanwhile
+  }).catch(() => {});
+}
+
+// A chart as wide as its column, whenever the column changes width: Vega sizes a
+// "container" chart to the window's resizes only, and the chart goes along with its element
+// to a column of another width (presentation mode) or the column narrows (the sidebar).
+function follow(entry, box) {
+  if (!window.ResizeObserver) return;
+  let seen = box.clientWidth;
+  entry.observer = new ResizeObserver(() => {
+    const width = box.clientWidth;
+    if (!entry.alive || !width || width === seen) return;
+    seen = width;
+    entry.view.width(width).runAsync();
+  });
+  entry.observer.observe(box);
+}
+
+// The entry's rows: a run's feed, polled (shared with the other parts that show it), or
+// rows that will not change. A new feed is drawn at once, in the view the entry has.
+function show(entry, data) {
+  const url = data.url ? new URL(data.url, window.location.href).href : null;
+  const before = entry.data;
+  entry.data = data;
+  if (url && url === entry.url) {
+    if (before && !sameState(before.state, data.state)) entry.told = false;
+    return;
+  }
+  if (entry.unsubscribe) entry.unsubscribe();
+  entry.unsubscribe = null;
+  entry.url = url;
+  entry.told = false;
+  entry.drawn = 0;
+  clearTimeout(entry.later);
+  entry.later = null;
+  if (url) {
+    const draw = (feed) => drawEntry(entry, feed);
+    const { first, every_ms: every, retry_ms: retry } = data;
+    [entry.feed, entry.unsubscribe] = subscribe(url, first, every, retry, draw);
+  } else {
+    entry.feed = staticFeed(data.first);
+  }
+  drawEntry(entry, entry.feed);
+}
+
+export default function ({ data, parentElement, setTriggerValue }) {
+  const role = data.role;
+  const key = role + "|" + JSON.stringify(data.spec || null);
+  let entry = mounted.get(parentElement);
+  if (entry && entry.key !== key) { entry.drop(); entry = null; }
+  if (entry) {
+    clearTimeout(entry.dropping);
+    entry.dropping = null;
+  } else {
+    entry = adopt(key, parentElement);
+  }
+  const fresh = !entry;
+  if (fresh) entry = create(key, role, parentElement);
   mounted.set(parentElement, entry);
+  entry.trigger = setTriggerValue;
+  show(entry, data);
+  if (fresh && role !== "panel") build(entry);
   return entry.cleanup;
 }
 """
@@ -412,18 +514,29 @@ def draw(run, view: dict, role: str, first: dict, side: int = live.BOUNDARY_SIDE
     )
 
 
+def draw_rows(role: str, spec: dict, datasets: dict) -> None:
+    """The chart `role` ("loss", "metric" or "boundary") with rows that will not change:
+    `spec` fed the named frames `datasets`, as `ui.live` draws them for the page before any
+    run and for a run no worker trains. The same element as the run's live view (`draw`):
+    the browser fills in the chart it has at the click and at the run's end."""
+    _live(
+        data={
+            "role": role,
+            "url": None,
+            "vega": vega_path(),
+            "spec": themed(spec, role),
+            "first": {"charts": {role: {name: columns(f) for name, f in datasets.items()}}},
+            "state": [False, False],
+        },
+        key=f"tb_live_{role}",
+        on_state_change=_redraw,
+    )
+
+
 def part_of(first: dict, role: str) -> dict:
     """`first` with only the rows of the chart `role` (each part is sent on its own)."""
     charts_sent = first["charts"]
     return {**first, "charts": {role: charts_sent[role]} if role in charts_sent else {}}
-
-
-def preload() -> None:
-    """Have the browser load Vega while the page is idle, so that a run's live charts are
-    built at once when it starts (the 900 kB bundle took ~0.1 s of a fresh tab's main thread
-    to load and compile, after the click). Drawn last on the Train page: it adds no element
-    before any other."""
-    _live(data={"role": "preload", "vega": vega_path()}, key="tb_live_preload")
 
 
 # -- the server's side ----------------------------------------------------------------------------

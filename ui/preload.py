@@ -29,8 +29,8 @@ from typing import Any
 # 1.18 s, medians of 7), the extra compiling taking the main thread from widgets.
 CHARTS = ("ArrowVegaLiteChart", "embed", "vega-interpreter")
 TABLE = ("DataFrame",)
+# Not the Train page: its charts are drawn with Vega from ui.live_feed, not Streamlit's.
 PAGE_MODULES: dict[str, tuple[str, ...]] = {
-    "train": CHARTS,  # the live chart's frame, where the run will draw
     "runs": TABLE + CHARTS,  # the table first: it is what the page is for
 }
 _IMPORT = re.compile(r'(?:\bfrom|\bimport)\s*"\./([\w.\-]+\.js)"')
@@ -93,7 +93,7 @@ def hints_for(page: str) -> bytes:
 
 class PreloadMiddleware:
     """ASGI middleware: adds `hints_for(page)` before `</head>` of the HTML page Streamlit
-    serves for a page's URL (a GET of /train or /runs); every other request passes untouched."""
+    serves for a page's URL (a GET of /runs); every other request passes untouched."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app

@@ -50,21 +50,51 @@ def elements(at: AppTest, kind: str) -> list:
     return [e for e in _walk(at._tree, []) if getattr(e, "type", None) == kind]
 
 
+LIVE_CHARTS = ("loss", "metric", "boundary")
+
+
+def live_chart_data(element) -> dict | None:
+    """The data of a chart the Train page's browser keeps itself (ui.live_feed: its empty
+    charts, a training run's live ones), None for any other element."""
+    if getattr(element, "type", None) != "bidi_component":
+        return None
+    if element.proto.component_name != "tapeboard_live_run":
+        return None
+    data = json.loads(element.proto.json)
+    return data if data["role"] in LIVE_CHARTS else None
+
+
 def charts(at: AppTest) -> list:
-    """Every Vega-Lite chart drawn in the last run (AppTest has no accessor for charts)."""
-    return elements(at, "vega_lite_chart")
+    """Every chart drawn in the last run, Streamlit's Vega-Lite charts and the Train page's
+    kept ones (AppTest has no accessor for charts)."""
+    return [
+        e
+        for e in _walk(at._tree, [])
+        if getattr(e, "type", None) == "vega_lite_chart" or live_chart_data(e)
+    ]
 
 
 def chart_spec(element) -> dict:
-    return json.loads(element.proto.spec)
+    data = live_chart_data(element)
+    return json.loads(element.proto.spec) if data is None else data["spec"]
+
+
+def dataset_rows(element) -> dict[str, int]:
+    """Row count of each named dataset a chart carries (Streamlit ships them as Arrow IPC,
+    a kept chart as columns)."""
+    data = live_chart_data(element)
+    if data is not None:
+        datasets = data["first"]["charts"].get(data["role"], {})
+        return {name: len(next(iter(columns.values()), [])) for name, columns in datasets.items()}
+    return {
+        d.name: pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().num_rows
+        for d in element.proto.datasets
+    }
 
 
 def chart_rows(element) -> list[int]:
-    """Row count of each dataset a chart carries (Streamlit ships them as Arrow IPC)."""
-    return [
-        pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all().num_rows
-        for d in element.proto.datasets
-    ]
+    """Row count of each dataset a chart carries, in its order."""
+    return list(dataset_rows(element).values())
 
 
 def shared_links(at: AppTest) -> list[str]:

@@ -13,7 +13,6 @@ import re
 import time
 
 import numpy as np
-import pyarrow as pa
 import pytest
 from apptest_helpers import (
     TINY,
@@ -22,6 +21,7 @@ from apptest_helpers import (
     chart_spec,
     charts,
     current,
+    dataset_rows,
     descendants,
     elements,
     finished,
@@ -213,11 +213,6 @@ def test_a_run_that_ends_while_the_page_draws_has_the_buttons_redrawn(monkeypatc
     assert "Train" in enabled(at)
 
 
-def dataset_rows(chart) -> dict[str, int]:
-    """Rows of each of a chart's named datasets."""
-    return dict(zip([d.name for d in chart.proto.datasets], chart_rows(chart), strict=True))
-
-
 def has_tooltip(at) -> bool:
     return dataset_rows(loss_chart(at))["loss_hover"] > 0
 
@@ -257,25 +252,23 @@ def chart_places(at) -> dict[tuple[int, ...], str]:
 
 
 def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
-    # The browser compiles a chart and builds its view anew whenever the spec at a place
-    # changes, a tenth of a second of its main thread on a 2-core box (taken from the worker
-    # training beside it): at the click on Train (the empty chart had its own spec, the epoch
-    # metric and the boundary were new) and at the run's end (the tooltip was two more layers).
+    # The browser compiles a chart and builds its view anew whenever the element at a place
+    # changes kind or spec, a tenth of a second of its main thread on a 2-core box (taken
+    # from the worker starting to train beside it, and from other visitors' pages). The empty
+    # page's charts, a run's live ones and the ended run's are one element per chart
+    # (ui.live_feed): the browser fills in the three views it has.
     at = page("train", {**LONGER, "epochs": "1000"}, timeout=120).run()
     empty = chart_places(at)
     assert len(empty) == 3  # loss, epoch metric, and (xor is 2-D) the boundary with the points
+    assert all(isinstance(spec, dict) for spec in empty.values())  # kept by the browser
+    assert {data["url"] for data in live_parts(at).values() if "url" in data} == {None}
     boundary = dataset_rows(boundary_charts(at)[0])
     assert boundary["boundary_points"] > 0 and boundary["boundary_grid"] == 1  # blank image
     at.button(key="btn_train").click().run()
     wait_until(at, lambda run: run.steps_done > 0 and run.history.epochs().shape[0] > 0)
-    # While it trains, the browser keeps the charts live itself (ui.live_feed), each at the
-    # place of its empty chart and with its layers.
-    training = chart_places(at)
-    assert training.keys() == empty.keys()
-    for place, spec in training.items():
-        assert isinstance(spec, dict) and len(layers(spec)) == len(
-            json.loads(empty[place])["layer"]
-        )
+    # While it trains, each chart is the same element, at the same place, with the same spec:
+    # only its rows and the feed it follows are new.
+    assert chart_places(at) == empty
     parts = live_parts(at)
     assert [layers(parts[role]["spec"]) for role in ("loss", "metric")] == [
         layers(charts_module.live_loss_spec()),
@@ -292,7 +285,9 @@ def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
     assert first["metric"]["metric_epochs"]["epoch"] and first["boundary"]["boundary_points"]["x1"]
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
+    # Ended: the same again, with the tooltip's rows and no feed to follow.
     assert chart_places(at) == empty and has_tooltip(at)
+    assert {data["url"] for data in live_parts(at).values() if "url" in data} == {None}
 
 
 def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_the_end(
@@ -323,7 +318,7 @@ def test_the_fragment_redraws_while_the_run_trains_slower_paused_and_stops_at_th
     wait_until(at, lambda r: r.status == "running")
     # the browser keeps the loss chart and figures live; the page redraws the rest slower
     assert live_timer(at) == 5.0  # only should the browser's own updates stall
-    assert set(live_parts(at)) == {"loss", "metric", "boundary", "panel", "preload"}
+    assert set(live_parts(at)) == {"loss", "metric", "boundary", "panel"}
     at.button(key="btn_stop").click().run()
     wait_until(at, finished)
     assert live_timer(at) is None and has_tooltip(at)  # ended: nothing more to redraw
@@ -483,10 +478,11 @@ def test_a_full_server_makes_the_run_wait_then_it_trains():
 def boundary_png(at) -> tuple[dict, Image.Image]:
     """The live boundary's image row and its PNG."""
     (boundary,) = boundary_charts(at)
-    tables = [
-        pa.ipc.open_stream(io.BytesIO(d.data.data)).read_all() for d in boundary.proto.datasets
+    data = json.loads(boundary.proto.json)
+    tables = data["first"]["charts"]["boundary"].values()
+    (image,) = [
+        [dict(zip(t, row, strict=True)) for row in zip(*t.values())] for t in tables if "url" in t
     ]
-    (image,) = [t.to_pylist() for t in tables if "url" in t.column_names]
     prefix = "data:image/png;base64,"
     assert len(image) == 1 and image[0]["url"].startswith(prefix)
     return image[0], Image.open(io.BytesIO(base64.b64decode(image[0]["url"][len(prefix) :])))

@@ -106,7 +106,7 @@ def test_a_runs_link_shows_the_same_run_after_a_restart(browser: Browser, tmp_pa
         expect(viewer.get_by_text("run 1 finished: Completed 8 epochs.")).to_be_visible()
         wait_progress_full(viewer)
         assert figures(viewer) == before  # the same steps, the same validation figures
-        expect(viewer.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible()
+        expect(viewer.locator(".tb-live-loss canvas")).to_be_visible()
         # Its model and data, read back from the store:
         assert evaluated_accuracy(viewer) == accuracy
         assert predictions(model_file(viewer), tmp_path) == predictions(model, tmp_path)

@@ -173,8 +173,8 @@ def test_a_presented_2d_run_shows_curve_boundary_and_figures_on_one_projector_sc
     columns = row.get_by_test_id("stColumn")
     expect(columns).to_have_count(3)
     shown = {
-        "loss chart": columns.nth(0).locator(CHART).first,
-        "boundary": columns.nth(1).locator(CHART),
+        "loss chart": columns.nth(0).locator(".tb-live-loss canvas"),
+        "boundary": columns.nth(1).locator(".tb-live-boundary canvas"),
         "figures": columns.nth(2).get_by_test_id("tb-progress").locator(".."),
     }
     for locator in shown.values():

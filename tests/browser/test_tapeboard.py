@@ -43,7 +43,7 @@ from playwright.sync_api import Browser, Page, expect
 
 pytestmark = pytest.mark.browser
 
-LOSS_CHART = '[data-testid="stVegaLiteChart"]'
+LOSS_CHART = ".tb-live-loss canvas"  # the Train page's loss chart (ui.live_feed)
 VIEW_CORNER = (1390, 10)  # an empty spot of the header: the mouse rests there for screenshots
 
 
@@ -213,35 +213,42 @@ def test_the_charts_are_updated_in_place_from_the_empty_page_to_the_runs_end(
     page: Page, server: Server
 ) -> None:
     # A chart the browser has to compile again (a tenth of a second of its main thread, taken
-    # from the worker on a 2-core box) is drawn on a new canvas. While the run trains, its
-    # charts are the browser's own (ui.live_feed): built once at the click, where the empty
-    # charts were, then fed new rows by every update; at the end the page draws them again.
+    # from the worker on a 2-core box) is drawn on a new canvas. The empty page's charts are
+    # the browser's own (ui.live_feed), which a run's live view takes over: the click and
+    # every update feed them new rows; at the end the page draws them again.
     open_app(page, f"{server.url}/train?dataset=xor&epochs=2000&batch_size=8", "Train")
-    marks = page.locator(f"{LOSS_CHART} .marks")
-    expect(marks).to_have_count(3)  # loss, epoch metric, boundary (the points, no model yet)
-    empty = [marks.nth(index).bounding_box() for index in range(3)]
-    # Vega for the live charts, loaded while the page was idle (not after the click)
-    page.wait_for_function("typeof window.vegaEmbed === 'function'", timeout=RUN_MS)
+    live = page.locator(".tb-live-chart canvas")
+    expect(live).to_have_count(3)  # loss, epoch metric, boundary (the points, no model yet)
+    expect(page.get_by_test_id("stVegaLiteChart")).to_have_count(0)
+    empty = [live.nth(index).element_handle() for index in range(3)]
+    boxes = [live.nth(index).bounding_box() for index in range(3)]
     button(page, "btn_train").click()
     done = wait_steps_above(page, 0)
-    live = page.locator(".tb-live-chart canvas")
     expect(live).to_have_count(3)
-    expect(marks).to_have_count(0)
-    drawn = [live.nth(index).element_handle() for index in range(3)]
-    boxes = [live.nth(index).bounding_box() for index in range(3)]
-    # Where the empty charts were (the status and captions above them change with the run,
-    # so measured from the loss chart): the page does not jump around the charts.
-    for before, now in zip(empty, boxes, strict=True):
+    # The same canvases, where they were (the status and captions above them change with the
+    # run, so measured from the loss chart): the page does not jump around the charts.
+    for index, (was, before) in enumerate(zip(empty, boxes, strict=True)):
+        assert live.nth(index).element_handle().evaluate("(now, was) => now === was", was)
+        now = live.nth(index).bounding_box()
         assert abs(before["x"] - now["x"]) <= 2
-        assert abs((before["y"] - empty[0]["y"]) - (now["y"] - boxes[0]["y"])) <= 2
+        first = live.nth(0).bounding_box()
+        assert abs((before["y"] - boxes[0]["y"]) - (now["y"] - first["y"])) <= 2
     for _ in range(6):  # six more updates, each with more steps
         done = wait_steps_above(page, done)
-    for index, first in enumerate(drawn):
-        assert live.nth(index).element_handle().evaluate("(now, was) => now === was", first)
+    for index, was in enumerate(empty):
+        assert live.nth(index).element_handle().evaluate("(now, was) => now === was", was)
     button(page, "btn_stop").click()
     expect(page.get_by_text("run 1 stopped: Stopped by request.")).to_be_visible(timeout=RUN_MS)
-    expect(marks).to_have_count(3)  # the finished run's charts, the loss chart's tooltip back
-    expect(live).to_have_count(0)
+    for index, was in enumerate(empty):  # the ended run's charts: the same canvases again
+        assert live.nth(index).element_handle().evaluate("(now, was) => now === was", was)
+    # with the loss chart's tooltip rows back: hovering the curve names a step and its loss
+    box = live.nth(0).bounding_box()
+    tooltip = page.locator("#vg-tooltip-element")
+    for fraction in (0.5, 0.3, 0.7):
+        page.mouse.move(box["x"] + box["width"] * fraction, box["y"] + box["height"] * 0.5)
+        if tooltip.is_visible() and "loss" in tooltip.inner_text():
+            break
+    expect(tooltip).to_contain_text("step")
     assert_no_exception(page)
 
 
