@@ -310,6 +310,34 @@ function subscribe(url, first, everyMs, retryMs, listener) {
 
 function sameState(a, b) { return a[0] === b[0] && a[1] === b[1]; }
 
+// The figures change a few numbers per update: patched in place, text by text, where the
+// new HTML has the same elements (a new table per update had the browser parse its style
+// sheet again and restyle and lay out the page around it, at every update).
+function patchHtml(place, html) {
+  const fresh = document.createElement("template");
+  fresh.innerHTML = html;
+  if (!place.firstChild || !patchNode(place, fresh.content)) place.replaceChildren(fresh.content);
+}
+
+function patchNode(old, fresh) {  // false where `old` is not shaped as `fresh`
+  if (old.nodeType === Node.TEXT_NODE) {
+    if (old.nodeValue !== fresh.nodeValue) old.nodeValue = fresh.nodeValue;
+    return true;
+  }
+  if (old.childNodes.length !== fresh.childNodes.length) return false;
+  if (fresh.attributes) {
+    for (const { name, value } of fresh.attributes) {
+      if (old.getAttribute(name) !== value) old.setAttribute(name, value);
+    }
+  }
+  for (let i = 0; i < fresh.childNodes.length; i++) {
+    const [was, now] = [old.childNodes[i], fresh.childNodes[i]];
+    if (was.nodeType !== now.nodeType || was.nodeName !== now.nodeName) return false;
+    if (!patchNode(was, now)) old.replaceChild(now.cloneNode(true), was);
+  }
+  return true;
+}
+
 // Rows that will not change (the page before any run): drawn like a feed, never polled.
 function staticFeed(first) {
   const feed = { charts: {}, versions: { panel: 1 }, panel: first.panel, state: first.state };
@@ -325,7 +353,7 @@ async function drawEntry(entry, feed) {
   const { role, place } = entry;
   const version = feed.versions[role] || 0;
   if (role === "panel") {
-    if (version > entry.drawn) place.innerHTML = feed.panel;
+    if (version > entry.drawn) patchHtml(place, feed.panel);
     entry.drawn = version;
   } else if (entry.view && version > entry.drawn) {
     // The loss chart at every update; the epoch metric and the boundary at most once a
