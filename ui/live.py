@@ -384,12 +384,7 @@ def draw_spec(role: str, spec: dict, datasets: dict) -> None:
 
 
 def draw_boundary(
-    key: str,
-    dataset,
-    values,
-    side: int = BOUNDARY_SIDE,
-    *,
-    discrete: bool = False,
+    key: str, dataset, values, side: int = BOUNDARY_SIDE, *, discrete: bool = False
 ) -> None:
     """The model's output `values` over the plane (computed by the worker as it trains; None:
     not yet) with the points on top, as TensorFlow Playground redraws it: one small image per
