@@ -525,20 +525,15 @@ def draw(run, view: dict, role: str, first: dict, side: int = live.BOUNDARY_SIDE
     """The part `role` ("loss", "metric", "boundary" or "panel") of `run`'s live view, drawn
     from `first` (this page run's `feed`) and kept live by the browser; `side`: the
     boundary's square, in px."""
-    _live(
-        data={
-            "role": role,
-            "url": f"{FEED_PATH}/{run.id}?{view_query(view)}",
-            "vega": vega_path(),
-            "spec": None if role == "panel" else spec_for(run, view, role, side),
-            "first": part_of(first, role),
-            "state": run_state(run),
-            "every_ms": int(POLL_S * 1000),
-            "slow_ms": int(SLOW_S * 1000),
-            "retry_ms": int(RETRY_S * 1000),
-        },
-        key=f"tb_live_{role}",
-        on_state_change=_redraw,
+    element(
+        role,
+        url=f"{FEED_PATH}/{run.id}?{view_query(view)}",
+        spec=None if role == "panel" else spec_for(run, view, role, side),
+        first=part_of(first, role),
+        state=run_state(run),
+        every_ms=int(POLL_S * 1000),
+        slow_ms=int(SLOW_S * 1000),
+        retry_ms=int(RETRY_S * 1000),
     )
 
 
@@ -547,15 +542,15 @@ def draw_rows(role: str, spec: dict, datasets: dict) -> None:
     `spec` fed the named frames `datasets`, as `ui.live` draws them for the page before any
     run and for a run no worker trains. The same element as the run's live view (`draw`):
     the browser fills in the chart it has at the click and at the run's end."""
+    rows = {name: columns(frame) for name, frame in datasets.items()}
+    element(role, url=None, spec=themed(spec, role), first={"charts": {role: rows}})
+
+
+def element(role: str, **data) -> None:
+    """The element of the part `role`, one per part and page (its key): `data` says what the
+    browser draws (see the script above)."""
     _live(
-        data={
-            "role": role,
-            "url": None,
-            "vega": vega_path(),
-            "spec": themed(spec, role),
-            "first": {"charts": {role: {name: columns(f) for name, f in datasets.items()}}},
-            "state": [False, False],
-        },
+        data={"role": role, "vega": vega_path(), **data},
         key=f"tb_live_{role}",
         on_state_change=_redraw,
     )
