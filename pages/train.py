@@ -48,8 +48,9 @@ LIVE_EVERY_S = 0.4
 PAUSED_EVERY_S = 1.0  # a paused run can be resumed from another tab: keep looking, slower
 # While a worker trains the run, the browser keeps its charts and figures live by itself
 # (ui.live_feed) and has the live view redrawn when the run pauses or ends. Streamlit redraws
-# it anyway this often, should the browser's feed stall: each redraw costs the tab ~0.2 s.
-STREAM_EVERY_S = 5.0
+# it anyway this often, should the browser's feed stall: each redraw costs the tab ~0.2 s of
+# its main thread (every 5 s, 4% of a core, taken from the worker on a 2-core box).
+STREAM_EVERY_S = 15.0
 
 
 # -- commands (button callbacks: they run just before the run's fragments rerun) ------------
@@ -294,7 +295,7 @@ def live_view(setup: Setup) -> None:
         timer.rerun_fragment_every(None)
         return
     live.show_status(run)
-    live.draw_run(run, setup.view, presenting=setup.presenting)
+    live.draw_run(run, setup.view, presenting=setup.presenting, on_change=redraw_both)
     if setup.presenting:
         present(run, setup.view)
     paused, finished = now
@@ -321,6 +322,13 @@ def redraw_after(callback):
         st.rerun(scope=[CONTROLS_KEY, LIVE_KEY])
 
     return click
+
+
+def redraw_both() -> None:
+    """The browser saw the shown run pause, resume or end: both of the run's fragments
+    redraw, in one script run. The live view alone would then nudge the buttons' fragment: a
+    second run, and a second redraw in the browser, as a run beside may still be training."""
+    st.rerun(scope=[CONTROLS_KEY, LIVE_KEY])
 
 
 def show_no_run(setup: Setup) -> None:

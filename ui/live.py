@@ -8,6 +8,7 @@ datasets, so the browser swaps the rows of the chart it has instead of building 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from html import escape
 
@@ -83,19 +84,21 @@ def streams(run) -> bool:
     return run.status in ("running", "stepping") and not run.finished
 
 
-def draw_run(run, view: dict, *, presenting: bool = False) -> None:
+def draw_run(run, view: dict, *, presenting: bool = False, on_change=None) -> None:
     """The run as it stands: the loss chart, the epoch metric and, for 2-D data, the decision
     boundary (the points alone until the worker has drawn the model's output) in one column,
     progress and figures beside them: one row of columns, the fewest elements for the
     browser to re-render on each redraw. `presenting`: the boundary beside the loss chart
     instead of under the metric, so a demo's first screen (a 1280x720 projector) shows the
-    curve, what the model learned and the figures together."""
+    curve, what the model learned and the figures together. `on_change`: called (a widget
+    callback) when the browser sees the run pause, resume or end while it trains; by default
+    the live view's fragment reruns."""
     boundary = None
     if run.dataset is not None and run.dataset.is_2d:
         boundary = (run.id, run.dataset, run.boundary)
     chart_col, board_col, side_col = run_columns(presenting and boundary is not None)
     if streams(run):
-        draw_streamed(run, view, (chart_col, board_col, side_col), boundary is not None)
+        draw_streamed(run, view, (chart_col, board_col, side_col), boundary is not None, on_change)
         return
     batches, epochs = run.curves(
         LIVE_POINTS if run.live else MAX_POINTS, charts.view_smoothing(view)
@@ -113,27 +116,30 @@ def draw_run(run, view: dict, *, presenting: bool = False) -> None:
     if board_col is not None:
         with board_col:
             draw_boundary(*boundary, side=PRESENT_SIDE, discrete=view["discretize"])
-    with side_col:
-        st.html(panel_html(run))
+    with side_col:  # the live view's element, patched in place at the run's end
+        from ui import live_feed
+
+        live_feed.draw_panel(run)
 
 
-def draw_streamed(run, view: dict, columns: tuple, boundary: bool) -> None:
+def draw_streamed(run, view: dict, columns: tuple, boundary: bool, on_change=None) -> None:
     """`draw_run`'s charts and figures in the same places, as elements the browser keeps live
     by itself while the run trains (ui.live_feed): no page rerun per update."""
     from ui import live_feed
 
     chart_col, board_col, side_col = columns
     first = live_feed.feed(run, view)
+    draw = functools.partial(live_feed.draw, run, view, first=first, on_change=on_change)
     with side_col:  # sent first: the browser shows the progress before it builds the charts
-        live_feed.draw(run, view, "panel", first)
+        draw("panel")
     with chart_col:
-        live_feed.draw(run, view, "loss", first)
-        live_feed.draw(run, view, "metric", first)
+        draw("loss")
+        draw("metric")
         if boundary and board_col is None:
-            live_feed.draw(run, view, "boundary", first)
+            draw("boundary")
     if board_col is not None:
         with board_col:
-            live_feed.draw(run, view, "boundary", first, side=PRESENT_SIDE)
+            draw("boundary", side=PRESENT_SIDE)
 
 
 def run_columns(boundary_beside: bool) -> tuple:
@@ -281,7 +287,9 @@ def _fmt(value: float | None) -> str:
 
 
 PANEL_STYLE = """<style>
-.tb-panel {font-size: 0.95rem; line-height: 1.4;}
+/* Updated 3 times a second: its digits keep their width, and its changes stay in its box. */
+.tb-panel {font-size: 0.95rem; line-height: 1.4; font-variant-numeric: tabular-nums;
+  contain: content;}
 .tb-progress {margin-bottom: 0.8rem;}
 .tb-progress .tb-bar {height: 0.5rem; border-radius: 0.25rem; background: #e8ebf0;}
 .tb-progress .tb-bar > div {height: 100%; border-radius: 0.25rem; background: #1f6feb;}

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import functools
 import gzip
+from collections.abc import Callable
 from urllib.parse import urlencode
 
 import streamlit as st
@@ -111,9 +112,10 @@ def view_from_query(params) -> dict:
             "smoothing": smoothing, "discretize": params.get("discretize") == "1"}  # fmt: skip
 
 
-def have_from_query(params) -> tuple[int | None, int | None]:
+def have_from_query(params) -> tuple[int | None, int | None, bool]:
     """(epoch rows, boundary step) the browser says it has (`e`, `b`), None where it says
-    nothing; ValueError for a value that is not a whole number."""
+    nothing, and whether it asks for the slow parts (`s`, default yes); ValueError for a value
+    that is not a whole number, or an `s` other than 0 or 1."""
     have = []
     for name in ("e", "b"):
         value = params.get(name)
@@ -121,7 +123,10 @@ def have_from_query(params) -> tuple[int | None, int | None]:
             have.append(None if value is None else int(value))
         except ValueError:
             raise ValueError(f"{name} must be a whole number. Received: {name}={value!r}") from None
-    return have[0], have[1]
+    slow = params.get("s", "1")
+    if slow not in ("0", "1"):
+        raise ValueError(f"s must be 0 or 1. Received: s={slow!r}")
+    return have[0], have[1], slow == "1"
 
 
 def run_state(run) -> list[bool]:
@@ -133,36 +138,55 @@ def run_state(run) -> list[bool]:
     return [not finished and paused, finished]
 
 
-def feed(run, view: dict, have_epochs: int | None = None, have_boundary: int | None = None) -> dict:
+def feed(
+    run,
+    view: dict,
+    have_epochs: int | None = None,
+    have_boundary: int | None = None,
+    slow: bool = True,
+) -> dict:
     """What the browser shows of `run` now: each chart's columns by dataset name ("charts"), the
     figures beside them as HTML, the run's state (a change has Streamlit redraw the live view)
-    and what was sent ("have"). The epoch metric's rows and the boundary's image go only when
-    they differ from `have_epochs` / `have_boundary` (the image is a PNG encoded per send);
-    None: everything (a first draw, the boundary's points with it)."""
+    and what the browser has now ("have"). The slow parts, the epoch metric's rows and the
+    boundary's image, go only when they differ from `have_epochs` / `have_boundary` (None:
+    everything, a first draw, the boundary's points with it) and `slow` asks for them: the
+    browser draws them at most once a second, and building them (a frame per metric, a PNG
+    per boundary) at every poll was the feed's largest cost on the server."""
     x = view["x"] if view["x"] in charts.X_AXES else "step"
     batches, epochs = run.curves(live.LIVE_POINTS, charts.view_smoothing(view))
     loss = charts.loss_frames(batches, epochs, x=x, log_scale=bool(view["log"]), hover=False)
     sent = {"loss": loss}
-    with run.lock:
-        metric_epochs = run.history.epochs(live.MAX_POINTS)
-        values, step = run.boundary, run.boundary_step
-    if len(metric_epochs) != have_epochs:
-        frame = charts.metric_frame(metric_epochs, live.metric_for(run.config))
-        blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
-        sent["metric"] = {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
-    if has_boundary(run) and step != have_boundary:
-        sent["boundary"] = boundary_frames(run, values, bool(view.get("discretize")))
-        if have_boundary is not None:  # the points never change: sent with the first draw
-            del sent["boundary"][insight_charts.POINTS_DATA]
+    have = {"epochs": have_epochs, "boundary": have_boundary}
+    if slow:
+        sent.update(slow_parts(run, view, have))
     return {
         "charts": {
             role: {name: columns(frame) for name, frame in frames.items()}
             for role, frames in sent.items()
         },
-        "have": {"epochs": len(metric_epochs), "boundary": step},
+        "have": have,
         "panel": live.panel_html(run),
         "state": run_state(run),
     }
+
+
+def slow_parts(run, view: dict, have: dict) -> dict:
+    """The epoch metric's and the boundary's frames where they differ from what the browser
+    `have`s; `have` is updated to what it will have."""
+    with run.lock:
+        metric_epochs = run.history.epochs(live.MAX_POINTS)
+        values, step = run.boundary, run.boundary_step
+    sent = {}
+    if len(metric_epochs) != have["epochs"]:
+        frame = charts.metric_frame(metric_epochs, live.metric_for(run.config))
+        blank = charts.blank_frame_rows("epoch", "value", blank=frame.empty)
+        sent["metric"] = {charts.METRIC_DATA: frame, charts.FRAME_DATA: blank}
+    if has_boundary(run) and step != have["boundary"]:
+        sent["boundary"] = boundary_frames(run, values, bool(view.get("discretize")))
+        if have["boundary"] is not None:  # the points never change: sent with the first draw
+            del sent["boundary"][insight_charts.POINTS_DATA]
+    have.update(epochs=len(metric_epochs), boundary=step)
+    return sent
 
 
 def columns(frame) -> dict[str, list]:
@@ -271,23 +295,28 @@ function merge(feed, payload) {
   feed.versions.panel = (feed.versions.panel || 0) + 1;
 }
 
-function subscribe(url, first, everyMs, retryMs, listener) {
+function subscribe(url, first, timing, listener) {
+  const { every_ms: everyMs, slow_ms: slowMs, retry_ms: retryMs } = timing;
   let feed = feeds.get(url);
   if (feed) {  // another part's poll: add this part's rows if it has none yet
     for (const [role, datasets] of Object.entries(first.charts)) {
       if (!feed.charts[role]) { feed.charts[role] = rowsByName(datasets); feed.versions[role] = 1; }
     }
   } else {
-    feed = { listeners: new Set(), timer: null, charts: {}, versions: {} };
+    feed = { listeners: new Set(), timer: null, charts: {}, versions: {}, slowAt: 0 };
+    feed.slowAt = performance.now();  // the first rows had the slow parts
     merge(feed, first);
     feeds.set(url, feed);
     const poll = async () => {
       const started = performance.now();
       let wait = retryMs;
       try {
-        const have = `&e=${feed.have.epochs}&b=${feed.have.boundary}`;
+        // The epoch metric and the boundary: asked for at most once a second (see `feed`)
+        const slow = started - feed.slowAt >= slowMs ? 1 : 0;
+        const have = `&e=${feed.have.epochs}&b=${feed.have.boundary}&s=${slow}`;
         const response = await fetch(url + have, { cache: "no-store" });
         if (response.ok) {
+          if (slow) feed.slowAt = started;
           merge(feed, await response.json());
           feed.listeners.forEach((notify) => notify(feed));
           wait = everyMs;
@@ -371,10 +400,16 @@ async function drawEntry(entry, feed) {
     entry.drawn = version;
     const datasets = feed.charts[role] || {};
     for (const [name, rows] of Object.entries(datasets)) entry.view.data(name, rows);
-    // "fit" sizing lays the chart out again only when asked: without this, axis labels
-    // wider than the first (empty) chart's pushed the y title out of the canvas.
-    entry.view.resize();
     await entry.view.runAsync();
+    // "fit" sizing lays the chart out again only when asked: without it, axis labels wider
+    // than the first (empty) chart's pushed the y title out of the canvas. The labels follow
+    // the y scale's domain, which a falling loss changes now and then: laid out again only
+    // then (at every update, the relayout cost a live tab ~5% of a core).
+    const domain = String(yDomain(entry.view));
+    if (domain !== entry.domain) {
+      entry.domain = domain;
+      await entry.view.resize().runAsync();
+    }
     const rows = datasets.loss_batches;  // for tests: the last step drawn
     if (rows) place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
   }
@@ -382,6 +417,10 @@ async function drawEntry(entry, feed) {
     entry.told = true;  // paused, resumed or ended: Streamlit redraws the live view
     entry.trigger("state", feed.state);
   }
+}
+
+function yDomain(view) {  // a chart without a "y" scale is laid out at every update
+  try { return view.scale("y").domain(); } catch (err) { return Math.random(); }
 }
 
 // The chart (or figures) of one role, built once. Streamlit calls the element's function
@@ -395,6 +434,7 @@ function create(key, role, parentElement) {
   const entry = {
     key, role, place, parent: parentElement, alive: true, view: null, feed: null, url: null,
     unsubscribe: null, drawn: 0, told: false, at: 0, later: null, dropping: null, observer: null,
+    domain: null,
   };
   entry.drop = () => {
     if (!entry.alive) return;
@@ -483,8 +523,7 @@ function show(entry, data) {
   entry.later = null;
   if (url) {
     const draw = (feed) => drawEntry(entry, feed);
-    const { first, every_ms: every, retry_ms: retry } = data;
-    [entry.feed, entry.unsubscribe] = subscribe(url, first, every, retry, draw);
+    [entry.feed, entry.unsubscribe] = subscribe(url, data.first, data, draw);
   } else {
     entry.feed = staticFeed(data.first);
   }
@@ -521,12 +560,21 @@ def _redraw() -> None:
     """The element's trigger (the run paused, resumed or ended): the rerun it starts redraws."""
 
 
-def draw(run, view: dict, role: str, first: dict, side: int = live.BOUNDARY_SIDE) -> None:
+def draw(
+    run,
+    view: dict,
+    role: str,
+    first: dict,
+    side: int = live.BOUNDARY_SIDE,
+    on_change: Callable[[], None] | None = None,
+) -> None:
     """The part `role` ("loss", "metric", "boundary" or "panel") of `run`'s live view, drawn
     from `first` (this page run's `feed`) and kept live by the browser; `side`: the
-    boundary's square, in px."""
+    boundary's square, in px; `on_change`: the callback when the browser sees the run pause,
+    resume or end (by default, the fragment that drew it reruns)."""
     element(
         role,
+        on_change=on_change,
         url=f"{FEED_PATH}/{run.id}?{view_query(view)}",
         spec=None if role == "panel" else spec_for(run, view, role, side),
         first=part_of(first, role),
@@ -546,13 +594,21 @@ def draw_rows(role: str, spec: dict, datasets: dict) -> None:
     element(role, url=None, spec=themed(spec, role), first={"charts": {role: rows}})
 
 
-def element(role: str, **data) -> None:
+def draw_panel(run) -> None:
+    """The figures of a run no worker trains (queued, paused or ended) in the live view's
+    element: at the run's end the browser patches the figures it shows, where a new element
+    (st.html) had it load, sanitize and mount one while the run beside might still train."""
+    first = {"charts": {}, "panel": live.panel_html(run), "state": run_state(run)}
+    element("panel", url=None, spec=None, first=first)
+
+
+def element(role: str, on_change: Callable[[], None] | None = None, **data) -> None:
     """The element of the part `role`, one per part and page (its key): `data` says what the
     browser draws (see the script above)."""
     _live(
         data={"role": role, "vega": vega_path(), **data},
         key=f"tb_live_{role}",
-        on_state_change=_redraw,
+        on_state_change=on_change or _redraw,
     )
 
 
@@ -584,14 +640,14 @@ def serve_feed(request):
 
     try:
         view = view_from_query(request.query_params)
-        have = have_from_query(request.query_params)
+        asked = have_from_query(request.query_params)
         run = get_service().get(request.path_params["run_id"])
     except ValueError as err:
         return JSONResponse({"error": str(err)}, status_code=400)
     if run is None:
         return JSONResponse({"error": "No run on this server has this id."}, status_code=404)
     live.hold_redraw(run, POLL_S)
-    return JSONResponse(feed(run, view, *have), headers={"Cache-Control": "no-store"})
+    return JSONResponse(feed(run, view, *asked), headers={"Cache-Control": "no-store"})
 
 
 def serve_vega(request):

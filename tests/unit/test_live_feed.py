@@ -72,6 +72,11 @@ def test_the_metric_and_the_boundary_go_only_when_they_changed():
     with run.lock:
         apply_report(run, protocol.Boundary("r", values, 99))
         apply_report(run, protocol.Epoch("r", 0, {"loss": 0.5, "accuracy": 0.8}, 99, 0.2))
+    # Between the browser's slow draws (a second apart) the new parts wait, and the browser
+    # is told it still has what it had.
+    between = received(live_feed.feed(run, VIEW, *have, slow=False))
+    assert set(between["charts"]) == {"loss"}
+    assert between["have"] == {"epochs": 0, "boundary": -1}
     later = received(live_feed.feed(run, VIEW, *have))
     assert set(later["charts"]) == {"loss", "metric", "boundary"}
     assert set(later["charts"]["boundary"]) == {insight_charts.GRID_DATA}  # points: sent once
@@ -106,10 +111,13 @@ def test_the_view_goes_through_the_url_and_bad_values_name_the_field():
         live_feed.view_from_query({"x": "time"})
     with pytest.raises(ValueError, match=r"smoothing must be in \[0, 1\). Received: smoothing=1.5"):
         live_feed.view_from_query({"x": "step", "smoothing": "1.5"})
-    assert live_feed.have_from_query({"e": "3", "b": "-1"}) == (3, -1)
-    assert live_feed.have_from_query({}) == (None, None)
+    assert live_feed.have_from_query({"e": "3", "b": "-1"}) == (3, -1, True)
+    assert live_feed.have_from_query({"e": "3", "b": "-1", "s": "0"}) == (3, -1, False)
+    assert live_feed.have_from_query({}) == (None, None, True)
     with pytest.raises(ValueError, match=r"b must be a whole number. Received: b='x'"):
         live_feed.have_from_query({"e": "3", "b": "x"})
+    with pytest.raises(ValueError, match=r"s must be 0 or 1. Received: s='yes'"):
+        live_feed.have_from_query({"s": "yes"})
 
 
 def test_the_live_charts_are_the_pages_charts_in_streamlits_theme():
