@@ -523,6 +523,12 @@ def learning_rate_chart(curve: Sequence[tuple[int, float]], *, height: int = 160
     )
 
 
+def view_x(view: dict) -> str:
+    """The x axis the Train page's view options ask for ("step" for one it does not know: a
+    link from an older version)."""
+    return view["x"] if view["x"] in X_AXES else "step"
+
+
 def view_smoothing(view: dict) -> float:
     """The EMA weight the Train page's view options ask for (0 when smoothing is off)."""
     return float(view["smoothing"]) if view["smooth"] else 0.0
@@ -530,7 +536,7 @@ def view_smoothing(view: dict) -> float:
 
 def loss_chart_for_view(batches: pd.DataFrame, epochs: pd.DataFrame, view: dict) -> alt.LayerChart:
     """`loss_chart` as the Train page's view options (x axis, smoothing, log scale) draw it."""
-    x = view["x"] if view["x"] in X_AXES else "step"
+    x = view_x(view)
     return loss_chart(
         batches, epochs, x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
     )

@@ -372,7 +372,7 @@ def _metric_label(name: str) -> str:
 
 def draw_loss(batches, epochs, view: dict, *, hover: bool) -> None:
     """The loss chart in `view`'s options; `hover`: with its tooltip's rows."""
-    x = view["x"] if view["x"] in charts.X_AXES else "step"
+    x = charts.view_x(view)
     log_scale, smooth = bool(view["log"]), bool(view["smooth"])
     spec = charts.live_loss_spec(x=x, log_scale=log_scale, show_smoothed=smooth)
     frames = charts.loss_frames(batches, epochs, x=x, log_scale=log_scale, hover=hover)

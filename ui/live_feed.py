@@ -89,10 +89,9 @@ def prepare() -> None:
 # -- what the browser is sent ---------------------------------------------------------------------
 def view_query(view: dict) -> str:
     """The chart options a feed draws with, as its URL's query."""
-    x = view["x"] if view["x"] in charts.X_AXES else "step"
     return urlencode(
         {
-            "x": x,
+            "x": charts.view_x(view),
             "log": int(bool(view["log"])),
             "smoothing": charts.view_smoothing(view),
             "discretize": int(bool(view.get("discretize"))),
@@ -152,7 +151,7 @@ def feed(
     everything, a first draw, the boundary's points with it) and `slow` asks for them: the
     browser draws them at most once a second, and building them (a frame per metric, a PNG
     per boundary) at every poll was the feed's largest cost on the server."""
-    x = view["x"] if view["x"] in charts.X_AXES else "step"
+    x = charts.view_x(view)
     batches, epochs = run.curves(live.LIVE_POINTS, charts.view_smoothing(view))
     loss = charts.loss_frames(batches, epochs, x=x, log_scale=bool(view["log"]), hover=False)
     sent = {"loss": loss}
@@ -215,7 +214,7 @@ def spec_for(run, view: dict, role: str, side: int = live.BOUNDARY_SIDE) -> dict
     """The spec of the chart `role` ("loss", "metric" or "boundary", a square `side` px) as
     the page draws it, in Streamlit's theme; the first two fill their column's width."""
     if role == "loss":
-        x = view["x"] if view["x"] in charts.X_AXES else "step"
+        x = charts.view_x(view)
         spec = charts.live_loss_spec(
             x=x, log_scale=bool(view["log"]), show_smoothed=bool(view["smooth"])
         )

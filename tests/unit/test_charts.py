@@ -549,3 +549,8 @@ def test_loss_axis_labels_have_at_most_six_significant_digits():
     assert y_labels([2.37245]) == {"2.37245"}  # a first point: was "2.372450"
     assert y_labels([1e24, 9.99999999999e23, 1e24]) == {"1e+24"}  # was 9.999999999991e+23...
     assert {"0.2", "1"} <= y_labels(list(np.linspace(1.2, 0.01, 50)))
+
+
+def test_the_view_names_the_x_axis_and_an_unknown_one_reads_as_steps():
+    assert [charts.view_x({"x": x}) for x in charts.X_AXES] == list(charts.X_AXES)
+    assert charts.view_x({"x": "wall time"}) == "step"  # a link from an older version
