@@ -302,8 +302,8 @@ function subscribe(url, first, timing, listener) {
       if (!feed.charts[role]) { feed.charts[role] = rowsByName(datasets); feed.versions[role] = 1; }
     }
   } else {
-    feed = { listeners: new Set(), timer: null, charts: {}, versions: {}, slowAt: 0 };
-    feed.slowAt = performance.now();  // the first rows had the slow parts
+    const slowAt = performance.now();  // when the slow parts last came: the first rows had them
+    feed = { listeners: new Set(), timer: null, charts: {}, versions: {}, slowAt };
     merge(feed, first);
     feeds.set(url, feed);
     const poll = async () => {

@@ -17,6 +17,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from browser_helpers import (
@@ -162,6 +163,41 @@ def test_the_chart_updates_at_least_twice_a_second(page: Page, server: Server, b
         f"\nchart and progress updates per second ({'CPU busy' if busy else 'quiet'}): {rate:.1f}"
     )
     assert rate >= 2.0
+    button(page, "btn_stop").click()
+    expect(page.get_by_text("run 1 stopped: Stopped by request.")).to_be_visible(timeout=RUN_MS)
+    assert_no_exception(page)
+
+
+def test_the_epoch_metric_and_boundary_follow_a_live_run_fetched_once_a_second(
+    page: Page, server: Server
+) -> None:
+    # xor in batches of 8: an epoch ends every few polls and the worker draws a new boundary
+    # every half second; the browser asks the server for both at most once a second and for
+    # the loss and figures at every poll in between.
+    open_app(page, f"{server.url}/train?dataset=xor&epochs=2000&batch_size=8", "Train")
+    asked: list[str] = []  # each poll's `s`
+
+    def record(request) -> None:
+        if "/tb/live/" in request.url:  # no `s`: the server sends them (its default)
+            asked.append(parse_qs(urlsplit(request.url).query).get("s", ["1"])[0])
+
+    page.on("request", record)
+    button(page, "btn_train").click()
+    wait_steps_above(page, 0)
+    received = "() => ({...[...window.__tbFeeds.values()][0].versions})"  # parts received
+    before = page.evaluate(received)
+    asked.clear()
+    started = time.monotonic()
+    page.wait_for_timeout(4000)
+    window_s = time.monotonic() - started
+    after = page.evaluate(received)
+    slow = asked.count("1")
+    print(f"\n{len(asked)} polls in {window_s:.1f} s, {slow} of them for the metric and boundary")
+    assert 2 <= slow <= window_s + 1 and len(asked) >= 2 * slow
+    new = {part: after.get(part, 0) - before.get(part, 0) for part in after}
+    assert new["metric"] >= 1 and new["boundary"] >= 1
+    # every answered poll brings the loss (one may be on its way at either end of the window)
+    assert new["loss"] >= len(asked) - 2
     button(page, "btn_stop").click()
     expect(page.get_by_text("run 1 stopped: Stopped by request.")).to_be_visible(timeout=RUN_MS)
     assert_no_exception(page)
