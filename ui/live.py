@@ -93,6 +93,8 @@ def draw_run(run, view: dict, *, presenting: bool = False, on_change=None) -> No
     curve, what the model learned and the figures together. `on_change`: called (a widget
     callback) when the browser sees the run pause, resume or end while it trains; by default
     the live view's fragment reruns."""
+    from ui import live_feed  # which imports this module
+
     boundary = None
     if run.dataset is not None and run.dataset.is_2d:
         boundary = (run.id, run.dataset, run.boundary)
@@ -117,15 +119,13 @@ def draw_run(run, view: dict, *, presenting: bool = False, on_change=None) -> No
         with board_col:
             draw_boundary(*boundary, side=PRESENT_SIDE, discrete=view["discretize"])
     with side_col:  # the live view's element, patched in place at the run's end
-        from ui import live_feed
-
         live_feed.draw_panel(run)
 
 
 def draw_streamed(run, view: dict, columns: tuple, boundary: bool, on_change=None) -> None:
     """`draw_run`'s charts and figures in the same places, as elements the browser keeps live
     by itself while the run trains (ui.live_feed): no page rerun per update."""
-    from ui import live_feed
+    from ui import live_feed  # which imports this module
 
     chart_col, board_col, side_col = columns
     first = live_feed.feed(run, view)

@@ -35,7 +35,7 @@ from ui import charts, insight_charts, live
 
 FEED_PATH = "tb/live"  # + "/<run id>?<view>", relative to the page: the app may not sit at /
 POLL_S = 0.3  # 3.3 updates a second (the bar is 2; at 2.5 a 4-s sample could count 2.0)
-SLOW_S = 1.0  # the epoch metric and the boundary: redrawn at most this often
+SLOW_S = 1.0  # the epoch metric and the boundary: asked for, so redrawn, at most this often
 RETRY_S = 2.0  # after a failed poll (the server restarting): keep trying, slower
 
 # Streamlit's light theme for Vega-Lite charts (read off its frontend's chart config and the
@@ -111,7 +111,7 @@ def view_from_query(params) -> dict:
             "smoothing": smoothing, "discretize": params.get("discretize") == "1"}  # fmt: skip
 
 
-def have_from_query(params) -> tuple[int | None, int | None, bool]:
+def asked_from_query(params) -> tuple[int | None, int | None, bool]:
     """(epoch rows, boundary step) the browser says it has (`e`, `b`), None where it says
     nothing, and whether it asks for the slow parts (`s`, default yes); ValueError for a value
     that is not a whole number, or an `s` other than 0 or 1."""
@@ -384,18 +384,9 @@ async function drawEntry(entry, feed) {
     if (version > entry.drawn) patchHtml(place, feed.panel);
     entry.drawn = version;
   } else if (entry.view && version > entry.drawn) {
-    // The loss chart at every update; the epoch metric and the boundary at most once a
-    // second (with short epochs they changed at every update: three redrawn charts a
-    // poll cost the tab as much as the page's reruns had), the latest whenever drawn.
-    const slow = role !== "loss" && entry.url;
-    const wait = slow ? entry.data.slow_ms - (performance.now() - entry.at) : 0;
-    if (wait > 0) {
-      if (!entry.later) {
-        entry.later = setTimeout(() => { entry.later = null; drawEntry(entry, entry.feed); }, wait);
-      }
-      return;
-    }
-    entry.at = performance.now();
+    // Whatever came: the loss at every poll, the epoch metric and the boundary at most once a
+    // second (the poll asks for them so; with short epochs they changed at every update, and
+    // three redrawn charts a poll cost the tab as much as the page's reruns had).
     entry.drawn = version;
     const datasets = feed.charts[role] || {};
     for (const [name, rows] of Object.entries(datasets)) entry.view.data(name, rows);
@@ -404,8 +395,8 @@ async function drawEntry(entry, feed) {
     // than the first (empty) chart's pushed the y title out of the canvas. The labels follow
     // the y scale's domain, which a falling loss changes now and then: laid out again only
     // then (at every update, the relayout cost a live tab ~5% of a core).
-    const domain = String(yDomain(entry.view));
-    if (domain !== entry.domain) {
+    const domain = yDomain(entry.view);
+    if (domain === null || domain !== entry.domain) {
       entry.domain = domain;
       await entry.view.resize().runAsync();
     }
@@ -418,8 +409,8 @@ async function drawEntry(entry, feed) {
   }
 }
 
-function yDomain(view) {  // a chart without a "y" scale is laid out at every update
-  try { return view.scale("y").domain(); } catch (err) { return Math.random(); }
+function yDomain(view) {  // null for a chart without a "y" scale: laid out at every update
+  try { return String(view.scale("y").domain()); } catch (err) { return null; }
 }
 
 // The chart (or figures) of one role, built once. Streamlit calls the element's function
@@ -432,13 +423,11 @@ function create(key, role, parentElement) {
   parentElement.appendChild(place);
   const entry = {
     key, role, place, parent: parentElement, alive: true, view: null, feed: null, url: null,
-    unsubscribe: null, drawn: 0, told: false, at: 0, later: null, dropping: null, observer: null,
-    domain: null,
+    unsubscribe: null, drawn: 0, told: false, dropping: null, observer: null, domain: null,
   };
   entry.drop = () => {
     if (!entry.alive) return;
     entry.alive = false;
-    clearTimeout(entry.later);
     if (entry.unsubscribe) entry.unsubscribe();
     if (entry.observer) entry.observer.disconnect();
     if (entry.view) entry.view.finalize();
@@ -518,8 +507,6 @@ function show(entry, data) {
   entry.url = url;
   entry.told = false;
   entry.drawn = 0;
-  clearTimeout(entry.later);
-  entry.later = null;
   if (url) {
     const draw = (feed) => drawEntry(entry, feed);
     [entry.feed, entry.unsubscribe] = subscribe(url, data.first, data, draw);
@@ -639,7 +626,7 @@ def serve_feed(request):
 
     try:
         view = view_from_query(request.query_params)
-        asked = have_from_query(request.query_params)
+        asked = asked_from_query(request.query_params)
         run = get_service().get(request.path_params["run_id"])
     except ValueError as err:
         return JSONResponse({"error": str(err)}, status_code=400)

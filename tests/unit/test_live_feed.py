@@ -111,13 +111,13 @@ def test_the_view_goes_through_the_url_and_bad_values_name_the_field():
         live_feed.view_from_query({"x": "time"})
     with pytest.raises(ValueError, match=r"smoothing must be in \[0, 1\). Received: smoothing=1.5"):
         live_feed.view_from_query({"x": "step", "smoothing": "1.5"})
-    assert live_feed.have_from_query({"e": "3", "b": "-1"}) == (3, -1, True)
-    assert live_feed.have_from_query({"e": "3", "b": "-1", "s": "0"}) == (3, -1, False)
-    assert live_feed.have_from_query({}) == (None, None, True)
+    assert live_feed.asked_from_query({"e": "3", "b": "-1"}) == (3, -1, True)
+    assert live_feed.asked_from_query({"e": "3", "b": "-1", "s": "0"}) == (3, -1, False)
+    assert live_feed.asked_from_query({}) == (None, None, True)
     with pytest.raises(ValueError, match=r"b must be a whole number. Received: b='x'"):
-        live_feed.have_from_query({"e": "3", "b": "x"})
+        live_feed.asked_from_query({"e": "3", "b": "x"})
     with pytest.raises(ValueError, match=r"s must be 0 or 1. Received: s='yes'"):
-        live_feed.have_from_query({"s": "yes"})
+        live_feed.asked_from_query({"s": "yes"})
 
 
 def test_the_live_charts_are_the_pages_charts_in_streamlits_theme():
