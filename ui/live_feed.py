@@ -203,7 +203,7 @@ def has_boundary(run) -> bool:
 
 def boundary_frames(run, values, discrete: bool) -> dict:
     """The decision boundary's datasets as `live.draw_boundary` draws them."""
-    axes, points, domain = live.boundary_layout(run.id, run.dataset)
+    axes, points, domain = live.boundary_layout(live.data_key(run.dataset), run.dataset)
     names = run.dataset.class_names
     return insight_charts.boundary_frames(
         axes, values, run.dataset.task, names, points, domain, discrete=discrete
@@ -221,7 +221,7 @@ def spec_for(run, view: dict, role: str, side: int = live.BOUNDARY_SIDE) -> dict
     elif role == "metric":
         spec = charts.live_metric_spec(live.metric_for(run.config))
     else:
-        _, _, domain = live.boundary_layout(run.id, run.dataset)
+        _, _, domain = live.boundary_layout(live.data_key(run.dataset), run.dataset)
         names = run.dataset.class_names
         spec = insight_charts.live_boundary_spec(
             run.dataset.task, names, height=side, target_domain=domain

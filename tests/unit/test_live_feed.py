@@ -80,13 +80,36 @@ def test_the_metric_and_the_boundary_go_only_when_they_changed():
     later = received(live_feed.feed(run, VIEW, *have))
     assert set(later["charts"]) == {"loss", "metric", "boundary"}
     assert set(later["charts"]["boundary"]) == {insight_charts.GRID_DATA}  # points: sent once
-    axes, points, domain = live.boundary_layout(run.id, run.dataset)
+    axes, points, domain = live.boundary_layout(live.data_key(run.dataset), run.dataset)
     page = insight_charts.boundary_frames(axes, values, "classification", ("-1", "+1"),
                                           points, domain, discrete=True)  # fmt: skip
     assert_rows_equal(later["charts"]["boundary"][insight_charts.GRID_DATA],
                       page[insight_charts.GRID_DATA])  # fmt: skip
     assert any(later["charts"]["metric"][charts.METRIC_DATA].values())
     assert later["have"] == {"epochs": 1, "boundary": 99}
+
+
+def test_a_run_draws_its_boundary_on_the_layout_the_page_built_for_its_data(monkeypatch):
+    """The page before any run builds the boundary's layout (grid, points) for the data Train
+    would use; the run on that data reuses it: a click on Train builds no points again."""
+    from ui import page_data
+
+    dataset = load_dataset("xor", num_samples=300, seed=4)
+    key = live.data_key(dataset)
+    assert live.data_key(dataset) is key  # computed once per dataset object
+    twin = load_dataset("xor", num_samples=300, seed=4)  # an upload split anew: same arrays
+    assert live.data_key(twin) == key
+    assert live.data_key(load_dataset("xor", num_samples=300, seed=5)) != key
+    live.boundary_layout.clear()
+    built = []
+    real = page_data.points_frame
+    monkeypatch.setattr(page_data, "points_frame", lambda *a, **k: built.append(1) or real(*a, **k))
+    live.boundary_layout(key, dataset)  # the page before the click
+    run = running_run(steps_done=100, total_steps=1000, steps_per_s=500.0)
+    run.dataset = dataset
+    sent = received(live_feed.feed(run, VIEW))
+    assert len(sent["charts"]["boundary"][insight_charts.POINTS_DATA]["x1"]) == 300
+    assert built == [1]
 
 
 def test_the_state_says_paused_and_ended_as_the_buttons_read_them():
@@ -128,7 +151,7 @@ def test_the_live_charts_are_the_pages_charts_in_streamlits_theme():
         "metric": charts.live_metric_spec("accuracy"),
         "boundary": insight_charts.live_boundary_spec(
             "classification", ("-1", "+1"), height=260,
-            target_domain=live.boundary_layout(run.id, run.dataset)[2],
+            target_domain=live.boundary_layout(live.data_key(run.dataset), run.dataset)[2],
         ),
     }  # fmt: skip
     for role, expected in page.items():
