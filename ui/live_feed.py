@@ -380,10 +380,19 @@ async function drawEntry(entry, feed) {
   if (!entry.alive || feed !== entry.feed) return;
   const { role, place } = entry;
   const version = feed.versions[role] || 0;
+  // The run paused or ended: Streamlit redraws the live view now (its charts with the rows
+  // of a run no worker trains), so the charts skip this feed's rows (drawn, they cost the tab
+  // a redraw of each chart that came, only to be drawn again, and held the trigger back by
+  // that long); the figures take it, cheap and final.
+  const changed = entry.url && !sameState(feed.state, entry.data.state);
+  if (role === "loss" && changed && !entry.told) {
+    entry.told = true;
+    entry.trigger("state", feed.state);
+  }
   if (role === "panel") {
     if (version > entry.drawn) patchHtml(place, feed.panel);
     entry.drawn = version;
-  } else if (entry.view && version > entry.drawn) {
+  } else if (entry.view && version > entry.drawn && !changed) {
     // Whatever came: the loss at every poll, the epoch metric and the boundary at most once a
     // second (the poll asks for them so; with short epochs they changed at every update, and
     // three redrawn charts a poll cost the tab as much as the page's reruns had).
@@ -402,10 +411,6 @@ async function drawEntry(entry, feed) {
     }
     const rows = datasets.loss_batches;  // for tests: the last step drawn
     if (rows) place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
-  }
-  if (role === "loss" && entry.url && !entry.told && !sameState(feed.state, entry.data.state)) {
-    entry.told = true;  // paused, resumed or ended: Streamlit redraws the live view
-    entry.trigger("state", feed.state);
   }
 }
 
