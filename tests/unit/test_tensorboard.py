@@ -15,7 +15,7 @@ from tensorboard.backend.event_processing.event_accumulator import EventAccumula
 
 import trainer
 from service import tasks
-from trainer.tensorboard import TensorBoardLog, write_history
+from trainer.tensorboard import TensorBoardLog, batch_writer, write_history, write_run
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG = trainer.RunConfig(dataset="xor", num_samples=400, epochs=3, batch_size=32)
@@ -98,6 +98,17 @@ def test_a_selection_downloads_as_one_zipped_log_folder(tmp_path):
     for name in ("run-1", "run-2"):
         folder = tmp_path / "unzipped" / "tapeboard-runs" / name
         assert len(scalars(folder / "train", "batch_loss")) == len(history)
+
+
+def test_the_batch_losses_function_is_traced_once_for_every_run(tmp_path):
+    """A download of many runs writes each with the same compiled function, each to its own
+    folder (a tf.summary writer captured at tracing cost a trace per run)."""
+    for i, name in enumerate(("a", "b", "c")):
+        write_run(tmp_path / name, CONFIG, [0, 1, 2], [1.0 + i, 0.5, 0.25], [], name)
+    assert batch_writer().experimental_get_tracing_count() == 1
+    for i, name in enumerate(("a", "b", "c")):
+        assert scalars(tmp_path / name / "train", "batch_loss") == [(0, 1.0 + i), (1, 0.5),
+                                                                    (2, 0.25)]  # fmt: skip
 
 
 @pytest.mark.slow
