@@ -8,6 +8,7 @@ watch it, and two runs at once train in two processes. One service per server pr
 
 from __future__ import annotations
 
+import os
 import secrets
 import threading
 import time
@@ -56,6 +57,8 @@ class RunService:
         self._resume_from: dict[str, bytes] = {}  # run id -> the checkpoint its job starts from
         self._lock = threading.RLock()
         self._closed = False
+        self.cores = usable_cores()
+        self._put_off: list[dict] = []  # configs to get ready once a core is free (`warm`)
         self.tasks = TaskCalls()
         self.pool = WorkerPool(self.settings, self._on_message, self._on_ready, self._on_death)
         self.tasks.pool = self.pool
@@ -122,16 +125,27 @@ class RunService:
         checks. Only for registry data on one machine, within this server's limits, and only
         when a worker is idle and no run waits. Each idle worker is ready for one config: a
         config asked for again also readies a worker ready for nothing, and a new one replaces
-        the config got ready longest ago. True if a worker is (being) got ready."""
+        the config got ready longest ago. While runs train on every core but one, the warm-up
+        (a model built, a step traced and run: a core for a few tenths of a second) is put
+        off until a run ends: on 2 cores, a visitor whose run had ended got the next one ready
+        while another's still trained, and took its CPU. True if a worker is (being) got
+        ready."""
         if config.dataset == "csv" or config.strategy == "multi_worker":
             return False
         try:
             self._check_budget(config, dataset)
         except ValueError:
             return False
-        wanted = config.to_dict()
+        return self._warm(config.to_dict())
+
+    def _warm(self, wanted: dict) -> bool:
         with self._lock:
             if self._closed or self._queue:
+                return False
+            if not self._core_to_spare():
+                if wanted in self._put_off:
+                    self._put_off.remove(wanted)
+                self._put_off = [*self._put_off, wanted][-self.settings.max_concurrent :]
                 return False
             idle = [w for w in self.pool.snapshot() if w.idle]
             spare = [w for w in idle if w.ready_for is None]
@@ -144,6 +158,22 @@ class RunService:
             worker = spare[0] if spare else min(idle, key=lambda w: w.ready_at)
             worker.ready_for, worker.ready_at = wanted, time.monotonic()
         return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
+
+    def _core_to_spare(self) -> bool:
+        """Whether a warm-up would take no core from a training run: none trains, or one
+        core is left beside those that do (the web server's and the browsers' share)."""
+        training = len(self._workers)
+        return training == 0 or training + 1 < self.cores
+
+    def _warm_put_off(self) -> None:
+        """A run ended: the warm-ups put off while runs trained, newest first, if a core is
+        to spare now."""
+        with self._lock:
+            if not self._put_off or not self._core_to_spare():
+                return
+            wanted, self._put_off = self._put_off[::-1], []
+        for config in wanted:
+            self._warm(config)
 
     def size_problem(self, config: RunConfig, dataset: Any) -> str | None:
         """Why this server would refuse to train `config` on `dataset` (features the data
@@ -395,6 +425,7 @@ class RunService:
             worker.run_id = None
         self.pool.after_run(worker)
         self._dispatch()
+        self._warm_put_off()
 
     def _on_death(self, worker: Worker, reason: str) -> None:
         self.tasks.on_death(worker, reason)
@@ -496,3 +527,10 @@ def close_service() -> None:
         service, _service = _service, None
     if service is not None:
         service.close()
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, where the system says)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1

@@ -23,6 +23,7 @@ import pytest
 
 import trainer
 from service import FAILED, Run, RunService, Settings
+from service.service import usable_cores
 from trainer.data import split_validation
 
 TIMEOUT_S = 60.0
@@ -193,6 +194,35 @@ def test_a_worker_got_ready_ahead_trains_the_same_run(service):
     wait_finished(run)
     assert run.end.reason == "completed" and not run.ready_ahead
     np.testing.assert_allclose(losses_of(run), local_losses(other, raw_other)[0], atol=1e-6)
+
+
+def test_a_warm_up_waits_for_a_core_that_no_run_trains_on(service):
+    """On 2 cores, a page that asks for its next run to be got ready while another visitor's
+    run trains takes none of that run's CPU: the warm-up is put off to the run's end. With a
+    core to spare it goes at once."""
+    for worker in service.pool.snapshot():
+        worker.ready_for = None  # what earlier tests got ready is theirs
+    config, _, data = xor(num_samples=1000, seed=7)
+
+    def readied() -> bool:
+        return any(w.ready_for == config.to_dict() for w in service.pool.snapshot())
+
+    try:
+        for cores, at_once in ((2, False), (4, True)):
+            service.cores = cores
+            long_config, long_data = long_xor()
+            run = service.start(long_config, long_data, owner="warm-up test")
+            wait_for(lambda run=run: len(run.history) > 0, "the long run's first batches")
+            assert service.warm(config, data) is at_once
+            assert readied() is at_once
+            service.command(run.id, "stop", "warm-up test")
+            wait_finished(run)
+            wait_for(readied, f"a worker got ready for the config ({cores} cores)")
+            wait_idle(service)
+            for worker in service.pool.snapshot():
+                worker.ready_for = None
+    finally:
+        service.cores = usable_cores()
 
 
 def test_only_what_a_worker_may_train_is_got_ready(service):
