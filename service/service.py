@@ -160,8 +160,9 @@ class RunService:
         return worker.send(p.Warm(wanted, float(self.settings.checkpoint_s)))
 
     def _core_to_spare(self) -> bool:
-        """Whether a warm-up would take no core from a training run: none trains, or one
-        core is left beside those that do (the web server's and the browsers' share)."""
+        """Whether a warm-up would take no core from a training run: none trains, or beside
+        the training runs' cores there is one for the warm-up and one more (the web server's
+        and the browsers' share)."""
         training = len(self._workers)
         return training == 0 or training + 1 < self.cores
 
