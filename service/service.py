@@ -143,9 +143,8 @@ class RunService:
             if self._closed or self._queue:
                 return False
             if not self._core_to_spare():
-                if wanted in self._put_off:
-                    self._put_off.remove(wanted)
-                self._put_off = [*self._put_off, wanted][-self.settings.max_concurrent :]
+                others = [c for c in self._put_off if c != wanted]
+                self._put_off = [*others, wanted][-self.settings.max_concurrent :]  # newest last
                 return False
             idle = [w for w in self.pool.snapshot() if w.idle]
             spare = [w for w in idle if w.ready_for is None]

@@ -193,8 +193,8 @@ def data_key(dataset) -> str:
     """The key of `dataset`'s `boundary_layout`: its training arrays' digest. The page before
     any run and every run on the same data share one layout (the same config's data is one
     cached object; an upload's is split anew on each page run, into the same arrays): keyed
-    by run, each click on Train built the points again, 45 ms of the server's script run
-    between the buttons it redrew and the charts (the browser rendered the page twice)."""
+    by run, each click on Train built the points again: 45 ms of the server's script run,
+    between the buttons it redrew and the charts."""
     key = _DATA_KEYS.get(dataset)
     if key is None:
         digest = hashlib.blake2b(digest_size=16)
