@@ -252,6 +252,11 @@ def chart_places(at) -> dict[tuple[int, ...], str]:
     return places
 
 
+def epochs_recorded(run) -> int:
+    with run.lock:
+        return len(run.history.epochs())
+
+
 def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
     # The browser compiles a chart and builds its view anew whenever the element at a place
     # changes kind or spec, a tenth of a second of its main thread on a 2-core box (taken
@@ -266,7 +271,8 @@ def test_a_run_fills_in_the_charts_of_the_empty_page_and_never_draws_new_ones():
     boundary = dataset_rows(boundary_charts(at)[0])
     assert boundary["boundary_points"] > 0 and boundary["boundary_grid"] == 1  # blank image
     at.button(key="btn_train").click().run()
-    wait_until(at, lambda run: run.steps_done > 0 and run.history.epochs().shape[0] > 0)
+    # The run's history under its lock, as the app reads it: the service's thread appends to it.
+    wait_until(at, lambda run: run.steps_done > 0 and epochs_recorded(run) > 0)
     # While it trains, each chart is the same element, at the same place, with the same spec:
     # only its rows and the feed it follows are new.
     assert chart_places(at) == empty
