@@ -250,6 +250,7 @@ _JS = """
 const feeds = window.__tbFeeds || (window.__tbFeeds = new Map());
 const mounted = window.__tbMounted || (window.__tbMounted = new WeakMap());
 const views = window.__tbViews || (window.__tbViews = new Map());  // by role and spec
+const HOVER = "__HOVER__";  // the loss chart's tooltip rows (see holdHover)
 
 function loadVega(src) {
   if (window.vegaEmbed) return Promise.resolve();
@@ -397,7 +398,7 @@ async function drawEntry(entry, feed) {
     // second (the poll asks for them so; with short epochs they changed at every update, and
     // three redrawn charts a poll cost the tab as much as the page's reruns had).
     entry.drawn = version;
-    const datasets = feed.charts[role] || {};
+    const datasets = holdHover(entry, feed.charts[role] || {});
     for (const [name, rows] of Object.entries(datasets)) entry.view.data(name, rows);
     await entry.view.runAsync();
     // "fit" sizing lays the chart out again only when asked: without it, axis labels wider
@@ -412,6 +413,41 @@ async function drawEntry(entry, feed) {
     const rows = datasets.loss_batches;  // for tests: the last step drawn
     if (rows) place.dataset.lastStep = rows.length ? rows[rows.length - 1].step : 0;
   }
+}
+
+// The loss chart's tooltip rows (the nearest batch under the pointer: a second copy of the
+// batches, an invisible point per batch and a Voronoi diagram over them) come with an ended
+// run's rows, and go into the chart only when the pointer comes to it: most runs end
+// without anyone hovering, and taking them in cost the tab a third of its main thread at a
+// run's end (0.035-0.05 s a run, measured with benchmarks/browser_cost.py part 3), on a
+// 2-core box taken from the run training beside it. Rows that come while the pointer is
+// over the chart go in at once.
+function holdHover(entry, datasets) {
+  const rows = datasets[HOVER];
+  if (!rows) return datasets;
+  if (!rows.length || entry.pointer) {
+    entry.hoverRows = null;
+    entry.hoverShown = rows.length > 0;
+    return datasets;
+  }
+  entry.hoverRows = rows;
+  if (!entry.hoverArmed) {
+    entry.hoverArmed = true;
+    entry.place.addEventListener("pointerenter", () => { entry.pointer = true; showHover(entry); });
+    entry.place.addEventListener("pointerleave", () => { entry.pointer = false; });
+  }
+  const held = { ...datasets };
+  delete held[HOVER];
+  if (entry.hoverShown) { held[HOVER] = []; entry.hoverShown = false; }  // not the old run's
+  return held;
+}
+
+function showHover(entry) {
+  const rows = entry.hoverRows;
+  if (!rows || !entry.view || !entry.alive) return;
+  entry.hoverRows = null;
+  entry.hoverShown = true;
+  entry.view.data(HOVER, rows).runAsync();
 }
 
 function yDomain(view) {  // null for a chart without a "y" scale: laid out at every update
@@ -429,6 +465,7 @@ function create(key, role, parentElement) {
   const entry = {
     key, role, place, parent: parentElement, alive: true, view: null, feed: null, url: null,
     unsubscribe: null, drawn: 0, told: false, dropping: null, observer: null, domain: null,
+    hoverRows: null, hoverShown: false, hoverArmed: false, pointer: false,
   };
   entry.drop = () => {
     if (!entry.alive) return;
@@ -469,7 +506,7 @@ function build(entry) {
   loadVega(entry.data.vega).then(mountedAll).then(async () => {
     if (!entry.alive) return;
     const feed = entry.feed;
-    const spec = { ...entry.data.spec, datasets: feed.charts[role] || {} };
+    const spec = { ...entry.data.spec, datasets: holdHover(entry, feed.charts[role] || {}) };
     const version = feed.versions[role] || 0;
     const result = await window.vegaEmbed(place, spec, { actions: false, renderer: "canvas" });
     if (!entry.alive) { result.view.finalize(); return; }
@@ -544,7 +581,9 @@ export default function ({ data, parentElement, setTriggerValue }) {
 
 # In the page's own DOM, not a shadow root: the figures keep the page's styles, and tests and
 # benchmarks find "Step N of M" where they always did.
-_live = st.components.v2.component("tapeboard_live_run", js=_JS, isolate_styles=False)
+_live = st.components.v2.component(
+    "tapeboard_live_run", js=_JS.replace("__HOVER__", charts.HOVER_DATA), isolate_styles=False
+)
 
 
 def _redraw() -> None:

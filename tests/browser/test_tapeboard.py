@@ -277,7 +277,9 @@ def test_the_charts_are_updated_in_place_from_the_empty_page_to_the_runs_end(
     expect(page.get_by_text("run 1 stopped: Stopped by request.")).to_be_visible(timeout=RUN_MS)
     for index, was in enumerate(empty):  # the ended run's charts: the same canvases again
         assert live.nth(index).element_handle().evaluate("(now, was) => now === was", was)
-    # with the loss chart's tooltip rows back: hovering the curve names a step and its loss
+    # The loss chart's tooltip rows came with the ended run's and wait, out of the chart, for
+    # the pointer: hovering the curve then names a step and its loss.
+    assert hover_rows_in_chart(page) == 0
     box = live.nth(0).bounding_box()
     tooltip = page.locator("#vg-tooltip-element")
     for fraction in (0.5, 0.3, 0.7):
@@ -285,7 +287,16 @@ def test_the_charts_are_updated_in_place_from_the_empty_page_to_the_runs_end(
         if tooltip.is_visible() and "loss" in tooltip.inner_text():
             break
     expect(tooltip).to_contain_text("step")
+    assert hover_rows_in_chart(page) > 0
     assert_no_exception(page)
+
+
+def hover_rows_in_chart(page: Page) -> int:
+    """The rows of the loss chart's tooltip dataset in its Vega view."""
+    return page.evaluate(
+        """() => [...window.__tbViews.values()].find((e) => e.role === "loss" && e.alive)
+                 .view.data("loss_hover").length"""
+    )
 
 
 SHARED = {
