@@ -438,7 +438,9 @@ function holdHover(entry, datasets) {
   }
   const held = { ...datasets };
   delete held[HOVER];
-  if (entry.hoverShown) { held[HOVER] = []; entry.hoverShown = false; }  // not the old run's
+  // Emptied where the chart shows an older run's (or is being built): never left behind.
+  if (entry.hoverShown || !entry.view) held[HOVER] = [];
+  entry.hoverShown = false;
   return held;
 }
 
